@@ -1,0 +1,1 @@
+"""Types, errors, paths and settings shared by every layer. No Qt, no heavy imports."""

@@ -1,0 +1,118 @@
+"""Plain data that crosses layers, threads and processes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Section(Frozen):
+    """A run of extracted text that shares one location: a PDF page, or the text under a heading."""
+
+    text: str
+    page: int | None = None  # 1-based
+    heading: str | None = None  # "Chapter > Section"
+
+
+class ExtractedDocument(Frozen):
+    kind: str  # "pdf", "docx", "html", "text", ...
+    title: str | None = None
+    sections: tuple[Section, ...] = ()
+    pages: int | None = None
+
+    SEPARATOR: ClassVar[str] = "\n\n"
+
+    @property
+    def text(self) -> str:
+        """The whole text; chunk spans are offsets into it."""
+        return self.SEPARATOR.join(section.text for section in self.sections)
+
+
+class ChunkDraft(Frozen):
+    """A passage before it has an id: what parsing workers send back."""
+
+    seq: int
+    text: str
+    page: int | None = None
+    heading: str | None = None
+    start: int  # character span in ExtractedDocument.text
+    end: int
+
+
+class ParsedFile(Frozen):
+    """What a parsing worker returns for one file."""
+
+    kind: str
+    title: str | None = None
+    pages: int | None = None
+    chunks: tuple[ChunkDraft, ...] = ()
+
+
+class DocumentStatus(StrEnum):
+    PENDING = "pending"  # chunks being written; not yet searchable as a whole
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+class DocumentInfo(Frozen):
+    id: int
+    path: str
+    kind: str
+    title: str | None = None
+    size: int
+    mtime: float
+    content_hash: str
+    status: DocumentStatus
+    reason: str | None = None
+    chunks: int = 0
+    pages: int | None = None
+    indexed_at: float | None = None
+
+
+class FailedFile(Frozen):
+    path: str
+    reason: str
+
+
+class IndexReport(Frozen):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: tuple[FailedFile, ...] = ()
+    chunks: int = 0
+
+
+class IndexPhase(StrEnum):
+    SCANNING = "scanning"
+    INDEXING = "indexing"
+    DONE = "done"
+
+
+class IndexProgress(Frozen):
+    phase: IndexPhase
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+    current_file: str | None = None
+    eta_seconds: float | None = None
+    failed: tuple[FailedFile, ...] = ()
+
+
+class SearchHit(Frozen):
+    chunk_id: int
+    document_id: int
+    path: str
+    page: int | None = None
+    heading: str | None = None
+    score: float
+    text: str
+    start: int
+    end: int
+    retrievers: tuple[str, ...] = Field(default=(), description="'vector', 'keyword' or both")

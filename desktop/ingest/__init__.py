@@ -1,0 +1,1 @@
+"""Turning files into passages: walking folders, parsing formats, chunking. No Qt, no torch."""
