@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -10,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from desktop.core.errors import ModelError
+from desktop.core.hashing import sha256_of
 
 MANIFEST_FILE = "manifest.json"
 
@@ -46,14 +46,6 @@ def load_manifest(models_dir: Path) -> Manifest:
         return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValidationError, json.JSONDecodeError) as exc:
         raise ModelError(f"The models manifest {path} is unreadable: {exc}") from None
-
-
-def sha256_of(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def entry_files(models_dir: Path, entry: ModelEntry) -> dict[Path, str]:

@@ -137,8 +137,10 @@ class Chunker:
         for piece in pieces:
             # Joined pieces gain a separator token or so; keep a small margin, checked later anyway.
             fits = used + piece.tokens + len(current) <= self.max_tokens
-            same_place = bool(current) and _same_place(document, current[-1].section, piece.section)
-            new_section_ok = bool(current) and (same_place or used < self.max_tokens // 2)
+            # Sections join only on the same page, so a chunk's page number stays exact.
+            new_section_ok = bool(current) and _same_page(document, current[-1].section, piece.section) and (
+                _same_heading(document, current[-1].section, piece.section) or used < self.max_tokens // 2
+            )
             if current and fits and (current[-1].section == piece.section or new_section_ok):
                 current.append(piece)
                 used += piece.tokens
@@ -167,9 +169,12 @@ class Chunker:
         return fixed
 
 
-def _same_place(document: ExtractedDocument, a: int, b: int) -> bool:
-    first, second = document.sections[a], document.sections[b]
-    return first.page == second.page and first.heading == second.heading
+def _same_page(document: ExtractedDocument, a: int, b: int) -> bool:
+    return document.sections[a].page == document.sections[b].page
+
+
+def _same_heading(document: ExtractedDocument, a: int, b: int) -> bool:
+    return document.sections[a].heading == document.sections[b].heading
 
 
 def _split_spans(text: str, separator: re.Pattern[str]) -> list[tuple[int, int]]:

@@ -1,0 +1,58 @@
+# Two commands do all set-up on a fresh Debian 12 / Ubuntu machine with Python 3.11:
+#   make run    install, fetch the models, start Hearth
+#   make test   install, run the whole suite
+# Both are idempotent: stamps make the second run quick.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := sqlite3-doc xvfb xauth poppler-utils fonts-dejavu-core libegl1 libgl1 libfontconfig1 \
+	libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
+	libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0 \
+	libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
+
+.PHONY: run test lint bench eval screenshots dist test-dist models system clean
+
+run: .stamp-install models
+	$(PY) -m desktop
+
+test: .stamp-install models
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory lint
+
+lint: .stamp-install
+	$(VENV)/bin/ruff check desktop tests benchmarks
+	$(VENV)/bin/mypy desktop
+	$(VENV)/bin/lint-imports
+
+models: .stamp-install
+	$(PY) -m desktop.fetch_models
+
+bench: .stamp-install models
+	for bench in benchmarks/bench_*.py; do $(PY) $$bench || exit 1; done
+
+eval: .stamp-install models
+	HEARTH_HOME=$${HEARTH_HOME:-/tmp/hearth-eval} $(VENV)/bin/hearth index --quiet /usr/share/doc/sqlite3 || true
+	HEARTH_HOME=$${HEARTH_HOME:-/tmp/hearth-eval} $(VENV)/bin/hearth eval ../shared/eval/sqlite_docs_qa.jsonl \
+		--root /usr/share/doc/sqlite3 --compare vector hybrid
+
+# System packages: only what is missing is installed, so a second run asks apt nothing.
+.stamp-system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	touch $@
+
+# llama-cpp-python compiles from source here: about 6 minutes the first time, cached by pip after.
+.stamp-install: pyproject.toml .stamp-system
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+system: .stamp-system
+
+clean:
+	rm -rf $(VENV) .stamp-* build dist

@@ -1,0 +1,274 @@
+"""The ``hearth`` command. With ``--json`` a command prints exactly one JSON document on stdout;
+logs and progress go to stderr. Exit codes: 0 ok, 1 some files failed, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from desktop import __version__
+from desktop.core.errors import HearthError, UsageError
+from desktop.core.offline import enforce_offline
+
+log = logging.getLogger("hearth.cli")
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class SearchResultJson(BaseModel):
+    path: str
+    page: int | None
+    heading: str | None
+    score: float
+    text: str
+
+
+class StatusJson(BaseModel):
+    documents: int
+    chunks: int
+    failed: int
+    embedder: str
+    data_dir: str
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `hearth {self.prog.split()[-1]} --help`)"
+                         if " " in self.prog else f"{message} (see `hearth --help`)")
+
+
+def _emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+def _workspace() -> Any:
+    from desktop.services.workspace import Workspace
+
+    return Workspace()
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    from desktop.services.indexing import Indexer
+
+    workspace = _workspace()
+    progress = _IndexProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
+    try:
+        report = Indexer(workspace).index([Path(p) for p in args.paths], progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        print(
+            f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {len(report.failed)} failed; {report.chunks} passages embedded."
+        )
+        for failure in report.failed:
+            print(f"  failed: {failure.path}: {failure.reason}")
+    return EXIT_SOME_FAILED if report.failed else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from desktop.services.retrieval import Mode, Retriever
+
+    if not args.query.strip():
+        raise UsageError("The search query is empty.")
+    workspace = _workspace()
+    hits = Retriever(workspace).search(args.query, args.k, mode=Mode(args.mode) if args.mode else None)
+    if args.json:
+        _emit_json([SearchResultJson.model_validate(hit, from_attributes=True).model_dump() for hit in hits])
+        return EXIT_OK
+    if not hits:
+        print("No matching passages.")
+    for number, hit in enumerate(hits, start=1):
+        where = f" p.{hit.page}" if hit.page else (f" · {hit.heading}" if hit.heading else "")
+        snippet = " ".join(hit.text.split())[:240]
+        print(f"[{number}] {hit.path}{where}  ({hit.score:.3f}, {'+'.join(hit.retrievers)})\n    {snippet}")
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from desktop.services.indexing import Indexer
+
+    removed = Indexer(_workspace()).forget([Path(p) for p in args.paths])
+    print(f"{removed} documents removed from the index.")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    workspace = _workspace()
+    counts = workspace.registry.counts()
+    status = StatusJson(
+        documents=counts["documents"], chunks=counts["chunks"], failed=counts["failed"],
+        embedder=workspace.settings.embedder, data_dir=str(workspace.data_dir),
+    )
+    if args.json:
+        _emit_json(status.model_dump())
+        return EXIT_OK
+    print(f"Data folder: {status.data_dir}")
+    print(f"Documents:   {status.documents} ({counts['indexed']} indexed, {status.failed} failed, "
+          f"{counts['pending']} unfinished)")
+    print(f"Passages:    {status.chunks}")
+    print(f"Embedder:    {status.embedder}")
+    if workspace.rebuild_needed:
+        print("The index was built with other settings: run `hearth index` to rebuild it.")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from desktop.services import evaluation
+    from desktop.services.retrieval import Mode, Retriever
+
+    questions = evaluation.load_questions(Path(args.questions))
+    root = Path(args.root)
+    if not root.is_dir():
+        raise UsageError(f"No such folder: {root}")
+    retriever = Retriever(_workspace())
+    modes = [Mode(m) for m in args.compare] if args.compare else [Mode(args.mode) if args.mode else None]
+
+    def searcher(mode: Mode | None) -> Callable[[str, int], list[Any]]:
+        return lambda question, k: retriever.search(question, k, mode=mode)
+
+    runs = [evaluation.run_questions(questions, root, searcher(mode)) for mode in modes]
+    if not args.compare:
+        summary = evaluation.summarize(runs[0])
+        if args.json:
+            _emit_json(summary)
+        else:
+            _print_summary("", summary)
+            _print_kinds({"": evaluation.by_kind(runs[0])})
+        return EXIT_OK
+    names = [str(m) for m in modes]
+    difference = evaluation.compare(runs[0], runs[1])
+    result = {
+        "n": len(questions),
+        "configs": {name: evaluation.summarize(run) for name, run in zip(names, runs, strict=True)},
+        "difference": difference,
+        "by_kind": {name: evaluation.by_kind(run) for name, run in zip(names, runs, strict=True)},
+    }
+    if args.json:
+        _emit_json(result)
+        return EXIT_OK
+    for name in names:
+        _print_summary(name, result["configs"][name])  # type: ignore[index]
+    _print_kinds(result["by_kind"])  # type: ignore[arg-type]
+    print(f"\n{names[1]} − {names[0]} (paired, {len(questions)} questions):")
+    for metric, figures in difference.items():
+        low, high = figures["ci95"]  # type: ignore[misc]
+        print(f"  {metric:<10} {figures['difference']:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
+              f"p={figures['p_value']:.3f}  better on {figures['better']}, worse on {figures['worse']}: "
+              f"{evaluation.verdict(figures)}")
+    return EXIT_OK
+
+
+def _print_summary(name: str, summary: dict[str, Any]) -> None:
+    title = f"{name}: " if name else ""
+    print(f"{title}{summary['n']} questions")
+    for metric in ("recall@1", "recall@5", "recall@10", "mrr"):
+        low, high = summary["ci95"][metric]
+        print(f"  {metric:<10} {summary[metric]:.3f}  95% CI [{low:.3f}, {high:.3f}]")
+
+
+def _print_kinds(tables: dict[str, dict[str, dict[str, float]]]) -> None:
+    print("\nby kind        " + "".join(f"{name or 'recall@5':>12}" for name in tables))
+    kinds = next(iter(tables.values()))
+    for kind in kinds:
+        cells = "".join(f"{table[kind]['recall@5']:>12.3f}" for table in tables.values())
+        print(f"  {kind:<12} {cells}   (n={kinds[kind]['n']:.0f}, recall@5)")
+
+
+class _IndexProgressBar:
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __call__(self, progress: Any) -> None:
+        if not self.enabled or progress.files_total == 0:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=progress.files_total, unit="file", file=sys.stderr, dynamic_ncols=True)
+        self._bar.n = progress.files_done
+        self._bar.set_postfix_str(f"{progress.chunks_done} passages", refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hearth", description="Hearth: answers from your own files, offline.")
+    parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    index = commands.add_parser("index", help="add files or folders to the index, or refresh them")
+    index.add_argument("paths", nargs="+", metavar="PATH")
+    index.add_argument("--json", action="store_true")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.set_defaults(run=cmd_index)
+
+    search = commands.add_parser("search", help="find passages")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=None, help="how many passages")
+    search.add_argument("--mode", choices=["hybrid", "vector", "keyword"])
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(run=cmd_search)
+
+    forget = commands.add_parser("forget", help="remove files or folders from the index")
+    forget.add_argument("paths", nargs="+", metavar="PATH")
+    forget.set_defaults(run=cmd_forget)
+
+    status = commands.add_parser("status", help="what is indexed")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_status)
+
+    evaluate = commands.add_parser("eval", help="measure retrieval against a question set")
+    evaluate.add_argument("questions", metavar="QA.jsonl")
+    evaluate.add_argument("--root", required=True, help="folder the 'relevant' paths are relative to")
+    evaluate.add_argument("--mode", choices=["hybrid", "vector", "keyword"])
+    evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"), choices=["hybrid", "vector", "keyword"],
+                          help="compare two retrieval modes on the same questions")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    enforce_offline()
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "run", None):
+            build_parser().print_help()
+            return EXIT_OK
+        from desktop.core import paths
+        from desktop.core.logs import setup_logging
+
+        setup_logging(paths.data_dir())
+        return int(args.run(args))
+    except HearthError as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hearth: stopped. Work done so far is kept; run the same command to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # never a traceback in front of a user; the log has it
+        log.exception("unexpected error")
+        print(f"hearth: unexpected error: {exc} (details in the log file)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

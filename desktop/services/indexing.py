@@ -1,0 +1,309 @@
+"""Indexing: find what changed, parse it in worker processes, embed, store, report progress.
+
+Write order keeps the stores consistent at every instant a crash can hit:
+vectors are upserted before their chunk rows are committed (a chunk row always has its
+vector), and chunk rows are deleted before their vectors (a leftover vector is an orphan
+that search ignores and ``check --repair`` removes). A document is marked indexed only
+after all its chunks are stored; a PENDING one is resumed next run, skipping stored chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.core.control import Control
+from desktop.core.errors import Cancelled, UsageError
+from desktop.core.hashing import sha256_of
+from desktop.core.types import (
+    ChunkDraft,
+    DocumentInfo,
+    DocumentStatus,
+    FailedFile,
+    IndexPhase,
+    IndexProgress,
+    IndexReport,
+    ParsedFile,
+)
+from desktop.ingest.limits import LoadLimits
+from desktop.ingest.loaders import kind_for
+from desktop.ingest.parsing import ParseOutcome, ParserConfig, ParserPool
+from desktop.ingest.walker import FoundFile, SkippedFile, walk
+from desktop.services.workspace import Workspace
+from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT, chunk_id
+
+ProgressCallback = Callable[[IndexProgress], None]
+
+FLUSH_CHUNKS = 256  # chunks embedded and committed together: the most a crash can lose
+
+
+@dataclass
+class _Job:
+    found: FoundFile
+    content_hash: str
+    existing: DocumentInfo | None
+
+    @property
+    def resumable(self) -> bool:
+        return (
+            self.existing is not None
+            and self.existing.status == DocumentStatus.PENDING
+            and self.existing.content_hash == self.content_hash
+        )
+
+
+@dataclass
+class _Tally:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    failed: list[FailedFile] = field(default_factory=list)
+
+    def report(self) -> IndexReport:
+        return IndexReport(
+            added=self.added, updated=self.updated, unchanged=self.unchanged,
+            removed=self.removed, failed=tuple(self.failed), chunks=self.chunks,
+        )
+
+
+class Indexer:
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.settings = workspace.settings
+        self.registry = workspace.registry
+
+    # -- public -------------------------------------------------------------------------------
+    def index(
+        self,
+        paths: Sequence[Path],
+        *,
+        progress: ProgressCallback | None = None,
+        control: Control | None = None,
+    ) -> IndexReport:
+        """Bring the index in line with ``paths``; raises Cancelled (work so far is kept)."""
+        control = control or Control()
+        notify = progress or (lambda _: None)
+        roots = [Path(os.path.abspath(p)) for p in paths]
+        missing = [str(p) for p in roots if not os.path.lexists(p)]
+        if missing:
+            raise UsageError(f"No such file or folder: {missing[0]}")
+        if self.workspace.rebuild_needed:
+            self._reset_for_rebuild()
+            roots = list(dict.fromkeys([*roots, *(Path(r) for r in self.registry.roots())]))
+
+        notify(IndexProgress(phase=IndexPhase.SCANNING))
+        tally = _Tally()
+        found, skipped = self._scan(roots)
+        tally.failed.extend(FailedFile(path=s.path, reason=s.reason) for s in skipped)
+        jobs = self._plan(found, tally)
+        self._remove_vanished(roots, found, skipped, tally)
+        if not found and not skipped and not tally.removed:
+            raise UsageError(f"Nothing Hearth can read was found in {', '.join(map(str, roots))}")
+        for root in roots:
+            self.registry.add_root(str(root))
+
+        self._run(jobs, tally, notify, control)
+        self.workspace.record_signature()
+        notify(IndexProgress(
+            phase=IndexPhase.DONE, files_done=len(jobs), files_total=len(jobs),
+            chunks_done=tally.chunks, failed=tuple(tally.failed),
+        ))
+        return tally.report()
+
+    def forget(self, paths: Sequence[Path]) -> int:
+        """Remove documents at or below ``paths`` from the index; returns how many."""
+        targets = [os.path.abspath(p) for p in paths]
+        documents = [doc for target in targets for doc in self.registry.documents(under=target)]
+        known_roots = self.registry.roots()
+        unknown = [t for t in targets if not any(d.path == t or d.path.startswith(t.rstrip("/") + "/")
+                                                  for d in documents) and t not in known_roots]
+        if unknown:
+            raise UsageError(f"Not in the library: {unknown[0]}")
+        for document in documents:
+            self._delete(document)
+        for target in targets:
+            for root in known_roots:
+                if root == target or root.startswith(target.rstrip("/") + "/"):
+                    self.registry.remove_root(root)
+        return len(documents)
+
+    # -- scanning -----------------------------------------------------------------------------
+    def _scan(self, roots: list[Path]) -> tuple[list[FoundFile], list[SkippedFile]]:
+        found: list[FoundFile] = []
+        skipped: list[SkippedFile] = []
+        supported = lambda path: kind_for(path) is not None  # noqa: E731
+        for item in walk(roots, ignore=self.settings.ignore_patterns, supported=supported):
+            (found if isinstance(item, FoundFile) else skipped).append(item)  # type: ignore[arg-type]
+        return found, skipped
+
+    def _plan(self, found: list[FoundFile], tally: _Tally) -> list[_Job]:
+        """Decide per file: unchanged, moved, or to (re)index. Hashes only what stat can't clear."""
+        jobs: list[_Job] = []
+        for item in found:
+            existing = self.registry.document_by_path(item.path)
+            if (
+                existing is not None
+                and existing.status != DocumentStatus.PENDING
+                and existing.size == item.size
+                and existing.mtime == item.mtime
+            ):
+                tally.unchanged += 1
+                continue
+            try:
+                digest = sha256_of(Path(item.path))
+            except OSError as exc:
+                tally.failed.append(FailedFile(path=item.path, reason=f"cannot read ({exc.strerror or exc})"))
+                continue
+            if existing is not None and existing.content_hash == digest and existing.status != DocumentStatus.PENDING:
+                self.registry.touch(existing.id, size=item.size, mtime=item.mtime)
+                tally.unchanged += 1
+                continue
+            if existing is None and self._adopt_moved(item, digest):
+                tally.updated += 1
+                continue
+            jobs.append(_Job(item, digest, existing))
+        return jobs
+
+    def _adopt_moved(self, item: FoundFile, digest: str) -> bool:
+        """A new path whose content matches an indexed document that vanished: a rename."""
+        for candidate in self.registry.documents_with_hash(digest):
+            if candidate.status == DocumentStatus.INDEXED and not os.path.lexists(candidate.path):
+                self.registry.move(candidate.id, item.path, mtime=item.mtime)
+                return True
+        return False
+
+    def _remove_vanished(
+        self, roots: list[Path], found: list[FoundFile], skipped: list[SkippedFile], tally: _Tally
+    ) -> None:
+        present = {f.path for f in found} | {s.path for s in skipped}
+        for root in roots:
+            for document in self.registry.documents(under=str(root)):
+                if document.path not in present:
+                    self._delete(document)
+                    tally.removed += 1
+
+    def _delete(self, document: DocumentInfo) -> None:
+        orphaned = self.registry.delete_document(document.id)
+        if orphaned:
+            self.workspace.vectors.delete(orphaned)
+
+    def _reset_for_rebuild(self) -> None:
+        """New embedder or chunk settings: old vectors must not mix with new ones."""
+        self.registry.invalidate_all()
+        self.workspace.vectors.reset()
+        self.workspace.record_signature()
+
+    # -- indexing -----------------------------------------------------------------------------
+    def _run(self, jobs: list[_Job], tally: _Tally, notify: ProgressCallback, control: Control) -> None:
+        if not jobs:
+            return
+        by_path = {job.found.path: job for job in jobs}
+        total_bytes = sum(job.found.size for job in jobs) or 1
+        started = time.monotonic()
+        batch = _Batch()
+        done_files = 0
+        done_bytes = 0
+        config = ParserConfig(
+            tokenizer_folder=self.workspace.embedder_folder,
+            max_tokens=self.settings.chunk_tokens,
+            overlap=self.settings.chunk_overlap,
+            limits=LoadLimits(max_bytes=int(self.settings.max_file_mb * 2**20)),
+            timeout_s=self.settings.parse_timeout_s,
+            memory_mb=self.settings.parse_memory_mb,
+        )
+        pool = ParserPool(config, workers=self.settings.parse_workers)
+        try:
+            for outcome in pool.parse(list(by_path)):
+                control.checkpoint()
+                job = by_path[outcome.path]
+                self._accept(job, outcome, batch, tally)
+                done_files += 1
+                done_bytes += job.found.size
+                if batch.size >= FLUSH_CHUNKS:
+                    self._flush(batch, tally)
+                    control.checkpoint()
+                elapsed = time.monotonic() - started
+                notify(IndexProgress(
+                    phase=IndexPhase.INDEXING, files_done=done_files, files_total=len(jobs),
+                    chunks_done=tally.chunks, current_file=job.found.path,
+                    eta_seconds=elapsed / done_bytes * (total_bytes - done_bytes) if done_bytes else None,
+                    failed=tuple(tally.failed),
+                ))
+            self._flush(batch, tally)
+        except Cancelled:
+            pool.close()
+            raise
+        finally:
+            pool.close()
+
+    def _accept(self, job: _Job, outcome: ParseOutcome, batch: _Batch, tally: _Tally) -> None:
+        item = job.found
+        kind = kind_for(Path(item.path)) or "unknown"
+        parsed = outcome.parsed
+        if parsed is not None and len(parsed.chunks) > MAX_CHUNKS_PER_DOCUMENT:
+            parsed, outcome = None, ParseOutcome(path=item.path, error="too many passages in one file")
+        if parsed is None:
+            old = self.registry.mark_failed(
+                path=item.path, kind=kind, size=item.size, mtime=item.mtime,
+                content_hash=job.content_hash, reason=outcome.error or "unreadable",
+            )
+            if old:
+                self.workspace.vectors.delete(old)
+            tally.failed.append(FailedFile(path=item.path, reason=outcome.error or "unreadable"))
+            return
+        if job.existing is not None and not job.resumable:
+            old = self.registry.clear_chunks(job.existing.id)
+            if old:
+                self.workspace.vectors.delete(old)
+        document_id = self.registry.start_document(
+            path=item.path, kind=parsed.kind, size=item.size, mtime=item.mtime, content_hash=job.content_hash
+        )
+        self.registry.set_parsed(document_id, title=parsed.title, pages=parsed.pages)
+        if job.existing is None or (job.resumable and job.existing.indexed_at is None):
+            tally.added += 1
+        else:
+            tally.updated += 1
+        stored = self.registry.stored_seqs(document_id) if job.resumable else set()
+        batch.add(document_id, parsed, stored)
+        if batch.waiting.get(document_id) == 0:
+            self._complete(batch, document_id)
+
+    def _flush(self, batch: _Batch, tally: _Tally) -> None:
+        if not batch.items:
+            return
+        items, batch.items = batch.items, []
+        vectors = self.workspace.embedder.embed([draft.text for _, _, draft in items])
+        ids = [chunk_id(document_id, draft.seq) for document_id, _, draft in items]
+        self.workspace.vectors.upsert(ids, vectors, [document_id for document_id, _, _ in items])
+        self.registry.add_chunks(items)
+        tally.chunks += len(items)
+        for document_id, _, _ in items:
+            batch.waiting[document_id] -= 1
+        for document_id in [d for d, left in batch.waiting.items() if left == 0]:
+            self._complete(batch, document_id)
+
+    def _complete(self, batch: _Batch, document_id: int) -> None:
+        self.registry.mark_indexed(document_id)
+        del batch.waiting[document_id]
+
+
+@dataclass
+class _Batch:
+    """Chunks parsed but not yet embedded, and how many each document still waits for."""
+
+    items: list[tuple[int, str | None, ChunkDraft]] = field(default_factory=list)
+    waiting: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def add(self, document_id: int, parsed: ParsedFile, stored: set[int]) -> None:
+        fresh = [draft for draft in parsed.chunks if draft.seq not in stored]
+        self.items.extend((document_id, parsed.title, draft) for draft in fresh)
+        self.waiting[document_id] = len(fresh)

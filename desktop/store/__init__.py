@@ -1,0 +1,1 @@
+"""Persistence: the SQLite registry (source of truth, with FTS5), the Chroma vectors, the embedder."""

@@ -1,0 +1,317 @@
+"""The document registry: the source of truth for what is indexed.
+
+A row per file (hash, size, mtime, status), a row per chunk, and an FTS5 table over the chunks
+for keyword search. Chroma only mirrors the chunk ids found here and can be rebuilt from them.
+
+Chunk ids are ``document_id << 20 | seq``: deterministic, so a resumed or repeated write of the
+same chunk is an idempotent upsert, and never reused, because document ids are AUTOINCREMENT.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.types import ChunkDraft, DocumentInfo, DocumentStatus
+from desktop.store.sqlite import connect, transaction
+
+SEQ_BITS = 20
+MAX_CHUNKS_PER_DOCUMENT = 1 << SEQ_BITS
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    title TEXT,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    pages INTEGER,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, heading, text,
+    tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
+);
+"""
+
+# bm25 column weights: a match in a title or heading says more than one in the body.
+FTS_WEIGHTS = (4.0, 2.0, 1.0)
+
+
+def chunk_id(document_id: int, seq: int) -> int:
+    return (document_id << SEQ_BITS) | seq
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    document_id: int
+    path: str
+    title: str | None
+    seq: int
+    text: str
+    page: int | None
+    heading: str | None
+    start: int
+    end: int
+
+
+class Registry:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.db = connect(path, read_only=read_only)
+        if not read_only:
+            self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
+    # -- roots: folders and files the user added, re-scanned and watched ---------------------
+    def add_root(self, path: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO roots(path, added_at) VALUES (?, ?)", (path, time.time()))
+
+    def remove_root(self, path: str) -> None:
+        self.db.execute("DELETE FROM roots WHERE path = ?", (path,))
+
+    def roots(self) -> list[str]:
+        return [row["path"] for row in self.db.execute("SELECT path FROM roots ORDER BY path")]
+
+    # -- documents ----------------------------------------------------------------------------
+    def document(self, document_id: int) -> DocumentInfo | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return _document(row) if row else None
+
+    def document_by_path(self, path: str) -> DocumentInfo | None:
+        row = self.db.execute("SELECT * FROM documents WHERE path = ?", (path,)).fetchone()
+        return _document(row) if row else None
+
+    def documents(self, *, under: str | None = None) -> list[DocumentInfo]:
+        if under is None:
+            rows = self.db.execute("SELECT * FROM documents ORDER BY path")
+        else:
+            prefix = under.rstrip("/") + "/"
+            rows = self.db.execute(
+                "SELECT * FROM documents WHERE path = ? OR substr(path, 1, ?) = ? ORDER BY path",
+                (under, len(prefix), prefix),
+            )
+        return [_document(row) for row in rows]
+
+    def documents_with_hash(self, content_hash: str) -> list[DocumentInfo]:
+        rows = self.db.execute("SELECT * FROM documents WHERE content_hash = ?", (content_hash,))
+        return [_document(row) for row in rows]
+
+    def start_document(
+        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str
+    ) -> int:
+        """Create or reset the row for a file about to be (re)indexed; status PENDING."""
+        with transaction(self.db):
+            row = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                cursor = self.db.execute(
+                    "INSERT INTO documents(path, kind, size, mtime, content_hash, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (path, kind, size, mtime, content_hash, DocumentStatus.PENDING),
+                )
+                assert cursor.lastrowid is not None
+                return cursor.lastrowid
+            self.db.execute(
+                "UPDATE documents SET kind = ?, size = ?, mtime = ?, content_hash = ?, status = ?,"
+                " reason = NULL WHERE id = ?",
+                (kind, size, mtime, content_hash, DocumentStatus.PENDING, row["id"]),
+            )
+            return int(row["id"])
+
+    def set_parsed(self, document_id: int, *, title: str | None, pages: int | None) -> None:
+        self.db.execute(
+            "UPDATE documents SET title = ?, pages = ? WHERE id = ?", (title, pages, document_id)
+        )
+
+    def mark_failed(
+        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str, reason: str
+    ) -> list[int]:
+        """Record a file that could not be indexed; returns chunk ids of an older version to drop."""
+        with transaction(self.db):
+            row = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+            old_chunks: list[int] = []
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO documents(path, kind, size, mtime, content_hash, status, reason)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (path, kind, size, mtime, content_hash, DocumentStatus.FAILED, reason),
+                )
+            else:
+                old_chunks = self._delete_chunks(row["id"])
+                self.db.execute(
+                    "UPDATE documents SET kind = ?, size = ?, mtime = ?, content_hash = ?, status = ?,"
+                    " reason = ?, chunk_count = 0, indexed_at = NULL WHERE id = ?",
+                    (kind, size, mtime, content_hash, DocumentStatus.FAILED, reason, row["id"]),
+                )
+            return old_chunks
+
+    def mark_indexed(self, document_id: int) -> None:
+        with transaction(self.db):
+            count = self.db.execute(
+                "SELECT count(*) FROM chunks WHERE document_id = ?", (document_id,)
+            ).fetchone()[0]
+            self.db.execute(
+                "UPDATE documents SET status = ?, chunk_count = ?, indexed_at = ? WHERE id = ?",
+                (DocumentStatus.INDEXED, count, time.time(), document_id),
+            )
+
+    def touch(self, document_id: int, *, size: int, mtime: float) -> None:
+        """The file's stat changed but its content did not."""
+        self.db.execute(
+            "UPDATE documents SET size = ?, mtime = ? WHERE id = ?", (size, mtime, document_id)
+        )
+
+    def move(self, document_id: int, new_path: str, *, mtime: float) -> None:
+        """A renamed file with unchanged content keeps its chunks and vectors."""
+        self.db.execute(
+            "UPDATE documents SET path = ?, mtime = ? WHERE id = ?", (new_path, mtime, document_id)
+        )
+
+    def delete_document(self, document_id: int) -> list[int]:
+        """Remove a document and its chunks; returns the chunk ids whose vectors must go too."""
+        with transaction(self.db):
+            chunk_ids = self._delete_chunks(document_id)
+            self.db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        return chunk_ids
+
+    def clear_chunks(self, document_id: int) -> list[int]:
+        with transaction(self.db):
+            return self._delete_chunks(document_id)
+
+    def invalidate_all(self) -> None:
+        """Drop every chunk and mark every document for re-indexing (a rebuild)."""
+        with transaction(self.db):
+            self.db.execute("DELETE FROM chunks_fts")
+            self.db.execute("DELETE FROM chunks")
+            self.db.execute(
+                "UPDATE documents SET status = ?, content_hash = '', chunk_count = 0, indexed_at = NULL",
+                (DocumentStatus.PENDING,),
+            )
+
+    def _delete_chunks(self, document_id: int) -> list[int]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
+        self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((i,) for i in ids))
+        self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        return ids
+
+    # -- chunks -------------------------------------------------------------------------------
+    def stored_seqs(self, document_id: int) -> set[int]:
+        rows = self.db.execute("SELECT seq FROM chunks WHERE document_id = ?", (document_id,))
+        return {row[0] for row in rows}
+
+    def add_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]]) -> None:
+        """Store (document id, document title, draft) triples in one transaction."""
+        with transaction(self.db):
+            self.db.executemany(
+                "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end)
+                    for doc, _, d in items
+                ),
+            )
+            self.db.executemany(
+                "DELETE FROM chunks_fts WHERE rowid = ?", ((chunk_id(doc, d.seq),) for doc, _, d in items)
+            )
+            self.db.executemany(
+                "INSERT INTO chunks_fts(rowid, title, heading, text) VALUES (?, ?, ?, ?)",
+                ((chunk_id(doc, d.seq), title or "", d.heading or "", d.text) for doc, title, d in items),
+            )
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        wanted = list(ids)
+        found: dict[int, StoredChunk] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                "SELECT c.*, d.path, d.title FROM chunks c JOIN documents d ON d.id = c.document_id"
+                f" WHERE c.id IN ({marks})",
+                batch,
+            )
+            for row in rows:
+                found[row["id"]] = StoredChunk(
+                    id=row["id"], document_id=row["document_id"], path=row["path"], title=row["title"],
+                    seq=row["seq"], text=row["text"], page=row["page"], heading=row["heading"],
+                    start=row["start"], end=row["end"],
+                )
+        return found
+
+    def all_chunk_ids(self) -> set[int]:
+        return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
+
+    def keyword_search(
+        self, match: str, limit: int, document_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""
+        sql = (
+            "SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
+        )
+        params: list[Any] = [*FTS_WEIGHTS, match]
+        if document_ids is not None:
+            marks = ",".join("?" * len(document_ids))
+            sql += f" AND (rowid >> {SEQ_BITS}) IN ({marks})"
+            params.extend(document_ids)
+        sql += " ORDER BY bm25(chunks_fts, ?, ?, ?) LIMIT ?"
+        params.extend([*FTS_WEIGHTS, limit])
+        try:
+            return [(row[0], row[1]) for row in self.db.execute(sql, params)]
+        except sqlite3.OperationalError:
+            return []  # a query FTS5 cannot parse finds nothing rather than failing the search
+
+    # -- figures ------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        row = self.db.execute(
+            "SELECT count(*) AS documents,"
+            " coalesce(sum(status = 'indexed'), 0) AS indexed,"
+            " coalesce(sum(status = 'failed'), 0) AS failed,"
+            " coalesce(sum(status = 'pending'), 0) AS pending FROM documents"
+        ).fetchone()
+        chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return {**dict(row), "chunks": chunks}
+
+
+def _document(row: sqlite3.Row) -> DocumentInfo:
+    return DocumentInfo(
+        id=row["id"], path=row["path"], kind=row["kind"], title=row["title"], size=row["size"],
+        mtime=row["mtime"], content_hash=row["content_hash"], status=DocumentStatus(row["status"]),
+        reason=row["reason"], chunks=row["chunk_count"], pages=row["pages"], indexed_at=row["indexed_at"],
+    )

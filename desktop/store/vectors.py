@@ -1,0 +1,74 @@
+"""The Chroma collection of chunk vectors. It only mirrors ids held by the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.core.offline import enforce_offline
+
+COLLECTION = "chunks"
+
+
+class VectorStore:
+    def __init__(self, path: Path) -> None:
+        enforce_offline()
+        import chromadb
+        from chromadb.config import Settings
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
+        )
+        self._collection = self._open()
+
+    def _open(self) -> Any:
+        return self._client.get_or_create_collection(
+            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+
+    def upsert(self, ids: Sequence[int], embeddings: np.ndarray, document_ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        self._collection.upsert(
+            ids=[str(i) for i in ids],
+            embeddings=embeddings,
+            metadatas=[{"doc": int(d)} for d in document_ids],
+        )
+
+    def delete(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 5000):
+            self._collection.delete(ids=[str(i) for i in ids[start : start + 5000]])
+
+    def query(
+        self, embedding: np.ndarray, limit: int, document_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity), best first."""
+        if self.count() == 0:
+            return []
+        where = {"doc": {"$in": [int(d) for d in document_ids]}} if document_ids is not None else None
+        result = self._collection.query(
+            query_embeddings=[embedding], n_results=limit, where=where, include=["distances"]
+        )
+        return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def existing(self, ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(ids), 5000):
+            batch = [str(i) for i in ids[start : start + 5000]]
+            found.update(int(i) for i in self._collection.get(ids=batch, include=[])["ids"])
+        return found
+
+    def all_ids(self) -> set[int]:
+        return {int(i) for i in self._collection.get(include=[])["ids"]}
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def reset(self) -> None:
+        """Drop every vector (the registry can rebuild them)."""
+        self._client.delete_collection(COLLECTION)
+        self._collection = self._open()
