@@ -38,6 +38,20 @@ class StatusJson(BaseModel):
     data_dir: str
 
 
+class CitationJson(BaseModel):
+    n: int
+    path: str
+    page: int | None
+
+
+class AskJson(BaseModel):
+    answer: str
+    citations: list[CitationJson]
+    passages: list[dict[str, Any]]
+    conversation: int
+    timings: dict[str, Any]
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line and exit code 2."""
 
@@ -208,6 +222,116 @@ class _IndexProgressBar:
             self._bar.close()
 
 
+def _engine(model: str | None) -> Any:
+    from desktop.llm.host import ModelHost
+    from desktop.services.answering import Answerer
+    from desktop.services.conversations import ConversationStore
+    from desktop.services.models import resolve_model
+
+    workspace = _workspace()
+    answerer = Answerer(
+        workspace, ConversationStore(workspace.data_dir / "conversations.sqlite3"),
+        ModelHost(data_dir=workspace.data_dir),
+    )
+    if model:
+        answerer.model_path = resolve_model(workspace, model)
+    return answerer
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
+
+    if not args.question.strip():
+        raise UsageError("The question is empty.")
+    answerer = _engine(args.model)
+    if args.force:
+        answerer.use_model(answerer.model_path, force=True)
+    finished = None
+    try:
+        for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag):
+            if isinstance(event, AnswerToken) and not args.json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, AnswerFinished):
+                finished = event.message
+            elif isinstance(event, AnswerStarted) and not args.json:
+                log.info("conversation %s", event.conversation_id)
+    except KeyboardInterrupt:
+        answerer.cancel()
+        raise
+    finally:
+        answerer.host.close()
+    assert finished is not None
+    if args.json:
+        _emit_json(AskJson(
+            answer=finished.text,
+            citations=[CitationJson(n=c.n, path=c.path, page=c.page) for c in finished.citations],
+            passages=[p.model_dump() for p in finished.passages],
+            conversation=finished.conversation_id,
+            timings=finished.timings.model_dump() if finished.timings else {},
+        ).model_dump())
+        return EXIT_OK
+    print()
+    if finished.citations:
+        print("\nSources:")
+        for citation in finished.citations:
+            where = f", page {citation.page}" if citation.page else ""
+            print(f"  [{citation.n}] {citation.path}{where}")
+    for note in finished.notes:
+        print(f"  ({note})")
+    if finished.timings and finished.timings.tokens_per_second:
+        print(f"  ({finished.timings.generated_tokens} tokens, {finished.timings.tokens_per_second:.0f} tokens/s;"
+              f" conversation {finished.conversation_id})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_chats(args: argparse.Namespace) -> int:
+    from desktop.services import export
+    from desktop.services.conversations import ConversationStore
+
+    workspace = _workspace()
+    store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
+    if args.action == "list":
+        conversations = store.list(args.search)
+        if args.json:
+            _emit_json([c.model_dump() for c in conversations])
+        for conversation in [] if args.json else conversations:
+            print(f"{conversation.id:>5}  {conversation.title}  ({conversation.messages} messages)")
+        return EXIT_OK
+    if args.action == "show":
+        if args.id is None:
+            raise UsageError("Which conversation? `hearth chats show ID`")
+        print(export.export_markdown(store, args.id))
+        return EXIT_OK
+    if args.id is None and not args.all:
+        raise UsageError("Give a conversation id or --all.")
+    ids = [c.id for c in store.list()] if args.all else [args.id]
+    if args.format == "json":
+        documents = [export.export_json(store, i).model_dump(mode="json") for i in ids]
+        _emit_json(documents if args.all else documents[0])
+    else:
+        print("\n\n---\n\n".join(export.export_markdown(store, i) for i in ids))
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from desktop.llm.gguf_info import format_gb
+    from desktop.services.models import available_models
+
+    models = available_models(_workspace())
+    if args.json:
+        _emit_json([m.model_dump(exclude={"chat_template", "control_tokens"}) for m in models])
+        return EXIT_OK
+    if not models:
+        print("No models found. Add .gguf files to the models folder.")
+    for m in models:
+        params = f"{m.parameters / 1e6:.0f}M" if m.parameters else "?"
+        print(f"{m.name}\n    {m.architecture}, {params} parameters, {m.quantization or '?'}, "
+              f"{format_gb(m.file_size)} on disk, context {m.context_length or '?'}, "
+              f"needs about {format_gb(m.ram_estimate_bytes)} RAM\n    {m.path}")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hearth", description="Hearth: answers from your own files, offline.")
@@ -243,6 +367,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help="compare two retrieval modes on the same questions")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
+
+    ask = commands.add_parser("ask", help="ask a question about your files")
+    ask.add_argument("question")
+    ask.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
+    ask.add_argument("--model", help="a .gguf path, or a model in the models folder")
+    ask.add_argument("--conversation", type=int, help="continue this conversation")
+    ask.add_argument("--force", action="store_true", help="load the model even if memory looks short")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(run=cmd_ask)
+
+    chats = commands.add_parser("chats", help="list, show or export conversations")
+    chats.add_argument("action", choices=["list", "show", "export"])
+    chats.add_argument("id", nargs="?", type=int)
+    chats.add_argument("--all", action="store_true", help="export every conversation")
+    chats.add_argument("--format", choices=["md", "json"], default="md")
+    chats.add_argument("--search", help="with list: only titles containing this")
+    chats.add_argument("--json", action="store_true")
+    chats.set_defaults(run=cmd_chats)
+
+    models = commands.add_parser("models", help="list the chat models")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=cmd_models)
     return parser
 
 

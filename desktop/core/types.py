@@ -116,3 +116,65 @@ class SearchHit(Frozen):
     start: int
     end: int
     retrievers: tuple[str, ...] = Field(default=(), description="'vector', 'keyword' or both")
+
+
+class Passage(Frozen):
+    """A passage shown to the model, numbered as the answer cites it."""
+
+    n: int
+    chunk_id: int
+    document_id: int
+    path: str
+    page: int | None = None
+    heading: str | None = None
+    text: str
+    score: float
+    start: int = 0
+    end: int = 0
+    cited: bool = False
+
+
+class Citation(Frozen):
+    n: int
+    path: str
+    page: int | None = None
+    heading: str | None = None
+
+
+class Timings(Frozen):
+    retrieval_ms: float = 0.0
+    prompt_tokens: int = 0
+    time_to_first_token_ms: float | None = None
+    generated_tokens: int = 0
+    tokens_per_second: float | None = None
+    total_ms: float = 0.0
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STREAMING = "streaming"  # being written; found after a crash, it becomes INTERRUPTED
+    STOPPED = "stopped"  # the user pressed Stop
+    INTERRUPTED = "interrupted"  # the app or the model died mid-answer
+    FAILED = "failed"
+
+
+class Message(Frozen):
+    id: int
+    conversation_id: int
+    role: str  # "user" | "assistant"
+    text: str
+    created_at: float
+    model: str | None = None
+    status: MessageStatus = MessageStatus.COMPLETE
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    timings: Timings | None = None
+    notes: tuple[str, ...] = ()  # e.g. what had to be cut to fit the context window
+
+
+class Conversation(Frozen):
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    messages: int = 0

@@ -107,7 +107,7 @@ class _Cursor:
         self.need(size)
         (value,) = struct.unpack_from(fmt, self.buffer, self.pos)
         self.pos += size
-        return value  # type: ignore[no-any-return]
+        return value
 
     def u32(self) -> int:
         return int(self.scalar("<I", 4))

@@ -4,12 +4,13 @@ Memory estimate (``ram_estimate_bytes``), for a context of ``n_ctx`` tokens:
 
     file size                                   weights, memory-mapped
   + n_ctx * sum over layers of n_head_kv * (key_length + value_length) * 2      f16 K/V cache
-  + n_ctx * n_ubatch * n_head * 4                attention scores of one batch (f32)
-  + n_ubatch * n_vocab * 4                       output logits of one batch (f32)
-  + 256 MiB                                      model-host interpreter, llama.cpp runtime, scratch
+  + max(n_ctx * n_ubatch * n_head * 4,          compute buffer: the larger of one batch's attention
+        n_ubatch * n_vocab * 4)                  scores and its output logits (f32), which llama.cpp reuses
+  + 128 MiB                                      model-host interpreter, llama.cpp runtime
 
-with n_ubatch = 512 (llama.cpp's default micro-batch). It errs on the high side: sliding-window
-models and quantized KV caches need less.
+with n_ubatch = 512 (llama.cpp's default micro-batch). It errs on the high side (sliding-window
+models and quantized KV caches need less): SmolLM2-135M at 4,096 tokens is estimated at 0.43 GB
+and the host process measured 0.30 GB resident after a long prompt.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from gguf.constants import GGMLQuantizationType, LlamaFileType
 from pydantic import BaseModel, ConfigDict, Field
 
 from desktop.core.errors import ModelError
-from desktop.core.manifest import Manifest, load_manifest, sha256_of
+from desktop.core.hashing import sha256_of
+from desktop.core.manifest import Manifest, load_manifest
 from desktop.core.settings import GenerationSettings
 from desktop.llm.gguf_header import GGUFHeader, MetaValue, read_header
 
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT: int = GenerationSettings.model_fields["context_length"].default
 MICRO_BATCH = 512
-RUNTIME_OVERHEAD_BYTES = 256 << 20
+RUNTIME_OVERHEAD_BYTES = 128 << 20
 CONTROL_TOKEN_TYPE = 3  # llama.cpp's LLAMA_TOKEN_TYPE_CONTROL
 
 # Successful SHA-256 checks, keyed on (resolved path, size, mtime_ns): hashing 5 GB takes a while.
@@ -143,7 +145,7 @@ def _ram_estimate(header: GGUFHeader, arch: str, n_ctx: int) -> int:
     kv_cache = n_ctx * kv_heads * (key_length + value_length) * 2
     scores = n_ctx * MICRO_BATCH * n_head * 4
     logits = MICRO_BATCH * n_vocab * 4
-    return header.file_size + kv_cache + scores + logits + RUNTIME_OVERHEAD_BYTES
+    return header.file_size + kv_cache + max(scores, logits) + RUNTIME_OVERHEAD_BYTES
 
 
 def _manifest_or_empty(models_dir: Path) -> Manifest:
@@ -232,6 +234,15 @@ def check_model_file(
             f"{format_gb(available)} is free; use --force to try anyway."
         )
     return info
+
+
+def check_adapter_file(path: Path) -> None:
+    """A LoRA adapter gets the same header checks as a model before llama.cpp reads it."""
+    if not path.is_file():
+        raise ModelError(f"The LoRA adapter {path} does not exist.")
+    kind = read_header(path).metadata.get("general.type")
+    if kind != "adapter":
+        raise ModelError(f"{path.name} is not a LoRA adapter.")
 
 
 def list_models(models_dir: Path) -> list[ModelInfo]:

@@ -37,7 +37,7 @@ from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT, chunk_id
 
 ProgressCallback = Callable[[IndexProgress], None]
 
-FLUSH_CHUNKS = 256  # chunks embedded and committed together: the most a crash can lose
+FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can lose
 
 
 @dataclass
@@ -224,7 +224,7 @@ class Indexer:
                 self._accept(job, outcome, batch, tally)
                 done_files += 1
                 done_bytes += job.found.size
-                if batch.size >= FLUSH_CHUNKS:
+                if batch.size >= FLUSH_BATCHES * self.settings.embed_batch_size:
                     self._flush(batch, tally)
                     control.checkpoint()
                 elapsed = time.monotonic() - started

@@ -1,0 +1,74 @@
+"""Turn one file into an ExtractedDocument, or raise ParseError with a reason a person understands.
+
+Each format lives in its own module, imported only when a file of that kind is loaded, so importing
+this package stays cheap (no PDFium, lxml or python-docx until needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop.core.errors import ParseError
+from desktop.core.types import ExtractedDocument
+from desktop.ingest.limits import LoadLimits
+
+__all__ = ["SUPPORTED_EXTENSIONS", "kind_for", "load_document"]
+
+Loader = Callable[[Path, LoadLimits, str], ExtractedDocument]
+
+_CODE = (
+    ".py .pyi .pyw .ipynb .js .mjs .cjs .ts .tsx .jsx .vue .svelte .java .kt .kts .scala .groovy .gradle"
+    " .c .h .cc .cpp .cxx .hpp .hh .hxx .cs .fs .go .rs .rb .php .swift .m .mm .dart .lua .pl .pm .r .jl"
+    " .hs .ml .ex .exs .erl .clj .el .lisp .scm .zig .nim .sh .bash .zsh .fish .ps1 .bat .cmd .sql .css"
+    " .scss .sass .less .tex .bib .cmake .proto .graphql"
+)
+_CONFIG = ".json .jsonl .yaml .yml .toml .ini .cfg .conf .properties .env .xml"
+_KINDS: dict[str, str] = {
+    **dict.fromkeys(_CODE.split(), "code"),
+    **dict.fromkeys(_CONFIG.split(), "config"),
+    **dict.fromkeys((".txt", ".text", ".log"), "text"),
+    **dict.fromkeys((".md", ".markdown"), "markdown"),
+    ".rst": "rst",
+    ".org": "org",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    **dict.fromkeys((".html", ".htm", ".xhtml"), "html"),
+    ".epub": "epub",
+    **dict.fromkeys((".csv", ".tsv"), "csv"),
+}
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_KINDS)
+
+# kind -> module in this package whose ``load(path, limits, kind)`` reads it
+_MODULES = {
+    **dict.fromkeys(("code", "config", "text"), "text"),
+    **dict.fromkeys(("markdown", "rst", "org"), "markup"),
+    **{kind: kind for kind in ("pdf", "docx", "html", "epub")},
+    "csv": "delimited",
+}
+# How an unexpected failure is described, by kind.
+_NAMES = {"pdf": "PDF", "docx": "Word document", "html": "web page", "epub": "e-book", "csv": "CSV file"}
+
+
+def kind_for(path: Path) -> str | None:
+    """The loader kind for ``path`` by its extension, or None if Hearth cannot read it."""
+    return _KINDS.get(path.suffix.lower())
+
+
+def load_document(path: Path, limits: LoadLimits = LoadLimits()) -> ExtractedDocument:  # noqa: B008 (frozen)
+    """Extract the text of ``path``; every failure is a ParseError whose message is shown to the user."""
+    kind = kind_for(path)
+    if kind is None:
+        raise ParseError("unsupported file type")
+    loader: Loader = importlib.import_module(f"{__name__}.{_MODULES[kind]}").load
+    try:
+        return loader(path, limits, kind)
+    except ParseError:
+        raise
+    except MemoryError as exc:
+        raise ParseError("too large to process") from exc
+    except RecursionError as exc:
+        raise ParseError("document is nested too deeply") from exc
+    except Exception as exc:  # a parser bug or a file no check foresaw: never show a traceback
+        raise ParseError(f"could not read this {_NAMES.get(kind, 'file')}") from exc

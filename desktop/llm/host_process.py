@@ -1,0 +1,246 @@
+"""The model host: the child process that owns llama.cpp.
+
+Started with the "spawn" method by ``desktop.llm.host``; only this process imports llama_cpp, so an
+abort, segfault or OOM kill inside llama.cpp ends this process and never the app. It serves one
+request at a time from its pipe and exits when the pipe closes or the parent process dies.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from multiprocessing.connection import Connection, wait
+from multiprocessing.synchronize import Event
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from desktop.llm.host_protocol import (
+    CountRequest,
+    Counts,
+    Failed,
+    Finished,
+    FinishReason,
+    GenerateRequest,
+    Loaded,
+    LoadRequest,
+    ShutdownRequest,
+    decode_request,
+    encode,
+    encode_token,
+)
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+LLAMA_LOG_ERROR = 3
+
+
+class _Refused(Exception):
+    """A request this host cannot serve; the message goes to the user as it is."""
+
+
+def _exit_with_parent() -> None:
+    """If the app dies (even by SIGKILL), end this process too instead of lingering mid-answer."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class _Runtime:
+    def __init__(self) -> None:
+        import llama_cpp  # heavy native library: imported here, in the child only
+
+        self._lib = llama_cpp
+        self._llm: Llama | None = None
+        self._errors: deque[str] = deque(maxlen=4)
+        self._piece_buffer = ctypes.create_string_buffer(64)
+
+        # llama.cpp logs to stderr; keep only its errors, to explain a failed load.
+        @llama_cpp.llama_log_callback
+        def on_log(level: int, text: bytes, user_data: Any) -> None:
+            if level == LLAMA_LOG_ERROR:
+                self._errors.append(text.decode("utf-8", errors="replace").strip())
+
+        self._on_log = on_log  # the C side keeps only a pointer: hold the Python object
+        llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+
+    def _model(self) -> Llama:
+        if self._llm is None:
+            raise _Refused("No model is loaded.")
+        return self._llm
+
+    def load(self, request: LoadRequest) -> Loaded:
+        if self._llm is not None:
+            self._llm.close()  # free the old model's memory before mapping the new one
+            self._llm = None
+        self._errors.clear()
+        started = time.perf_counter()
+        try:
+            self._llm = self._lib.Llama(
+                model_path=request.model_path,
+                n_ctx=request.n_ctx,
+                n_threads=request.threads,
+                n_threads_batch=request.threads,
+                n_gpu_layers=request.gpu_layers,
+                seed=request.seed,
+                lora_path=request.lora_path,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            detail = self._errors[-1] if self._errors else str(exc)
+            name = os.path.basename(request.model_path)
+            raise _Refused(f"llama.cpp could not load {name}: {detail}") from None
+        return Loaded(n_ctx=self._llm.n_ctx(), load_ms=(time.perf_counter() - started) * 1000)
+
+    def count(self, request: CountRequest) -> Counts:
+        llm = self._model()
+        texts = [text.encode("utf-8") for text in request.texts]
+        return Counts(counts=[len(llm.tokenize(text, add_bos=False, special=True)) for text in texts])
+
+    def _piece(self, token: int) -> bytes:
+        vocab = self._model()._model.vocab
+        buffer = self._piece_buffer
+        size = self._lib.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+        if size < 0:  # the piece is longer than the buffer: grow it once and retry
+            buffer = self._piece_buffer = ctypes.create_string_buffer(-size)
+            size = self._lib.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, False)
+        return buffer.raw[:size]
+
+    def _prompt_tokens(self, prompt: str) -> list[int]:
+        llm = self._model()
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        bos = llm.token_bos()
+        if len(tokens) >= 2 and tokens[0] == tokens[1] == bos:
+            del tokens[0]  # the template already wrote the BOS token llama.cpp adds
+        if not tokens:
+            raise _Refused("The prompt is empty.")
+        if len(tokens) >= llm.n_ctx():
+            raise _Refused(
+                f"The prompt is {len(tokens):,} tokens long but the model's context holds {llm.n_ctx():,}."
+            )
+        return tokens
+
+    def _prefill(self, tokens: list[int], cancel: Event) -> bool:
+        """Evaluate all prompt tokens but the last, batch by batch, reusing the cached prefix of the
+        previous prompt (a chat resends its history). False if cancelled. Llama.generate then finds
+        everything cached and evaluates only the last token before sampling."""
+        llm = self._model()
+        target = len(tokens) - 1
+        keep = 0
+        if llm.n_tokens:
+            cached = llm._input_ids  # private API, stable across 0.3.x (pinned in pyproject)
+            limit = min(len(cached), target)
+            while keep < limit and cached[keep] == tokens[keep]:
+                keep += 1
+        if keep and llm._ctx.kv_cache_seq_rm(-1, keep, -1):
+            llm.n_tokens = keep
+        else:
+            llm.reset()
+        for start in range(llm.n_tokens, target, llm.n_batch):
+            if cancel.is_set():
+                return False
+            llm.eval(tokens[start : min(start + llm.n_batch, target)])
+        return True
+
+    def generate(self, request: GenerateRequest, conn: Connection, cancel: Event) -> Finished:
+        started = time.perf_counter()
+        llm = self._model()
+        tokens = self._prompt_tokens(request.prompt)
+        budget = min(request.max_tokens, llm.n_ctx() - len(tokens))
+        if not self._prefill(tokens, cancel):
+            elapsed = (time.perf_counter() - started) * 1000
+            return Finished(
+                stopped=True, finish_reason="cancelled", prompt_tokens=len(tokens), generated_tokens=0,
+                prompt_ms=elapsed, generation_ms=0.0, tokens_per_second=0.0,
+            )
+        llm.set_seed(request.seed)
+        vocab = llm._model.vocab
+        is_eog = self._lib.llama_vocab_is_eog
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        send = conn.send_bytes
+        generated = sampled = 0
+        finish: FinishReason = "length"
+        first_at = last_at = started
+        for token in llm.generate(
+            tokens,
+            top_k=request.top_k,
+            top_p=request.top_p,
+            temp=request.temperature,
+            repeat_penalty=request.repeat_penalty,
+        ):
+            last_at = time.perf_counter()
+            sampled += 1
+            if sampled == 1:
+                first_at = last_at
+            if is_eog(vocab, token):
+                finish = "stop"
+                break
+            generated += 1
+            text = decoder.decode(self._piece(token))
+            if text:
+                send(encode_token(text))
+            if cancel.is_set():
+                finish = "cancelled"
+                break
+            if generated >= budget:
+                break
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            send(encode_token(tail))
+        generation_s = last_at - first_at
+        return Finished(
+            stopped=finish == "cancelled",
+            finish_reason=finish,
+            prompt_tokens=len(tokens),
+            generated_tokens=generated,
+            prompt_ms=(first_at - started) * 1000,
+            generation_ms=generation_s * 1000,
+            tokens_per_second=(sampled - 1) / generation_s if generation_s > 0 else 0.0,
+        )
+
+
+def main(conn: Connection, cancel: Event) -> None:
+    """Entry point of the host process: serve requests until told to stop or the pipe closes."""
+    _exit_with_parent()
+    try:
+        runtime = _Runtime()
+    except (ImportError, OSError) as exc:
+        conn.send_bytes(encode(Failed(message=f"The local model library could not be started: {exc}")))
+        return
+    while True:
+        try:
+            frame = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            request = decode_request(frame)
+            if isinstance(request, ShutdownRequest):
+                return
+            if isinstance(request, LoadRequest):
+                reply: Loaded | Finished | Counts | Failed = runtime.load(request)
+            elif isinstance(request, GenerateRequest):
+                reply = runtime.generate(request, conn, cancel)
+            else:
+                reply = runtime.count(request)
+        except _Refused as exc:
+            reply = Failed(message=str(exc))
+        except ValidationError as exc:
+            reply = Failed(message=f"The model host received a malformed request: {exc}")
+        except Exception as exc:  # keep serving: one bad request must not take the model down
+            reply = Failed(message=f"The model failed: {type(exc).__name__}: {exc}")
+        try:
+            conn.send_bytes(encode(reply))
+        except (BrokenPipeError, OSError):
+            return

@@ -1,0 +1,32 @@
+"""Citations like [1] or [1, 3] in an answer, mapped to the passages the model was shown."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from desktop.core.types import Citation, Passage
+
+_MARKER = re.compile(r"( ?)\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def resolve(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Passage]]:
+    """(answer without markers that name no given passage, citations in order, passages marked cited)."""
+    by_number = {p.n: p for p in passages}
+    cited: list[int] = []
+
+    def keep_valid(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
+        valid = [n for n in numbers if n in by_number]
+        for n in valid:
+            if n not in cited:
+                cited.append(n)
+        return match.group(1) + "[" + ", ".join(map(str, valid)) + "]" if valid else ""
+
+    cleaned = _MARKER.sub(keep_valid, answer).strip()
+    citations = [
+        Citation(n=n, path=by_number[n].path, page=by_number[n].page, heading=by_number[n].heading)
+        for n in cited
+    ]
+    marked = [p.model_copy(update={"cited": p.n in cited}) for p in passages]
+    return cleaned, citations, marked

@@ -1,0 +1,205 @@
+"""Conversations on disk. The user's message is committed before generation starts, the answer
+is saved while it streams and again when it ends, so nothing lives only in memory."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import UsageError
+from desktop.core.types import (
+    Citation,
+    Conversation,
+    Message,
+    MessageStatus,
+    Passage,
+    Timings,
+)
+from desktop.store.sqlite import connect, transaction
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    model TEXT,
+    status TEXT NOT NULL,
+    citations TEXT NOT NULL DEFAULT '[]',
+    passages TEXT NOT NULL DEFAULT '[]',
+    timings TEXT,
+    notes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id);
+"""
+
+TITLE_LENGTH = 60
+
+
+def title_from(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= TITLE_LENGTH else words[: TITLE_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+
+
+class ConversationStore:
+    def __init__(self, path: Path) -> None:
+        self.db = connect(path)
+        self.db.executescript(_SCHEMA)
+        self.recovered = self._recover_interrupted()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _recover_interrupted(self) -> int:
+        """Answers still marked as streaming were cut off by a crash: keep them, marked."""
+        cursor = self.db.execute(
+            "UPDATE messages SET status = ? WHERE status = ?",
+            (MessageStatus.INTERRUPTED, MessageStatus.STREAMING),
+        )
+        return cursor.rowcount
+
+    # -- conversations ------------------------------------------------------------------------
+    def create(self, title: str = "New chat") -> Conversation:
+        now = time.time()
+        cursor = self.db.execute(
+            "INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
+        )
+        assert cursor.lastrowid is not None
+        return self.get(cursor.lastrowid)
+
+    def get(self, conversation_id: int) -> Conversation:
+        row = self.db.execute(
+            "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n"
+            " FROM conversations c WHERE c.id = ?",
+            (conversation_id,),
+        ).fetchone()
+        if row is None:
+            raise UsageError(f"There is no conversation {conversation_id}.")
+        return _conversation(row)
+
+    def list(self, search: str | None = None) -> list[Conversation]:
+        sql = (
+            "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n"
+            " FROM conversations c"
+        )
+        params: tuple[Any, ...] = ()
+        if search:
+            sql += " WHERE c.title LIKE ? ESCAPE '\\'"
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params = (f"%{escaped}%",)
+        rows = self.db.execute(sql + " ORDER BY c.updated_at DESC, c.id DESC", params)
+        return [_conversation(row) for row in rows]
+
+    def rename(self, conversation_id: int, title: str) -> Conversation:
+        title = " ".join(title.split())
+        if not title:
+            raise UsageError("A conversation title cannot be empty.")
+        self.get(conversation_id)
+        self.db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+        return self.get(conversation_id)
+
+    def delete(self, conversation_id: int) -> None:
+        self.get(conversation_id)
+        self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # -- messages -----------------------------------------------------------------------------
+    def messages(self, conversation_id: int) -> list[Message]:
+        self.get(conversation_id)
+        rows = self.db.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        )
+        return [_message(row) for row in rows]
+
+    def add_user_message(self, conversation_id: int, text: str) -> Message:
+        with transaction(self.db):
+            message_id = self._insert(conversation_id, "user", text, MessageStatus.COMPLETE, None)
+            if self.db.execute(
+                "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()[0] == 1:
+                self.db.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ? AND title = 'New chat'",
+                    (title_from(text), conversation_id),
+                )
+        return self.message(message_id)
+
+    def start_answer(self, conversation_id: int, model: str | None) -> int:
+        return self._insert(conversation_id, "assistant", "", MessageStatus.STREAMING, model)
+
+    def save_partial(self, message_id: int, text: str) -> None:
+        self.db.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message_id))
+
+    def finish_answer(
+        self,
+        message_id: int,
+        *,
+        text: str,
+        status: MessageStatus,
+        citations: list[Citation] | tuple[Citation, ...] = (),
+        passages: list[Passage] | tuple[Passage, ...] = (),
+        timings: Timings | None = None,
+        notes: list[str] | tuple[str, ...] = (),
+    ) -> Message:
+        self.db.execute(
+            "UPDATE messages SET text = ?, status = ?, citations = ?, passages = ?, timings = ?, notes = ?"
+            " WHERE id = ?",
+            (
+                text, status,
+                json.dumps([c.model_dump() for c in citations]),
+                json.dumps([p.model_dump() for p in passages]),
+                timings.model_dump_json() if timings else None,
+                json.dumps(list(notes)),
+                message_id,
+            ),
+        )
+        return self.message(message_id)
+
+    def message(self, message_id: int) -> Message:
+        row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"There is no message {message_id}.")
+        return _message(row)
+
+    def delete_message(self, message_id: int) -> None:
+        """Used by 'regenerate': the old answer goes, the question stays."""
+        self.db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+    def _insert(
+        self, conversation_id: int, role: str, text: str, status: MessageStatus, model: str | None
+    ) -> int:
+        self.get(conversation_id)
+        now = time.time()
+        cursor = self.db.execute(
+            "INSERT INTO messages(conversation_id, role, text, created_at, model, status) VALUES (?, ?, ?, ?, ?, ?)",
+            (conversation_id, role, text, now, model, status),
+        )
+        self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"], title=row["title"], created_at=row["created_at"], updated_at=row["updated_at"],
+        messages=row["n"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"], conversation_id=row["conversation_id"], role=row["role"], text=row["text"],
+        created_at=row["created_at"], model=row["model"], status=MessageStatus(row["status"]),
+        citations=tuple(Citation.model_validate(c) for c in json.loads(row["citations"])),
+        passages=tuple(Passage.model_validate(p) for p in json.loads(row["passages"])),
+        timings=Timings.model_validate_json(row["timings"]) if row["timings"] else None,
+        notes=tuple(json.loads(row["notes"])),
+    )

@@ -1,0 +1,48 @@
+"""Conversations exported to Markdown (to read) and JSON (to keep or process), with citations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from desktop.core.types import Conversation, Message, MessageStatus
+from desktop.services.conversations import ConversationStore
+
+FORMAT_VERSION = 1
+
+
+class ConversationExport(BaseModel):
+    format: str = "hearth-conversation"
+    version: int = FORMAT_VERSION
+    conversation: Conversation
+    messages: list[Message]
+
+
+def export_json(store: ConversationStore, conversation_id: int) -> ConversationExport:
+    return ConversationExport(
+        conversation=store.get(conversation_id), messages=store.messages(conversation_id)
+    )
+
+
+def _when(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def export_markdown(store: ConversationStore, conversation_id: int) -> str:
+    conversation = store.get(conversation_id)
+    lines = [f"# {conversation.title}", "", f"*{_when(conversation.created_at)}*", ""]
+    for message in store.messages(conversation_id):
+        who = "You" if message.role == "user" else "Hearth"
+        lines += [f"## {who} · {_when(message.created_at)}", "", message.text.strip() or "*(no text)*", ""]
+        if message.status not in (MessageStatus.COMPLETE,):
+            lines += [f"*Answer {message.status.value}.*", ""]
+        if message.citations:
+            lines.append("**Sources**")
+            lines.append("")
+            for citation in message.citations:
+                where = f", page {citation.page}" if citation.page else (
+                    f", {citation.heading}" if citation.heading else "")
+                lines.append(f"{citation.n}. `{citation.path}`{where}")
+            lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""Every test gets its own data folder; real models are loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+
+
+@pytest.fixture(autouse=True)
+def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never the real user data folder."""
+    home = tmp_path / "hearth-home"
+    monkeypatch.setenv("HEARTH_HOME", str(home))
+    for name in [n for n in os.environ if n.startswith("HEARTH_") and n not in ("HEARTH_HOME", "HEARTH_MODELS")]:
+        monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder_folder() -> Path:
+    from desktop.store.embedder import embedder_folder
+
+    return embedder_folder(MODELS, "all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def embedder(embedder_folder: Path):  # type: ignore[no-untyped-def]
+    from desktop.store.embedder import Embedder
+
+    return Embedder(embedder_folder)
+
+
+@pytest.fixture
+def workspace(hearth_home: Path, embedder):  # type: ignore[no-untyped-def]
+    from desktop.services.workspace import Workspace
+
+    ws = Workspace(hearth_home, models_dir=MODELS)
+    ws.embedder = embedder  # share the session's model instead of loading it again
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Path]:
+    from tests.samples import write_corpus
+
+    folder = tmp_path / "corpus"
+    write_corpus(folder)
+    yield folder

@@ -1,0 +1,146 @@
+"""End to end with the real SmolLM2 model: index, ask, stream, cite, save, export, stop, crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.core.errors import ModelError, UsageError
+from desktop.core.settings import GenerationSettings, HearthSettings
+from desktop.core.types import MessageStatus
+from desktop.llm.host import ModelHost
+from desktop.services.answering import AnswerFinished, AnswerStarted, Answerer, AnswerToken
+from desktop.services.conversations import ConversationStore
+from desktop.services.export import ConversationExport, export_json
+from desktop.services.indexing import Indexer
+from desktop.services.workspace import Workspace
+from tests.conftest import MODELS
+
+SHORT = GenerationSettings(max_tokens=40, temperature=0.0, seed=7, context_length=2048)
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ModelHost]:
+    model_host = ModelHost()
+    yield model_host
+    model_host.close()
+
+
+@pytest.fixture
+def answerer(workspace: Workspace, host: ModelHost, tmp_path: Path) -> Answerer:
+    workspace.settings = HearthSettings(generation=SHORT)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kettle.md").write_text(
+        "# Kettle\n\nError code KX-409 means the heating element overheated. Unplug the kettle and let it "
+        "cool for ten minutes.\n"
+    )
+    (notes / "garden.txt").write_text("Tomatoes need full sun and deep watering twice a week.\n")
+    Indexer(workspace).index([notes])
+    return Answerer(workspace, ConversationStore(workspace.data_dir / "conversations.sqlite3"), host)
+
+
+def _collect(events: Iterator[object]) -> tuple[list[str], AnswerStarted, AnswerFinished]:
+    tokens, started, finished = [], None, None
+    for event in events:
+        if isinstance(event, AnswerToken):
+            tokens.append(event.text)
+        elif isinstance(event, AnswerStarted):
+            started = event
+        elif isinstance(event, AnswerFinished):
+            finished = event
+    assert started is not None and finished is not None
+    return tokens, started, finished
+
+
+def test_grounded_answer_streams_cites_and_is_saved(answerer: Answerer) -> None:
+    tokens, started, finished = _collect(answerer.ask("What does error code KX-409 mean?"))
+    message = finished.message
+    assert len(tokens) > 3, "the answer must stream in pieces"
+    assert message.status == MessageStatus.COMPLETE and message.text
+    assert started.passages[0].path.endswith("kettle.md")
+    shown = {p.path for p in message.passages}
+    assert all(c.path in shown for c in message.citations)
+    assert message.timings is not None and message.timings.generated_tokens > 0
+    assert message.timings.time_to_first_token_ms is not None
+    saved = answerer.conversations.messages(started.conversation_id)
+    assert [m.role for m in saved] == ["user", "assistant"] and saved[1].text == message.text
+    exported = export_json(answerer.conversations, started.conversation_id)
+    assert ConversationExport.model_validate_json(exported.model_dump_json()) == exported
+
+
+def test_same_seed_same_answer(answerer: Answerer) -> None:
+    first = _collect(answerer.ask("How often should tomatoes be watered?"))[2].message.text
+    second = _collect(answerer.ask("How often should tomatoes be watered?"))[2].message.text
+    assert first == second
+
+
+def test_follow_up_continues_the_conversation(answerer: Answerer) -> None:
+    _, started, _ = _collect(answerer.ask("What does error code KX-409 mean?"))
+    _collect(answerer.ask("And how long should it cool?", conversation_id=started.conversation_id))
+    assert len(answerer.conversations.messages(started.conversation_id)) == 4
+
+
+def test_cancel_mid_stream_keeps_a_stopped_answer(answerer: Answerer) -> None:
+    answerer.workspace.settings = HearthSettings(generation=SHORT.model_copy(update={"max_tokens": 400}))
+    seen = 0
+    finished = None
+    for event in answerer.ask("Write a long story about a kettle.", rag=False):
+        if isinstance(event, AnswerToken):
+            seen += 1
+            if seen == 5:
+                threading.Thread(target=answerer.cancel).start()
+        elif isinstance(event, AnswerFinished):
+            finished = event.message
+    assert finished is not None and finished.status == MessageStatus.STOPPED
+    assert seen < 60
+    assert answerer.conversations.message(finished.id).status == MessageStatus.STOPPED
+    # and the engine still answers afterwards
+    assert _collect(answerer.ask("Say hello.", rag=False))[2].message.status == MessageStatus.COMPLETE
+
+
+def test_library_questions_use_the_registry(answerer: Answerer) -> None:
+    _, _, finished = _collect(answerer.ask("How many documents have I indexed?"))
+    assert "2 documents" in finished.message.text
+    _, _, listing = _collect(answerer.ask("List my documents"))
+    assert "kettle.md" in listing.message.text and "garden.txt" in listing.message.text
+
+
+def test_bad_inputs_write_nothing(answerer: Answerer, tmp_path: Path) -> None:
+    store = answerer.conversations
+    before = len(store.list())
+    with pytest.raises(UsageError, match="empty"):
+        list(answerer.ask("   "))
+    with pytest.raises(UsageError, match="no conversation"):
+        list(answerer.ask("hello", conversation_id=999))
+    corrupt = tmp_path / "broken.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\xff" * 64)
+    answerer.model_path = corrupt
+    with pytest.raises(ModelError):
+        list(answerer.ask("hello", rag=False))
+    assert len(store.list()) == before
+    answerer.model_path = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert _collect(answerer.ask("Say hi.", rag=False))[2].message.text
+
+
+def test_killed_model_host_is_an_error_then_recovers(answerer: Answerer) -> None:
+    answerer.workspace.settings = HearthSettings(generation=SHORT.model_copy(update={"max_tokens": 400}))
+    answerer.use_model()
+    seen = 0
+    with pytest.raises(ModelError):
+        for event in answerer.ask("Tell me a long story about gardens.", rag=False):
+            if isinstance(event, AnswerToken):
+                seen += 1
+                if seen == 3:
+                    pid = answerer.host.pid
+                    assert pid is not None
+                    os.kill(pid, signal.SIGKILL)
+    conversation = answerer.conversations.list()[0]
+    last = answerer.conversations.messages(conversation.id)[-1]
+    assert last.status == MessageStatus.INTERRUPTED and last.text
+    assert _collect(answerer.ask("Say hi.", rag=False))[2].message.status == MessageStatus.COMPLETE

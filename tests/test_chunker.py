@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.core.types import ExtractedDocument, Section
+from desktop.ingest.chunker import Chunker, load_tokenizer
+
+
+@pytest.fixture(scope="module")
+def chunker(embedder_folder: Path) -> Chunker:
+    return Chunker(load_tokenizer(embedder_folder), max_tokens=120, overlap=20)
+
+
+def _document(*sections: Section) -> ExtractedDocument:
+    return ExtractedDocument(kind="text", sections=sections)
+
+
+def test_no_chunk_exceeds_the_limit_and_spans_are_exact(chunker: Chunker) -> None:
+    long_paragraph = " ".join(f"word{i} antidisestablishmentarianism," for i in range(600))
+    no_spaces = "x" * 5000
+    document = _document(
+        Section(text="Intro.\n\nShort paragraph.", heading="Intro"),
+        Section(text=long_paragraph, heading="Long"),
+        Section(text=no_spaces, heading="Blob"),
+    )
+    chunks = chunker.chunk(document)
+    counts = chunker.count([c.text for c in chunks])
+    assert max(counts) <= 120
+    text = document.text
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert [c.seq for c in chunks] == list(range(len(chunks)))
+    covered = "".join(c.text for c in chunks)
+    assert "word599" in covered and "Short paragraph" in covered
+
+
+def test_long_paragraph_windows_overlap(chunker: Chunker) -> None:
+    words = " ".join(f"alpha{i}" for i in range(400))
+    chunks = chunker.chunk(_document(Section(text=words)))
+    assert len(chunks) > 2
+    for first, second in zip(chunks, chunks[1:], strict=False):
+        assert second.start < first.end, "consecutive windows of one paragraph must overlap"
+
+
+def test_pages_are_never_merged(chunker: Chunker) -> None:
+    document = _document(Section(text="Page one text.", page=1), Section(text="Page two text.", page=2))
+    chunks = chunker.chunk(document)
+    assert [(c.page, c.text) for c in chunks] == [(1, "Page one text."), (2, "Page two text.")]
+
+
+def test_small_sections_join_and_keep_the_first_heading(chunker: Chunker) -> None:
+    document = _document(
+        Section(text="# Install", heading="Install"),
+        Section(text="## Linux\n\nRun make.", heading="Install > Linux"),
+    )
+    chunks = chunker.chunk(document)
+    assert len(chunks) == 1
+    assert chunks[0].heading == "Install"
+    assert "Run make." in chunks[0].text
+
+
+def test_empty_document_gives_no_chunks(chunker: Chunker) -> None:
+    assert chunker.chunk(_document(Section(text="   \n\n  "))) == []

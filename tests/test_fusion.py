@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from desktop.services.evaluation import QuestionResult, compare, summarize
+from desktop.services.keywords import fts_query, query_terms
+from desktop.services.retrieval import cap_per_document, reciprocal_rank_fusion
+
+
+def test_query_terms_drop_stop_words_and_keep_identifiers() -> None:
+    terms = query_terms("How does my app get SQLITE_READONLY_DBMOVED when it writes?")
+    assert terms == ["app", "sqlite_readonly_dbmoved", "writes"]
+
+
+def test_fts_query_quotes_terms_and_handles_empty() -> None:
+    assert fts_query('what is "NEAR" AND x') == '"near"'
+    assert fts_query("how is it?") is None
+
+
+def test_rrf_rewards_agreement_and_respects_weights() -> None:
+    fused = reciprocal_rank_fusion({"vector": [1, 2, 3], "keyword": [3, 4]}, {"vector": 1.0, "keyword": 1.0}, 60)
+    assert fused[0][0] == 3 and set(fused[0][2]) == {"vector", "keyword"}
+    muted = reciprocal_rank_fusion({"vector": [1, 2], "keyword": [2, 9]}, {"vector": 1.0, "keyword": 0.0}, 60)
+    assert [item for item, _, _ in muted][:2] == [1, 2]
+
+
+def test_cap_per_document() -> None:
+    ranked = [(1, 0.9, ("vector",)), (2, 0.8, ("vector",)), (3, 0.7, ("vector",)), (4, 0.6, ("vector",))]
+    kept = cap_per_document(ranked, {1: 10, 2: 10, 3: 10, 4: 20}, 2)
+    assert [item for item, _, _ in kept] == [1, 2, 4]
+
+
+def test_summary_and_paired_comparison() -> None:
+    a = [QuestionResult(id=str(i), kind="k", rank=None if i % 2 else 1) for i in range(20)]
+    b = [QuestionResult(id=str(i), kind="k", rank=1) for i in range(20)]
+    summary = summarize(a)
+    assert summary["recall@1"] == 0.5 and summary["mrr"] == 0.5
+    low, high = summary["ci95"]["recall@1"]  # type: ignore[index]
+    assert low < 0.5 < high
+    difference = compare(a, b)["recall@1"]
+    assert difference["difference"] == 0.5 and difference["better"] == 10 and difference["worse"] == 0
+    assert difference["ci95"][0] > 0 and difference["p_value"] < 0.01  # type: ignore[index]
+    same = compare(a, a)["recall@5"]
+    assert same["difference"] == 0 and same["p_value"] == 1.0
