@@ -117,8 +117,10 @@ class _Cursor:
 
     def raw_string(self, limit: int | None = None) -> bytes:
         length = self.u64()
-        if length > self.remaining() or (limit is not None and length > limit):
-            raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
+        if length > self.remaining():
+            raise _damaged(self.name, f"a text field claims {length:,} bytes, more than the file holds")
+        if limit is not None and length > limit:
+            raise _damaged(self.name, f"a name in its header is {length:,} bytes long")
         self.need(length)
         start = self.pos
         self.pos += length
@@ -137,7 +139,7 @@ class _Cursor:
             (length,) = unpack(self.buffer, self.pos)
             self.pos += 8
             if length > self.file_size - self.pos:
-                raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
+                raise _damaged(self.name, f"a text field claims {length:,} bytes, more than the file holds")
             if self.pos + length > len(self.buffer):
                 self.need(length)
             if keep:
@@ -162,7 +164,7 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
     if item_type in _SCALARS:
         size = _SCALARS[item_type][1]
         if count > cursor.remaining() // size:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
         cursor.need(count * size)
         start = cursor.pos
         cursor.pos += count * size
@@ -175,12 +177,12 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
         return values
     if item_type == _STRING:
         if count > cursor.remaining() // 8:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
         strings = cursor.string_array(count, keep)
         return strings if keep else None
     if item_type == _ARRAY:
         if count > cursor.remaining() // 12:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
         nested = [_value(cursor, _ARRAY, key, depth + 1) for _ in range(count)]
         return [item for item in nested if item is not None] if keep else None
     raise _damaged(cursor.name, f"metadata key {key!r} holds entries of unknown type {item_type}")

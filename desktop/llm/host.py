@@ -240,11 +240,13 @@ class ModelHost:
         return self._child
 
     def _died(self, message: str) -> ModelError:
-        """Record that the host process is gone; the error to raise, unless close() ended it."""
+        """Record that the host process is gone; the error to raise, unless close() ended it.
+
+        ``info`` and ``context_length`` stay: they describe the model the next request reloads."""
         if self._child is not None:
             self._child.stop(graceful=False)
             self._child = None
-        self._info = self._loaded = self._n_ctx = None
+        self._loaded = None
         if self._closing:
             self._state = HostState.STOPPED
             return ModelError("The model host was closed.")

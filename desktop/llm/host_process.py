@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import deque
 from multiprocessing.connection import Connection, wait
 from multiprocessing.synchronize import Event
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from desktop.llm.host_protocol import (
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
-LLAMA_LOG_ERROR = 3
+GGML_LOG_LEVEL_ERROR = 4  # ggml.h; llama_cpp/_logger.py still has the older numbering
 
 
 class _Refused(Exception):
@@ -64,17 +63,25 @@ class _Runtime:
 
         self._lib = llama_cpp
         self._llm: Llama | None = None
-        self._errors: deque[str] = deque(maxlen=4)
+        self._errors: list[str] = []  # the first few of the current load
         self._piece_buffer = ctypes.create_string_buffer(64)
 
         # llama.cpp logs to stderr; keep only its errors, to explain a failed load.
         @llama_cpp.llama_log_callback
         def on_log(level: int, text: bytes, user_data: Any) -> None:
-            if level == LLAMA_LOG_ERROR:
+            if level == GGML_LOG_LEVEL_ERROR and len(self._errors) < 8:
                 self._errors.append(text.decode("utf-8", errors="replace").strip())
 
         self._on_log = on_log  # the C side keeps only a pointer: hold the Python object
         llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
+
+    def _first_error(self) -> str | None:
+        """The first error llama.cpp logged (the cause; later ones are consequences), without the
+        C function name it starts with."""
+        if not self._errors:
+            return None
+        where, _, what = self._errors[0].partition(": ")
+        return what if what and " " not in where else self._errors[0]
 
     def _model(self) -> Llama:
         if self._llm is None:
@@ -99,9 +106,8 @@ class _Runtime:
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
-            detail = self._errors[-1] if self._errors else str(exc)
             name = os.path.basename(request.model_path)
-            raise _Refused(f"llama.cpp could not load {name}: {detail}") from None
+            raise _Refused(f"llama.cpp could not load {name}: {self._first_error() or exc}") from None
         return Loaded(n_ctx=self._llm.n_ctx(), load_ms=(time.perf_counter() - started) * 1000)
 
     def count(self, request: CountRequest) -> Counts:

@@ -41,6 +41,18 @@ FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can 
 
 
 @dataclass
+class IndexStats:
+    """Where the time of the last run went, in seconds (parsing and chunking run in workers)."""
+
+    parse_s: float = 0.0
+    chunk_s: float = 0.0
+    embed_s: float = 0.0
+    store_s: float = 0.0
+    total_s: float = 0.0
+    bytes: int = 0
+
+
+@dataclass
 class _Job:
     found: FoundFile
     content_hash: str
@@ -76,6 +88,7 @@ class Indexer:
         self.workspace = workspace
         self.settings = workspace.settings
         self.registry = workspace.registry
+        self.stats = IndexStats()
 
     # -- public -------------------------------------------------------------------------------
     def index(
@@ -88,6 +101,8 @@ class Indexer:
         """Bring the index in line with ``paths``; raises Cancelled (work so far is kept)."""
         control = control or Control()
         notify = progress or (lambda _: None)
+        self.stats = IndexStats()
+        run_started = time.perf_counter()
         roots = [Path(os.path.abspath(p)) for p in paths]
         missing = [str(p) for p in roots if not os.path.lexists(p)]
         if missing:
@@ -109,6 +124,8 @@ class Indexer:
 
         self._run(jobs, tally, notify, control)
         self.workspace.record_signature()
+        self.stats.total_s = time.perf_counter() - run_started
+        self.stats.bytes = sum(job.found.size for job in jobs)
         notify(IndexProgress(
             phase=IndexPhase.DONE, files_done=len(jobs), files_total=len(jobs),
             chunks_done=tally.chunks, failed=tuple(tally.failed),
@@ -203,12 +220,36 @@ class Indexer:
         if not jobs:
             return
         by_path = {job.found.path: job for job in jobs}
-        total_bytes = sum(job.found.size for job in jobs) or 1
-        started = time.monotonic()
+        meter = _Meter(files_total=len(jobs), bytes_total=sum(job.found.size for job in jobs))
         batch = _Batch()
-        done_files = 0
-        done_bytes = 0
-        config = ParserConfig(
+        flush_size = FLUSH_BATCHES * self.settings.embed_batch_size
+        pool = ParserPool(self._parser_config(), workers=self.settings.parse_workers)
+
+        def report(current: str | None) -> None:
+            notify(meter.progress(tally, current))
+
+        try:
+            for outcome in pool.parse(list(by_path)):
+                control.checkpoint()
+                job = by_path[outcome.path]
+                self.stats.parse_s += outcome.parse_s
+                self.stats.chunk_s += outcome.chunk_s
+                self._accept(job, outcome, batch, tally)
+                meter.file_done(job.found.size)
+                report(job.found.path)
+                while batch.size >= flush_size:
+                    self._flush(batch, tally, flush_size)
+                    report(job.found.path)
+                    control.checkpoint()
+            while batch.size:
+                self._flush(batch, tally, flush_size)
+                report(None)
+                control.checkpoint()
+        finally:
+            pool.close()
+
+    def _parser_config(self) -> ParserConfig:
+        return ParserConfig(
             tokenizer_folder=self.workspace.embedder_folder,
             max_tokens=self.settings.chunk_tokens,
             overlap=self.settings.chunk_overlap,
@@ -216,30 +257,6 @@ class Indexer:
             timeout_s=self.settings.parse_timeout_s,
             memory_mb=self.settings.parse_memory_mb,
         )
-        pool = ParserPool(config, workers=self.settings.parse_workers)
-        try:
-            for outcome in pool.parse(list(by_path)):
-                control.checkpoint()
-                job = by_path[outcome.path]
-                self._accept(job, outcome, batch, tally)
-                done_files += 1
-                done_bytes += job.found.size
-                if batch.size >= FLUSH_BATCHES * self.settings.embed_batch_size:
-                    self._flush(batch, tally)
-                    control.checkpoint()
-                elapsed = time.monotonic() - started
-                notify(IndexProgress(
-                    phase=IndexPhase.INDEXING, files_done=done_files, files_total=len(jobs),
-                    chunks_done=tally.chunks, current_file=job.found.path,
-                    eta_seconds=elapsed / done_bytes * (total_bytes - done_bytes) if done_bytes else None,
-                    failed=tuple(tally.failed),
-                ))
-            self._flush(batch, tally)
-        except Cancelled:
-            pool.close()
-            raise
-        finally:
-            pool.close()
 
     def _accept(self, job: _Job, outcome: ParseOutcome, batch: _Batch, tally: _Tally) -> None:
         item = job.found
@@ -273,14 +290,17 @@ class Indexer:
         if batch.waiting.get(document_id) == 0:
             self._complete(batch, document_id)
 
-    def _flush(self, batch: _Batch, tally: _Tally) -> None:
-        if not batch.items:
-            return
-        items, batch.items = batch.items, []
+    def _flush(self, batch: _Batch, tally: _Tally, limit: int) -> None:
+        """Embed and commit up to ``limit`` waiting chunks: one unit a crash can lose."""
+        items, batch.items = batch.items[:limit], batch.items[limit:]
+        started = time.perf_counter()
         vectors = self.workspace.embedder.embed([draft.text for _, _, draft in items])
+        embedded = time.perf_counter()
         ids = [chunk_id(document_id, draft.seq) for document_id, _, draft in items]
         self.workspace.vectors.upsert(ids, vectors, [document_id for document_id, _, _ in items])
         self.registry.add_chunks(items)
+        self.stats.embed_s += embedded - started
+        self.stats.store_s += time.perf_counter() - embedded
         tally.chunks += len(items)
         for document_id, _, _ in items:
             batch.waiting[document_id] -= 1
@@ -290,6 +310,29 @@ class Indexer:
     def _complete(self, batch: _Batch, document_id: int) -> None:
         self.registry.mark_indexed(document_id)
         del batch.waiting[document_id]
+
+
+@dataclass
+class _Meter:
+    """Files and bytes done so far, and an ETA from the bytes still to parse."""
+
+    files_total: int
+    bytes_total: int
+    files_done: int = 0
+    bytes_done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def file_done(self, size: int) -> None:
+        self.files_done += 1
+        self.bytes_done += size
+
+    def progress(self, tally: _Tally, current: str | None) -> IndexProgress:
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.bytes_done * (self.bytes_total - self.bytes_done) if self.bytes_done else None
+        return IndexProgress(
+            phase=IndexPhase.INDEXING, files_done=self.files_done, files_total=self.files_total,
+            chunks_done=tally.chunks, current_file=current, eta_seconds=eta, failed=tuple(tally.failed),
+        )
 
 
 @dataclass

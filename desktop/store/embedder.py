@@ -35,15 +35,15 @@ class Embedder:
         self.folder = folder
         self.name = folder.name
         self.batch_size = batch_size
-        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.max_tokens = int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
-        self.dimension = int(self._model.get_embedding_dimension() or 0)
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.max_tokens = int(self.model.max_seq_length) - 2  # [CLS] and [SEP]
+        self.dimension = int(self.model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
+        vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )

@@ -10,7 +10,8 @@ from pathlib import Path
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
     + b"".join(
-        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+        for n in range(1, 10)
     )
     + b"]>\n<lolz>&lol9;</lolz>\n"
 )
@@ -60,7 +61,9 @@ def write_docx(path: Path) -> Path:
     document.add_heading("On Linux", level=2)
     document.add_paragraph("Run the installer as root.")
     table = document.add_table(rows=2, cols=3)
-    for row, values in zip(table.rows, (("Model", "Flow", "Power"), ("P-100", "40 l/min", "550 W")), strict=True):
+    for row, values in zip(
+        table.rows, (("Model", "Flow", "Power"), ("P-100", "40 l/min", "550 W")), strict=True
+    ):
         for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
     document.add_paragraph("After the table.")
@@ -70,8 +73,13 @@ def write_docx(path: Path) -> Path:
     return path
 
 
-def rezip(source: Path, target: Path, *, replace: dict[str, bytes] | None = None,
-          add: dict[str, bytes] | None = None) -> Path:
+def rezip(
+    source: Path,
+    target: Path,
+    *,
+    replace: dict[str, bytes] | None = None,
+    add: dict[str, bytes] | None = None,
+) -> Path:
     """Copy a zip, swapping or adding entries (deflated)."""
     replace, add = replace or {}, add or {}
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
@@ -111,11 +119,19 @@ def chapter(title: str, body: str) -> bytes:
     ).encode()
 
 
-def write_epub(path: Path, chapters: list[tuple[str, bytes]], *, title: str = "The Pump Book",
-               extra: dict[str, bytes] | None = None, nav: bool = True) -> Path:
+def write_epub(
+    path: Path,
+    chapters: list[tuple[str, bytes]],
+    *,
+    title: str = "The Pump Book",
+    extra: dict[str, bytes] | None = None,
+    nav: bool = True,
+) -> Path:
     """An EPUB 3 whose spine lists ``chapters`` (file name, XHTML) in order, plus a nav document."""
-    items = [f'<item id="c{n}" href="text/{name}" media-type="application/xhtml+xml"/>'
-             for n, (name, _) in enumerate(chapters)]
+    items = [
+        f'<item id="c{n}" href="text/{name}" media-type="application/xhtml+xml"/>'
+        for n, (name, _) in enumerate(chapters)
+    ]
     refs = [f'<itemref idref="c{n}"/>' for n in range(len(chapters))]
     if nav:
         items.append('<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>')
@@ -125,7 +141,7 @@ def write_epub(path: Path, chapters: list[tuple[str, bytes]], *, title: str = "T
         '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
         '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
         f'<dc:identifier id="id">urn:test</dc:identifier><dc:title>{title}</dc:title></metadata>'
-        f'<manifest>{"".join(items)}</manifest><spine>{"".join(refs)}</spine></package>'
+        f"<manifest>{''.join(items)}</manifest><spine>{''.join(refs)}</spine></package>"
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -133,8 +149,10 @@ def write_epub(path: Path, chapters: list[tuple[str, bytes]], *, title: str = "T
         archive.writestr("META-INF/container.xml", CONTAINER, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("OEBPS/content.opf", opf, compress_type=zipfile.ZIP_DEFLATED)
         if nav:
-            archive.writestr("OEBPS/nav.xhtml", chapter("Contents", '<nav epub:type="toc"><ol><li>Table of'
-                                                         " contents entry</li></ol></nav>"))
+            archive.writestr(
+                "OEBPS/nav.xhtml",
+                chapter("Contents", '<nav epub:type="toc"><ol><li>Table of contents entry</li></ol></nav>'),
+            )
         for name, xhtml in chapters:
             archive.writestr(f"OEBPS/text/{name}", xhtml, compress_type=zipfile.ZIP_DEFLATED)
         for name, data in (extra or {}).items():

@@ -16,12 +16,32 @@ from desktop.ingest.loaders import SUPPORTED_EXTENSIONS, kind_for, load_document
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("a.txt", "text"), ("a.LOG", "text"), ("a.md", "markdown"), ("a.markdown", "markdown"),
-        ("a.rst", "rst"), ("a.org", "org"), ("a.PDF", "pdf"), ("a.docx", "docx"), ("a.html", "html"),
-        ("a.htm", "html"), ("a.xhtml", "html"), ("a.epub", "epub"), ("a.csv", "csv"), ("a.tsv", "csv"),
-        ("a.json", "config"), ("a.yaml", "config"), ("a.yml", "config"), ("a.toml", "config"),
-        ("a.ini", "config"), ("a.cfg", "config"), ("a.py", "code"), ("a.tsx", "code"), ("a.rs", "code"),
-        ("a.tex", "code"), ("a.scss", "code"), ("a.sql", "code"),
+        ("a.txt", "text"),
+        ("a.LOG", "text"),
+        ("a.md", "markdown"),
+        ("a.markdown", "markdown"),
+        ("a.rst", "rst"),
+        ("a.org", "org"),
+        ("a.PDF", "pdf"),
+        ("a.docx", "docx"),
+        ("a.html", "html"),
+        ("a.htm", "html"),
+        ("a.xhtml", "html"),
+        ("a.epub", "epub"),
+        ("a.csv", "csv"),
+        ("a.tsv", "csv"),
+        ("a.json", "config"),
+        ("a.yaml", "config"),
+        ("a.yml", "config"),
+        ("a.toml", "config"),
+        ("a.ini", "config"),
+        ("a.cfg", "config"),
+        ("a.py", "code"),
+        ("a.tsx", "code"),
+        ("a.rs", "code"),
+        ("a.tex", "code"),
+        ("a.scss", "code"),
+        ("a.sql", "code"),
     ],
 )
 def test_kind_for_supported(name: str, kind: str) -> None:
@@ -108,6 +128,11 @@ def test_importing_the_package_is_cheap() -> None:
         " 'desktop.llm', 'desktop.workers', 'desktop.ui')))\n"
         "print(loaded, upper)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.stdout.strip() == "[] []"

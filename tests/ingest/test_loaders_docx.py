@@ -87,7 +87,7 @@ def test_zip_that_is_not_a_word_file(tmp_path: Path) -> None:
     path = tmp_path / "other.docx"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(ParseError, match="^not a valid Word document$"):
+    with pytest.raises(ParseError, match=r"^not a valid Word document$"):
         load_document(path)
 
 

@@ -13,8 +13,14 @@ from desktop.ingest.loaders import load_document
 from tests.ingest.samples import BILLION_LAUGHS, chapter, forge_declared_size, write_epub
 
 CHAPTERS = [
-    ("one.xhtml", chapter("Ch 1", "<section><header><h1>Chapter 1</h1></header><p>Once upon a time.</p></section>")),
-    ("two.xhtml", chapter("Ch 2", "<p>Still chapter one.</p><h1>Chapter 2</h1><h2>The Pump</h2><p>It hums.</p>")),
+    (
+        "one.xhtml",
+        chapter("Ch 1", "<section><header><h1>Chapter 1</h1></header><p>Once upon a time.</p></section>"),
+    ),
+    (
+        "two.xhtml",
+        chapter("Ch 2", "<p>Still chapter one.</p><h1>Chapter 2</h1><h2>The Pump</h2><p>It hums.</p>"),
+    ),
 ]
 
 
@@ -65,7 +71,7 @@ def test_missing_container(tmp_path: Path) -> None:
     path = tmp_path / "bare.epub"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("mimetype", "application/epub+zip")
-    with pytest.raises(ParseError, match="META-INF/container.xml is missing"):
+    with pytest.raises(ParseError, match=r"META-INF/container\.xml is missing"):
         load_document(path)
 
 

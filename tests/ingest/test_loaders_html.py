@@ -56,12 +56,28 @@ def test_visible_text_and_sections(tmp_path: Path) -> None:
     assert document.title == "Bicycle care"
     assert [s.heading for s in document.sections] == [None, "Chains", "Chains > Tyres"]
     assert document.sections[0].text == "Intro paragraph spread over lines."
-    assert document.sections[1].text == "Chains\n\nKeep the chain clean and lubricated.\nEvery week.\n\nRag\nOil"
+    assert (
+        document.sections[1].text == "Chains\n\nKeep the chain clean and lubricated.\nEvery week.\n\nRag\nOil"
+    )
     tyres = document.sections[2].text
     assert "Tyre | Pressure\nRoad | 80 psi" in tyres
     assert "line one\nindented line" in tyres
-    for hidden in ("SCRIPT-TEXT", "color", "Home", "Breadcrumbs", "Enable JS", "Template text", "Site banner",
-                   "Hidden text", "SVG-TEXT", "Email", "Related links", "Copyright", "a comment", "echo"):
+    for hidden in (
+        "SCRIPT-TEXT",
+        "color",
+        "Home",
+        "Breadcrumbs",
+        "Enable JS",
+        "Template text",
+        "Site banner",
+        "Hidden text",
+        "SVG-TEXT",
+        "Email",
+        "Related links",
+        "Copyright",
+        "a comment",
+        "echo",
+    ):
         assert hidden not in document.text, hidden
 
 
@@ -79,15 +95,30 @@ def test_blank_headings_do_not_start_sections(tmp_path: Path) -> None:
     ("data", "expected"),
     [
         ('<meta charset="windows-1252"><p>café €</p>'.encode("cp1252"), "café €"),
-        ('<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>naïve</p>'.encode("latin-1"),
-         "naïve"),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>naïve</p>'.encode(
+                "latin-1"
+            ),
+            "naïve",
+        ),
         ('<meta charset="koi8-r"><p>Привет мир</p>'.encode("koi8-r"), "Привет мир"),
         ("\ufeff<p>utf-16 page €</p>".encode("utf-16-le"), "utf-16 page €"),
-        ('<?xml version="1.0" encoding="ISO-8859-1"?><html><body><p>déjà</p></body></html>'.encode("latin-1"),
-         "déjà"),
+        (
+            '<?xml version="1.0" encoding="ISO-8859-1"?><html><body><p>déjà</p></body></html>'.encode(
+                "latin-1"
+            ),
+            "déjà",
+        ),
         ('<meta charset="iso-8859-1"><p>UTF-8 wins when valid: ü</p>'.encode(), "UTF-8 wins when valid: ü"),
     ],
-    ids=["meta-cp1252", "http-equiv-latin1", "meta-koi8r", "bom-utf16", "xml-declaration", "mislabelled-utf8"],
+    ids=[
+        "meta-cp1252",
+        "http-equiv-latin1",
+        "meta-koi8r",
+        "bom-utf16",
+        "xml-declaration",
+        "mislabelled-utf8",
+    ],
 )
 def test_encodings(tmp_path: Path, data: bytes, expected: str) -> None:
     assert load_document(_page(tmp_path, data)).text == expected
@@ -109,7 +140,9 @@ def test_binary_disguised_as_html(tmp_path: Path) -> None:
 
 def test_page_without_text(tmp_path: Path) -> None:
     with pytest.raises(ParseError, match="empty document"):
-        load_document(_page(tmp_path, "<html><head><title>t</title><script>x()</script></head><body></body></html>"))
+        load_document(
+            _page(tmp_path, "<html><head><title>t</title><script>x()</script></head><body></body></html>")
+        )
 
 
 def test_deep_nesting_is_refused_quickly(tmp_path: Path) -> None:

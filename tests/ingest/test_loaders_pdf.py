@@ -36,7 +36,7 @@ def test_pdf_without_title_metadata(tmp_path: Path) -> None:
 
 def test_encrypted_pdf(tmp_path: Path) -> None:
     path = write_pdf(tmp_path / "locked.pdf", ["Top secret."], password="hunter2")
-    with pytest.raises(ParseError, match="^encrypted PDF$"):
+    with pytest.raises(ParseError, match=r"^encrypted PDF$"):
         load_document(path)
 
 
@@ -69,6 +69,10 @@ def test_truncated_pdf(tmp_path: Path) -> None:
     try:
         document = load_document(path)
     except ParseError as exc:
-        assert str(exc) in {"not a valid PDF", "no text layer (scanned PDF?)", "damaged PDF (a page cannot be read)"}
+        assert str(exc) in {
+            "not a valid PDF",
+            "no text layer (scanned PDF?)",
+            "damaged PDF (a page cannot be read)",
+        }
     else:
         assert all(section.text for section in document.sections)

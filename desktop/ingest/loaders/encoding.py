@@ -39,12 +39,12 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
     """Decode ``data``; ``declared`` is an encoding named by the file itself (HTML meta, XML declaration)."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            text = data[len(bom):].decode(encoding, errors="replace")  # a BOM is a clear statement
+            text = data[len(bom) :].decode(encoding, errors="replace")  # a BOM is a clear statement
             break
     else:
         text = _decode_without_bom(data, declared)
     sample = text[:_SAMPLE]
-    if len(_CONTROL.findall(sample)) > len(sample) // 10:
+    if "\x00" in text or len(_CONTROL.findall(sample)) > len(sample) // 10:
         raise ParseError(BINARY)
     return text
 

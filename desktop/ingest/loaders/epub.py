@@ -67,9 +67,7 @@ def _package_path(archive: zipfile.ZipFile) -> str:
 def _spine(package: Element, folder: str) -> list[str]:
     """Archive names of the chapters in reading order; the navigation document is left out."""
     manifest = {
-        item.get("id", ""): item
-        for item in package.iter()
-        if _local(item.tag) == "item" and item.get("href")
+        item.get("id", ""): item for item in package.iter() if _local(item.tag) == "item" and item.get("href")
     }
     chapters = []
     for ref in package.iter():

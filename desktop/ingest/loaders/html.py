@@ -21,17 +21,18 @@ from desktop.ingest.loaders.sections import SectionBuilder
 
 TOO_DEEP = "page is nested too deeply"
 # Not content a reader sees: code, navigation, page chrome, forms, embedded objects.
-_DROPPED = frozenset(
-    "head script style noscript template nav aside form svg math iframe object embed canvas audio video"
-    " map button select".split()
-)
+_DROPPED = frozenset({
+    "head", "script", "style", "noscript", "template", "nav", "aside", "form", "svg", "math", "iframe",
+    "object", "embed", "canvas", "audio", "video", "map", "button", "select",
+})  # fmt: skip
 _CHROME = frozenset({"header", "footer"})  # site banners, unless they belong to an article
 _CONTENT = frozenset({"article", "main", "section"})
-_PARAGRAPHS = frozenset(
-    "html body p div section article main blockquote pre table ul ol dl figure hr address details summary"
-    " center fieldset header footer".split()
-)
-_LINES = frozenset("li dt dd tr caption figcaption br option legend".split())
+_PARAGRAPHS = frozenset({
+    "html", "body", "p", "div", "section", "article", "main", "blockquote", "pre", "table", "ul", "ol",
+    "dl", "figure", "hr", "address", "details", "summary", "center", "fieldset", "header", "footer",
+})  # fmt: skip
+_LINES = frozenset({"li", "dt", "dd", "tr", "caption", "figcaption", "option", "legend"})
+_BREAKS = ("\n", "\n\n")
 _CELLS = frozenset({"td", "th"})
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _SPACES = re.compile(r"\s+")
@@ -123,6 +124,8 @@ class HtmlExtractor:
             if dropped or (tag in _HEADINGS and self._heading(_HEADINGS[tag], element)):
                 walker.skip_subtree()  # its "end" event still comes, for the tail text
                 continue
+            if tag == "br":
+                self._parts.append(" " if in_cell else "\n")
             self._block_break(tag, in_cell)
             if tag == "tr":
                 cells.append(0)
@@ -143,12 +146,26 @@ class HtmlExtractor:
         return started
 
     def _block_break(self, tag: str, in_cell: int) -> None:
-        if tag in _PARAGRAPHS or tag in _LINES:
-            self._parts.append(" " if in_cell else "\n\n" if tag in _PARAGRAPHS else "\n")
+        """A block's edges break the line; breaks in a row merge, the stronger one winning."""
+        if tag not in _PARAGRAPHS and tag not in _LINES:
+            return
+        if in_cell:
+            self._parts.append(" ")
+            return
+        mark = "\n\n" if tag in _PARAGRAPHS else "\n"
+        if self._parts and self._parts[-1] in _BREAKS:
+            self._parts[-1] = max(self._parts[-1], mark, key=len)
+        else:
+            self._parts.append(mark)
 
     def _text(self, text: str | None, in_pre: int) -> None:
-        if text:
-            self._parts.append(text if in_pre else _SPACES.sub(" ", text))
+        if not text:
+            return
+        if not in_pre:
+            text = _SPACES.sub(" ", text)
+            if text == " " and (not self._parts or self._parts[-1] in _BREAKS):
+                return  # source indentation between blocks would split their breaks apart
+        self._parts.append(text)
 
     def _flush(self) -> None:
         self._builder.add("".join(self._parts))

@@ -17,7 +17,7 @@ from desktop.ingest.loaders.sections import SectionBuilder
 _MD_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _MD_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*")
 _MD_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")  # brackets excluded inside: linear on "[[[[..."
 _RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*")
 _ORG_HEADING = re.compile(r"(\*+)[ \t]+(.*?)(?:[ \t]+:[\w@#%:]+:)?[ \t]*")
 _ORG_TITLE = re.compile(r"#\+title:[ \t]*(.*)", re.IGNORECASE)
@@ -101,6 +101,7 @@ def _rst(lines: list[str], builder: SectionBuilder) -> str | None:
 
 def _rst_title(lines: list[str], index: int) -> tuple[str, tuple[str, bool], int] | None:
     """(title, style, lines used) if a section title starts at ``index``."""
+
     def adornment(at: int) -> str | None:
         match = _RST_ADORNMENT.fullmatch(lines[at]) if at < len(lines) else None
         return match.group(1) if match else None

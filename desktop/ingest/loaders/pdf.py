@@ -37,7 +37,7 @@ def load(path: Path, limits: LoadLimits, kind: str) -> ExtractedDocument:
     finally:
         document.close()
     if not sections:
-        raise ParseError("no text layer (scanned PDF?)")
+        raise ParseError("no text layer (scanned PDF?)" if pages else "empty document")
     return ExtractedDocument(kind=kind, title=title, sections=tuple(sections), pages=pages)
 
 

@@ -25,14 +25,14 @@ class SectionBuilder:
 
     def heading(self, level: int, text: str) -> bool:
         """Start a section under ``text``; False (and nothing changes) if the heading is blank."""
-        title = clean_inline(text, limit=200)
-        if title is None:
+        label = clean_inline(text, limit=200)
+        if label is None:
             return False
         self._flush()
         while self._trail and self._trail[-1][0] >= level:
             self._trail.pop()
-        self._trail.append((level, title))
-        self._blocks.append(title)  # the heading line stays in the text so chunks keep it
+        self._trail.append((level, label))
+        self._blocks.append(text)  # the whole heading stays in the text so chunks keep it
         return True
 
     def build(self) -> tuple[Section, ...]:

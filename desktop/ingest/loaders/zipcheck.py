@@ -28,7 +28,13 @@ _MARKERS = [
 ]
 _OVERLAP = max(len(pattern) for _, pattern in _MARKERS) - 1
 _UNREADABLE = (
-    zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OSError,
 )
 
 

@@ -1,0 +1,100 @@
+"""A read-only Markdown view that never reaches the network and turns [n] into citation links.
+
+Privacy: links are never followed by the view itself and no resource (image, style sheet) is ever
+loaded, local or remote; model output cannot make Hearth fetch anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from PySide6.QtCore import QSize, QUrl, Signal
+from PySide6.QtGui import QResizeEvent, QTextDocument
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+
+CITE_SCHEME = "cite"
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\](?![(:])")
+_CODE = re.compile(r"(^```.*?(?:^```|\Z)|`[^`\n]+`)", re.DOTALL | re.MULTILINE)
+_FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
+
+
+def linkify_citations(markdown: str) -> str:
+    """'[1, 3]' becomes links cite:1 and cite:3 shown as '[1][3]'; code spans and blocks are left alone."""
+
+    def links(match: re.Match[str]) -> str:
+        numbers = re.findall(r"\d+", match.group(1))
+        return "".join(f"[\\[{n}\\]]({CITE_SCHEME}:{n})" for n in numbers)
+
+    parts = _CODE.split(markdown)
+    return "".join(part if index % 2 else _CITATION.sub(links, part) for index, part in enumerate(parts))
+
+
+def citation_number(url: QUrl) -> int | None:
+    if url.scheme() != CITE_SCHEME:
+        return None
+    try:
+        return int(url.path())
+    except ValueError:
+        return None
+
+
+class MarkdownView(QTextBrowser):
+    """Grows to fit its text (no scroll bars of its own), so many can stack in one scroll area."""
+
+    citationClicked = Signal(int)
+    linkClicked = Signal(QUrl)  # any other link: the window decides, the view never opens it
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(self.verticalScrollBarPolicy().ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(self.horizontalScrollBarPolicy().ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAcceptDrops(False)
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; border: none; }")
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.anchorClicked.connect(self._on_anchor)
+        self._markdown = ""
+
+    def set_markdown(self, markdown: str) -> None:
+        if markdown == self._markdown:
+            return
+        self._markdown = markdown
+        self.document().setMarkdown(linkify_citations(markdown), _FEATURES)
+        self._fit()
+
+    def markdown(self) -> str:
+        return self._markdown
+
+    def loadResource(self, kind: int, name: QUrl) -> Any:  # noqa: N802 (Qt override)
+        return None  # nothing is ever fetched: not remote images, not local files
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(super().sizeHint().width(), self._height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _height(self) -> int:
+        margins = self.contentsMargins()
+        return math.ceil(self.document().size().height()) + margins.top() + margins.bottom() + 2
+
+    def _fit(self) -> None:
+        self.document().setTextWidth(self.viewport().width())
+        height = self._height()
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def _on_anchor(self, url: QUrl) -> None:
+        number = citation_number(url)
+        if number is not None:
+            self.citationClicked.emit(number)
+        else:
+            self.linkClicked.emit(url)

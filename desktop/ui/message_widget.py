@@ -1,0 +1,199 @@
+"""One message in the chat: the user's question in a bubble, or Hearth's answer with its actions.
+
+A streaming answer collects tokens as they arrive and re-renders its Markdown on a timer (about
+20 times a second), so a fast model never makes the GUI re-layout once per token.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop.core.types import Message, MessageStatus, Passage
+from desktop.ui import format as fmt
+from desktop.ui.icons import app_pixmap
+from desktop.ui.markdown_view import MarkdownView
+from desktop.ui.widgets import ToolButton, label
+
+RENDER_INTERVAL_MS = 50  # at most 20 renders a second while streaming
+
+_STATUS_NOTES = {
+    MessageStatus.STOPPED: "Stopped",
+    MessageStatus.INTERRUPTED: "Interrupted: Hearth closed before the answer was complete",
+    MessageStatus.FAILED: "This answer failed",
+    MessageStatus.STREAMING: "Interrupted",
+}
+
+
+class UserMessage(QWidget):
+    """The question, right-aligned in a tinted bubble."""
+
+    def __init__(self, text: str, message_id: int | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message_id = message_id
+        self.text = text
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 6, 0, 6)
+        row.addStretch(1)
+        self.bubble = QFrame()
+        self.bubble.setObjectName("UserBubble")
+        inner = QVBoxLayout(self.bubble)
+        inner.setContentsMargins(14, 9, 14, 9)
+        body = QLabel(text)
+        body.setWordWrap(True)
+        body.setTextFormat(body.textFormat().PlainText)
+        body.setTextInteractionFlags(body.textInteractionFlags().TextSelectableByMouse)
+        inner.addWidget(body)
+        row.addWidget(self.bubble, 0)
+
+    def fit_width(self, column_width: int) -> None:
+        self.bubble.setMaximumWidth(max(240, int(column_width * 0.78)))
+
+
+class AnswerMessage(QWidget):
+    """Hearth's answer: Markdown with clickable citations, its status, and Copy / Regenerate / Sources."""
+
+    citationClicked = Signal(object)  # Passage
+    sourcesRequested = Signal(object)  # AnswerMessage
+    regenerateRequested = Signal(object)  # AnswerMessage
+    linkClicked = Signal(QUrl)
+    copied = Signal()
+
+    def __init__(self, message: Message | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.answer_id: int | None = message.id if message else None
+        self.passages: tuple[Passage, ...] = message.passages if message else ()
+        self._text = message.text if message else ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self._render)
+        self.renders = 0  # how often the Markdown was re-rendered (tests check the throttle)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 8, 0, 8)
+        outer.setSpacing(4)
+        header = QHBoxLayout()
+        header.setSpacing(8)
+        avatar = QLabel()
+        avatar.setPixmap(app_pixmap(22))
+        avatar.setFixedSize(22, 22)
+        header.addWidget(avatar)
+        header.addWidget(label("Hearth", "Author"))
+        self.meta = label("", "Faint")
+        header.addWidget(self.meta)
+        header.addStretch(1)
+        outer.addLayout(header)
+
+        self.placeholder = label("Searching your files…", "StatusNote")
+        self.body = MarkdownView()
+        self.body.citationClicked.connect(self._on_citation)
+        self.body.linkClicked.connect(self.linkClicked)
+        self.note = label("", "StatusNote", wrap=True)
+        self.error = label("", "ErrorNote", wrap=True)
+        for widget in (self.placeholder, self.body, self.note, self.error):
+            widget.setContentsMargins(30, 0, 0, 0)
+            outer.addWidget(widget)
+
+        actions = QHBoxLayout()
+        actions.setContentsMargins(26, 0, 0, 0)
+        actions.setSpacing(2)
+        self.copy_button = ToolButton("copy", "Copy", tooltip="Copy the answer as Markdown")
+        self.copy_button.clicked.connect(self._copy)
+        self.regenerate_button = ToolButton("regenerate", "Regenerate", tooltip="Answer this question again")
+        self.regenerate_button.clicked.connect(lambda: self.regenerateRequested.emit(self))
+        self.sources_button = ToolButton("sources", "Sources", tooltip="Show the passages this answer used")
+        self.sources_button.clicked.connect(lambda: self.sourcesRequested.emit(self))
+        for button in (self.copy_button, self.regenerate_button, self.sources_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        self.speed = label("", "Faint")
+        actions.addWidget(self.speed)
+        self.actions = QWidget()
+        self.actions.setLayout(actions)
+        self.actions.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        outer.addWidget(self.actions)
+
+        if message is not None:
+            self.finish(message)
+        else:
+            self.body.hide()
+            self.note.hide()
+            self.error.hide()
+            self.actions.hide()
+
+    # -- streaming --------------------------------------------------------------------------------
+    def begin(self, answer_id: int, passages: tuple[Passage, ...]) -> None:
+        self.answer_id = answer_id
+        self.passages = passages
+        self.placeholder.setText("Writing…")
+
+    def append(self, piece: str) -> None:
+        self._text += piece
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def finish(self, message: Message) -> None:
+        self._timer.stop()
+        self.message = message
+        self.answer_id = message.id
+        self.passages = message.passages
+        self._text = message.text
+        self.placeholder.hide()
+        self.body.show()
+        self.body.set_markdown(message.text or "*(no answer)*")
+        note = _STATUS_NOTES.get(message.status, "")
+        if message.notes and message.status == MessageStatus.COMPLETE:
+            note = "Note: " + "; ".join(message.notes)
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        self.error.hide()
+        cited = sum(1 for p in message.passages if p.cited)
+        self.sources_button.setText(f"Sources ({len(message.passages)})" if message.passages else "Sources")
+        self.sources_button.setVisible(bool(message.passages))
+        self.sources_button.setToolTip(f"{fmt.count(cited, 'passage')} cited of {len(message.passages)} used")
+        self.meta.setText(message.model or "")
+        timings = message.timings
+        if timings and timings.tokens_per_second:
+            self.speed.setText(f"{timings.generated_tokens} tokens · {timings.tokens_per_second:.0f} tokens/s")
+        else:
+            self.speed.setText("")
+        self.actions.show()
+
+    def fail(self, reason: str) -> None:
+        self._timer.stop()
+        self.placeholder.hide()
+        if self._text:
+            self.body.show()
+            self.body.set_markdown(self._text)
+        self.error.setText(reason)
+        self.error.show()
+        self.actions.show()
+        self.copy_button.setVisible(bool(self._text))
+        self.sources_button.hide()
+
+    def set_regenerate_visible(self, visible: bool) -> None:
+        self.regenerate_button.setVisible(visible)
+
+    def text(self) -> str:
+        return self._text
+
+    # -- internals --------------------------------------------------------------------------------
+    def _render(self) -> None:
+        self.renders += 1
+        self.placeholder.hide()
+        self.body.show()
+        self.body.set_markdown(self._text)
+
+    def _on_citation(self, number: int) -> None:
+        for passage in self.passages:
+            if passage.n == number:
+                self.citationClicked.emit(passage)
+                return
+
+    def _copy(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        clipboard.setText(self._text)
+        self.copied.emit()

@@ -1,0 +1,108 @@
+"""The passages an answer used: file, page or heading, snippet and score; a click opens one in place."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+
+from desktop.core.types import Passage
+from desktop.ui import format as fmt
+from desktop.ui.widgets import label
+
+
+class SourceCard(QFrame):
+    clicked = Signal(object)  # Passage
+
+    def __init__(self, passage: Passage, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.passage = passage
+        self.setObjectName("SourceCard")
+        self.setProperty("cited", passage.cited)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"{passage.path}\nClick to open it at this passage")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(3)
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        badge = label(str(passage.n), "CiteBadge")
+        badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        badge.setMinimumWidth(20)
+        top.addWidget(badge)
+        name = label(fmt.file_name(passage.path), "SectionTitle")
+        name.setTextFormat(Qt.TextFormat.PlainText)
+        top.addWidget(name, 1)
+        score = label(f"{passage.score:.3f}", "Faint")
+        score.setToolTip("Relevance score from the search (higher is closer)")
+        top.addWidget(score)
+        layout.addLayout(top)
+        where = fmt.location(passage)
+        meta = label(f"{where} · cited" if passage.cited and where else (where or ("cited" if passage.cited else "")),
+                     "Muted")
+        meta.setVisible(bool(meta.text()))
+        layout.addWidget(meta)
+        text = label(fmt.snippet(passage.text), wrap=True)
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(text)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit(self.passage)
+        super().mouseReleaseEvent(event)
+
+
+class SourcesPanel(QWidget):
+    passageClicked = Signal(object)  # Passage
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 14, 14, 8)
+        layout.setSpacing(4)
+        layout.addWidget(label("Sources", "PageTitle"))
+        self.subtitle = label("", "Muted", wrap=True)
+        layout.addWidget(self.subtitle)
+        layout.addSpacing(6)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder = QWidget()
+        self._cards = QVBoxLayout(holder)
+        self._cards.setContentsMargins(0, 0, 4, 0)
+        self._cards.setSpacing(8)
+        self._cards.addStretch(1)
+        scroll.setWidget(holder)
+        layout.addWidget(scroll, 1)
+        self.passages: tuple[Passage, ...] = ()
+        self.show_passages(())
+
+    def show_passages(self, passages: tuple[Passage, ...]) -> None:
+        self.passages = passages
+        while self._cards.count() > 1:
+            item = self._cards.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        ordered = sorted(passages, key=lambda p: (not p.cited, p.n))
+        for index, passage in enumerate(ordered):
+            card = SourceCard(passage)
+            card.clicked.connect(self.passageClicked)
+            self._cards.insertWidget(index, card)
+        cited = sum(1 for p in passages if p.cited)
+        if not passages:
+            self.subtitle.setText("When an answer draws on your files, the passages it used appear here.")
+        else:
+            self.subtitle.setText(
+                f"{fmt.count(len(passages), 'passage')} given to the model, {cited} cited. Click one to read it "
+                "in place."
+            )
+
+    def cards(self) -> list[SourceCard]:
+        found = []
+        for index in range(self._cards.count()):
+            item = self._cards.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, SourceCard):
+                found.append(widget)
+        return found

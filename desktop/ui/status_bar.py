@@ -1,0 +1,46 @@
+"""The status bar: which model is loaded, the speed of the last answer, index size, and 'Offline'."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from desktop.llm.gguf_info import format_gb
+from desktop.ui import format as fmt
+from desktop.workers.events import EnginePhase, EngineStatus, LibrarySnapshot
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizeGripEnabled(False)
+        self.model = QLabel("Starting…")
+        self.speed = QLabel("")
+        self.index = QLabel("")
+        self.offline = QLabel("● Offline")
+        self.offline.setObjectName("OfflinePill")
+        self.offline.setToolTip(
+            "Hearth never connects to the network: models, search and your files all stay on this computer."
+        )
+        self.addWidget(self.model)
+        self.addWidget(self.speed)
+        self.addPermanentWidget(self.index)
+        self.addPermanentWidget(self.offline)
+
+    def set_engine(self, status: EngineStatus) -> None:
+        info = status.model
+        if status.phase == EnginePhase.READY and info is not None:
+            details = ", ".join(x for x in (info.quantization, f"{info.ram_context_length:,} context") if x)
+            self.model.setText(f"Model: {info.name} ({details})")
+            self.model.setToolTip(f"{info.path}\nabout {format_gb(info.ram_estimate_bytes)} of memory")
+        else:
+            self.model.setText(status.text)
+            self.model.setToolTip("")
+
+    def set_speed(self, tokens_per_second: float | None, tokens: int) -> None:
+        self.speed.setText(f"Last answer: {tokens_per_second:.0f} tokens/s ({tokens} tokens)"
+                           if tokens_per_second else "")
+
+    def set_library(self, snapshot: LibrarySnapshot) -> None:
+        self.index.setText(
+            f"Index: {fmt.count(len(snapshot.documents), 'document')}, {fmt.count(snapshot.passages, 'passage')}"
+        )

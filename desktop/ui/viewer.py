@@ -1,0 +1,188 @@
+"""Cited documents opened inside Hearth: PDFs at the cited page, other files scrolled to the passage.
+
+PDFs are drawn by QtPdf straight from the file (the cited passage is found with a text search and
+highlighted). Other formats show the text Hearth extracted (re-extracted in a worker thread),
+with the passage ``text[start:end]`` highlighted and centred.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPointF, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
+
+from desktop.core.types import Passage
+from desktop.ui import appearance
+from desktop.ui import format as fmt
+from desktop.ui.widgets import PushButton, ToolButton, label
+from desktop.workers.events import DocumentText
+
+SEARCH_WORDS = 6  # words of the passage searched for in the PDF to highlight it
+
+
+class PdfPane(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.document = QPdfDocument(self)
+        self.view = QPdfView()
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.view.setDocument(self.document)
+        self.search = QPdfSearchModel(self)
+        self.search.setDocument(self.document)
+        self.search.rowsInserted.connect(self._highlight)
+        self.view.setSearchModel(self.search)
+        layout.addWidget(self.view)
+        self._path: str | None = None
+        self._page = 0
+
+    def show_passage(self, passage: Passage) -> str | None:
+        """Open the PDF at the passage's page; returns an error message if it cannot be opened."""
+        if passage.path != self._path:
+            self.search.setSearchString("")
+            error = self.document.load(passage.path)
+            if error != QPdfDocument.Error.None_:
+                self._path = None
+                return f"{fmt.file_name(passage.path)} cannot be opened ({error.name})."
+            self._path = passage.path
+        self._page = max(0, min((passage.page or 1) - 1, self.document.pageCount() - 1))
+        self.view.pageNavigator().jump(self._page, QPointF(0, 0), self.view.zoomFactor())
+        words = passage.text.split()[:SEARCH_WORDS]
+        self.search.setSearchString(" ".join(words))
+        return None
+
+    @property
+    def current_page(self) -> int:
+        """0-based page the view is at."""
+        return self.view.pageNavigator().currentPage()
+
+    def _highlight(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            if self.search.resultAtIndex(row).page() == self._page:
+                self.view.setCurrentSearchResultIndex(row)
+                return
+
+
+class TextPane(QPlainTextEdit):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("DocumentText")
+        self.setReadOnly(True)
+        self.setAcceptDrops(False)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.document().setDocumentMargin(16)
+        self._shown: tuple[str, int] | None = None
+
+    def show_passage(self, document: DocumentText) -> None:
+        passage = document.passage
+        key = (passage.path, len(document.text))
+        if key != self._shown:
+            self.setPlainText(document.text)
+            self._shown = key
+        start = max(0, min(passage.start, len(document.text)))
+        end = max(start, min(passage.end, len(document.text)))
+        highlight = QTextEdit.ExtraSelection()
+        highlight.cursor = QTextCursor(self.document())  # type: ignore[misc]
+        highlight.cursor.setPosition(start)  # type: ignore[attr-defined]
+        highlight.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)  # type: ignore[attr-defined]
+        look = QTextCharFormat()
+        look.setBackground(appearance.colors().passage)
+        highlight.format = look  # type: ignore[misc]
+        self.setExtraSelections([highlight])
+        # Put the passage's end in view first, then its start: the whole passage ends up visible.
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(end)
+        self.setTextCursor(cursor)
+        self.centerCursor()
+        cursor.setPosition(start)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
+    def highlighted_text(self) -> str:
+        selections = self.extraSelections()
+        return selections[0].cursor.selectedText().replace("\u2029", "\n") if selections else ""
+
+
+class DocumentViewer(QWidget):
+    backRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        top.setContentsMargins(8, 0, 12, 0)
+        back = ToolButton("back", "Sources", tooltip="Back to the sources of this answer")
+        back.clicked.connect(self.backRequested)
+        top.addWidget(back)
+        top.addStretch(1)
+        self.open_button = PushButton("Open", "external", tooltip="Open in the default application")
+        self.open_button.clicked.connect(self._open_externally)
+        self.folder_button = PushButton("Show in folder", "folder", tooltip="Show the file in its folder")
+        self.folder_button.clicked.connect(self._show_in_folder)
+        top.addWidget(self.open_button)
+        top.addWidget(self.folder_button)
+        layout.addLayout(top)
+        heading = QVBoxLayout()
+        heading.setContentsMargins(16, 4, 16, 6)
+        heading.setSpacing(2)
+        self.title = label("", "PageTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.where = label("", "Muted")
+        heading.addWidget(self.title)
+        heading.addWidget(self.where)
+        layout.addLayout(heading)
+
+        self.stack = QStackedWidget()
+        self.loading = label("Opening…", "Muted")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error = label("", "ErrorNote", wrap=True)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pdf = PdfPane()
+        self.text = TextPane()
+        for page in (self.loading, self.error, self.pdf, self.text):
+            self.stack.addWidget(page)
+        layout.addWidget(self.stack, 1)
+        self.passage: Passage | None = None
+
+    def open_passage(self, passage: Passage) -> bool:
+        """Show the passage; True if the window must fetch the document's text (not a PDF)."""
+        self.passage = passage
+        self.title.setText(fmt.file_name(passage.path))
+        self.title.setToolTip(passage.path)
+        where = fmt.location(passage)
+        self.where.setText(f"[{passage.n}] {where}" if where else f"[{passage.n}]")
+        if Path(passage.path).suffix.lower() == ".pdf":
+            problem = self.pdf.show_passage(passage)
+            if problem:
+                self.show_error(problem)
+            else:
+                self.stack.setCurrentWidget(self.pdf)
+            return False
+        self.stack.setCurrentWidget(self.loading)
+        return True
+
+    def show_text(self, document: DocumentText) -> None:
+        if self.passage is None or document.passage != self.passage:
+            return  # the user has since opened another passage
+        self.text.show_passage(document)
+        self.stack.setCurrentWidget(self.text)
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.stack.setCurrentWidget(self.error)
+
+    def _open_externally(self) -> None:
+        if self.passage is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.passage.path))
+
+    def _show_in_folder(self) -> None:
+        if self.passage is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.passage.path).parent)))

@@ -1,0 +1,110 @@
+"""Small building blocks shared by the panels: tinted icon buttons, labels with roles, separators."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QWidget
+
+from desktop.ui import appearance
+from desktop.ui.icons import icon
+
+Tint = Literal["muted", "text", "accent", "on_accent"]
+
+
+def tint_color(tint: Tint) -> QColor:
+    palette = appearance.colors()
+    return {"muted": palette.muted, "text": palette.text, "accent": palette.accent, "on_accent": palette.on_accent}[
+        tint
+    ]
+
+
+class ToolButton(QToolButton):
+    """A flat button with a line icon that follows the light/dark palette."""
+
+    def __init__(
+        self,
+        icon_name: str,
+        text: str = "",
+        *,
+        tooltip: str = "",
+        tint: Tint = "muted",
+        size: int = 16,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._icon_name, self._tint, self._size = icon_name, tint, size
+        self.setText(text)
+        self.setToolTip(tooltip or text)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setIconSize(QSize(size, size))
+        self.setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonTextBesideIcon if text else Qt.ToolButtonStyle.ToolButtonIconOnly
+        )
+        self._retint()
+
+    def set_icon_name(self, icon_name: str) -> None:
+        self._icon_name = icon_name
+        self._retint()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            self._retint()
+
+    def _retint(self) -> None:
+        self.setIcon(icon(self._icon_name, tint_color(self._tint), self._size))
+
+
+class PushButton(QPushButton):
+    """A push button with an optional tinted icon; ``primary`` makes it the accent-coloured one."""
+
+    def __init__(
+        self,
+        text: str,
+        icon_name: str | None = None,
+        *,
+        primary: bool = False,
+        tooltip: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self._icon_name = icon_name
+        self._primary = primary
+        if primary:
+            self.setObjectName("Primary")
+        if tooltip:
+            self.setToolTip(tooltip)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._retint()
+
+    def set_icon_name(self, icon_name: str | None) -> None:
+        self._icon_name = icon_name
+        self._retint()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            self._retint()
+
+    def _retint(self) -> None:
+        if self._icon_name:
+            self.setIcon(icon(self._icon_name, tint_color("on_accent" if self._primary else "text"), 16))
+
+
+def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:
+    """A label whose look comes from the style sheet's ``role`` (object name)."""
+    widget = QLabel(text, parent)
+    if role:
+        widget.setObjectName(role)
+    widget.setWordWrap(wrap)
+    return widget
+
+
+def separator(parent: QWidget | None = None) -> QFrame:
+    line = QFrame(parent)
+    line.setObjectName("Separator")
+    line.setFixedHeight(1)
+    return line

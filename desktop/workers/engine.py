@@ -1,0 +1,224 @@
+"""The engine thread: owns the chat model host, the embedder and the stores the answers need.
+
+Everything heavy is created in ``start`` (inside the thread), never in the GUI thread. Stopping an
+answer must not wait behind the running generation, so ``stop_answer`` is called directly from the
+GUI thread: it only records the time and sets the host's cancel event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.core.errors import HearthError, ModelError
+from desktop.core.settings import HearthSettings
+from desktop.llm.crash_marks import crashed_models
+from desktop.llm.gguf_info import ModelInfo
+from desktop.llm.host import HostState, ModelHost
+from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
+from desktop.services.conversations import ConversationStore
+from desktop.services.models import default_model_path
+from desktop.services.workspace import Workspace
+from desktop.workers.errors import describe, reported
+from desktop.workers.events import (
+    AnswerBegan,
+    AnswerDone,
+    AnswerFailed,
+    AnswerPiece,
+    AskRequest,
+    EnginePhase,
+    EngineStatus,
+    ModelChoice,
+    Problem,
+)
+from desktop.workers.threads import quit_current_thread
+
+log = logging.getLogger("hearth.engine")
+
+CONVERSATIONS_DB = "conversations.sqlite3"
+
+
+class EngineWorker(QObject):
+    status = Signal(object)  # EngineStatus
+    began = Signal(object)  # AnswerBegan
+    piece = Signal(object)  # AnswerPiece
+    done = Signal(object)  # AnswerDone
+    failed = Signal(object)  # AnswerFailed
+    problem = Signal(object)  # Problem
+
+    def __init__(
+        self, data_dir: Path, models_dir: Path, settings: HearthSettings, *, preload: bool = True
+    ) -> None:
+        super().__init__()
+        self._data_dir = data_dir
+        self._models_dir = models_dir
+        self._settings = settings
+        self._preload = preload
+        self._workspace: Workspace | None = None
+        self._answerer: Answerer | None = None
+        self._stopped_at = 0.0  # a float store is atomic: safe to write from the GUI thread
+
+    # -- called from the GUI thread ---------------------------------------------------------
+    def stop_answer(self) -> None:
+        """Stop the answer being generated (or about to be) within about one token."""
+        self._stopped_at = time.monotonic()
+        answerer = self._answerer
+        if answerer is not None:
+            answerer.cancel()
+
+    def kill_host(self) -> None:
+        """Last resort at exit when the thread did not stop in time: end the model process."""
+        answerer = self._answerer
+        if answerer is not None:
+            answerer.host.close()
+
+    # -- slots (run in the engine thread) -----------------------------------------------------
+    @Slot()
+    @reported("model")
+    def start(self) -> None:
+        self.status.emit(EngineStatus(EnginePhase.STARTING, "Starting…"))
+        workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+        self._workspace = workspace
+        store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
+        self._answerer = Answerer(workspace, store, ModelHost(data_dir=self._data_dir))
+        if not self._preload:
+            self._report_state()
+            return
+        self._load_default_model()
+        self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
+        workspace.embedder.embed(["warm up"])  # loads it now, so the first question does not wait
+        _ = workspace.vectors
+        self._report_state()
+
+    @Slot(object)
+    def use_model(self, choice: ModelChoice) -> None:
+        try:
+            self._load(Path(choice.path), force=choice.force)
+        except Exception as exc:
+            self._report_problem("model", exc)
+        self._report_state()
+
+    @Slot(object)
+    @reported("settings")
+    def apply_settings(self, settings: HearthSettings) -> None:
+        self._settings = settings
+        if self._workspace is None or self._answerer is None:
+            return
+        self._workspace.settings = settings
+        path = self._answerer.model_path
+        host = self._answerer.host
+        if path is not None and host.state == HostState.READY:
+            # load() is a no-op unless context, threads or LoRA changed: then it reloads.
+            reloading = f"Reloading {path.name}…"
+            self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, reloading, self._model()))
+            try:
+                host.load(path, settings.generation_for(path.name), models_dir=self._models_dir)
+            finally:
+                self._report_state()
+
+    @Slot(object)
+    def ask(self, request: AskRequest) -> None:
+        conversation_id = request.conversation_id
+        answer_id = -1
+        try:
+            answerer = self._ready_answerer()
+            for message_id in request.replace:
+                answerer.conversations.delete_message(message_id)
+            asked = time.monotonic()
+            events = answerer.ask(
+                request.question, conversation_id=conversation_id, rag=request.rag,
+                document_ids=list(request.document_ids) if request.document_ids is not None else None,
+            )
+            for event in events:
+                if self._stopped_at > asked:
+                    answerer.cancel()  # repeated per token: a cancel sent before generation began is reset
+                if isinstance(event, AnswerToken):
+                    self.piece.emit(AnswerPiece(answer_id=answer_id, text=event.text))
+                elif isinstance(event, AnswerStarted):
+                    conversation_id, answer_id = event.conversation_id, event.answer_id
+                    self.began.emit(AnswerBegan(
+                        conversation_id=event.conversation_id, question_id=event.question_id,
+                        answer_id=event.answer_id, passages=event.passages,
+                    ))
+                elif isinstance(event, AnswerFinished):
+                    self.done.emit(AnswerDone(event.message))
+        except Exception as exc:
+            if not isinstance(exc, HearthError):
+                log.exception("answering failed")
+            self.failed.emit(AnswerFailed(conversation_id=conversation_id, reason=describe(exc)))
+        self._report_state()
+
+    @Slot()
+    def close(self) -> None:
+        try:
+            if self._answerer is not None:
+                self._answerer.host.close()
+                self._answerer.conversations.close()
+            if self._workspace is not None:
+                self._workspace.close()
+        except Exception:
+            log.exception("closing the engine")
+        finally:
+            quit_current_thread()
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _load_default_model(self) -> None:
+        assert self._workspace is not None and self._answerer is not None
+        try:
+            path = default_model_path(self._workspace)
+        except HearthError as exc:
+            self._report_problem("model", exc)
+            return
+        if str(path.resolve()) in crashed_models(self._data_dir):
+            self.problem.emit(Problem("model", (
+                f"{path.name} crashed while loading last time, so it was not loaded. "
+                "Choose a model in the model picker to try again."
+            )))
+            return
+        try:
+            self._load(path, force=False)
+        except Exception as exc:
+            self._report_problem("model", exc)
+
+    def _load(self, path: Path, *, force: bool) -> None:
+        if self._answerer is None:
+            raise HearthError("Hearth is still starting; try again in a moment.")
+        self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, f"Loading {path.name}…"))
+        self._answerer.use_model(path, force=force)
+
+    def _ready_answerer(self) -> Answerer:
+        """The answerer with a model loaded (the default one if none was chosen yet)."""
+        answerer = self._answerer
+        if answerer is None or self._workspace is None:
+            raise HearthError("Hearth is still starting; try again in a moment.")
+        if answerer.host.info is None:
+            path = answerer.model_path
+            if path is None:
+                path = default_model_path(self._workspace)
+                if str(path.resolve()) in crashed_models(self._data_dir):
+                    raise ModelError(f"{path.name} crashed while loading last time; choose a model first.")
+            self._load(path, force=False)
+        return answerer
+
+    def _model(self) -> ModelInfo | None:
+        return self._answerer.host.info if self._answerer is not None else None
+
+    def _report_state(self) -> None:
+        answerer = self._answerer
+        info = answerer.host.info if answerer is not None else None
+        if info is not None:
+            self.status.emit(EngineStatus(EnginePhase.READY, f"{info.name} ready", info))
+        elif answerer is not None and answerer.host.state == HostState.CRASHED:
+            self.status.emit(EngineStatus(
+                EnginePhase.NO_MODEL, "The model stopped; it restarts with the next question"
+            ))
+        else:
+            self.status.emit(EngineStatus(EnginePhase.NO_MODEL, "No model loaded"))
+
+    def _report_problem(self, source: str, exc: Exception) -> None:
+        if not isinstance(exc, HearthError):
+            log.exception("%s failed", source)
+        self.problem.emit(Problem(source, describe(exc)))

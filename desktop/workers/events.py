@@ -1,0 +1,146 @@
+"""Plain, immutable data carried by the workers' signals (declared as ``Signal(object)``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from desktop.core.types import (
+    Conversation,
+    DocumentInfo,
+    FailedFile,
+    IndexReport,
+    Message,
+    Passage,
+)
+from desktop.llm.gguf_info import ModelInfo
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something failed in a worker; ``message`` is written for the user."""
+
+    source: str  # "model", "chat", "indexing", "library", "viewer", "settings", "watcher"
+    message: str
+
+
+# -- engine ---------------------------------------------------------------------------------------
+class EnginePhase(StrEnum):
+    STARTING = "starting"
+    LOADING_MODEL = "loading-model"
+    LOADING_EMBEDDER = "loading-embedder"
+    READY = "ready"
+    NO_MODEL = "no-model"  # none could be loaded; chat waits until one is chosen
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    phase: EnginePhase
+    text: str
+    model: ModelInfo | None = None
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    conversation_id: int | None
+    document_ids: tuple[int, ...] | None = None  # None: the whole library
+    rag: bool = True
+    replace: tuple[int, ...] = ()  # messages deleted first: "regenerate" replaces the last exchange
+
+
+@dataclass(frozen=True)
+class AnswerBegan:
+    conversation_id: int
+    question_id: int
+    answer_id: int
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class AnswerPiece:
+    answer_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerDone:
+    message: Message
+
+
+@dataclass(frozen=True)
+class AnswerFailed:
+    conversation_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    path: str
+    force: bool = False  # load even if the memory estimate says it does not fit
+
+
+# -- conversations and library ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConversationList:
+    search: str
+    conversations: tuple[Conversation, ...]
+
+
+@dataclass(frozen=True)
+class ConversationContent:
+    conversation: Conversation
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    conversation_id: int
+    target: Path
+    format: Literal["markdown", "json"]
+
+
+@dataclass(frozen=True)
+class LibrarySnapshot:
+    documents: tuple[DocumentInfo, ...]
+    roots: tuple[str, ...]
+    passages: int
+
+
+@dataclass(frozen=True)
+class ModelCatalog:
+    models: tuple[ModelInfo, ...]
+    crashed: frozenset[str]  # resolved paths that crashed the model host while loading
+
+
+# -- indexing -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexRequest:
+    paths: tuple[str, ...]
+    forget_first: bool = False  # "re-index": drop what is stored, then read the files again
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class IndexStarted:
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexFinished:
+    report: IndexReport | None  # None when cancelled or failed before the end
+    cancelled: bool = False
+    failed: tuple[FailedFile, ...] = ()
+
+
+# -- viewer -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DocumentText:
+    """The extracted text of a cited document; the passage is ``text[passage.start:passage.end]``."""
+
+    passage: Passage
+    kind: str
+    text: str

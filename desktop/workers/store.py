@@ -1,0 +1,161 @@
+"""The store thread: conversation list and history, library listing, model catalogue, settings file.
+
+Quick queries only, so the chat list stays responsive while the engine thread is busy answering and
+the indexing thread is busy embedding. It has its own SQLite connections (WAL lets them read while
+the other threads write).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.core.settings import HearthSettings, save_settings
+from desktop.llm.crash_marks import crashed_models
+from desktop.services import export
+from desktop.services.conversations import ConversationStore
+from desktop.services.models import available_models
+from desktop.services.workspace import Workspace
+from desktop.workers.engine import CONVERSATIONS_DB
+from desktop.workers.errors import reported
+from desktop.workers.events import (
+    ConversationContent,
+    ConversationList,
+    ExportRequest,
+    LibrarySnapshot,
+    ModelCatalog,
+)
+from desktop.workers.model_files import remember_model, remembered_infos
+from desktop.workers.threads import quit_current_thread
+
+log = logging.getLogger("hearth.store")
+
+
+class StoreWorker(QObject):
+    conversations = Signal(object)  # ConversationList
+    opened = Signal(object)  # ConversationContent
+    deleted = Signal(int)  # conversation id
+    library = Signal(object)  # LibrarySnapshot
+    models = Signal(object)  # ModelCatalog
+    model_added = Signal(object)  # ModelInfo
+    exported = Signal(object)  # Path
+    settings_saved = Signal(object)  # HearthSettings
+    problem = Signal(object)  # Problem
+
+    def __init__(self, data_dir: Path, models_dir: Path, settings: HearthSettings) -> None:
+        super().__init__()
+        self._data_dir = data_dir
+        self._models_dir = models_dir
+        self._settings = settings
+        self._store: ConversationStore | None = None
+        self._workspace: Workspace | None = None
+        self._search = ""
+
+    @Slot()
+    @reported("library")
+    def start(self) -> None:
+        self._store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
+        self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+        self.list_conversations(self._search)
+        self.refresh_library()
+        self.list_models()
+
+    # -- conversations --------------------------------------------------------------------------
+    @Slot(str)
+    @reported("chat")
+    def list_conversations(self, search: str) -> None:
+        self._search = search
+        found = self._conversations().list(search.strip() or None)
+        self.conversations.emit(ConversationList(search=search, conversations=tuple(found)))
+
+    @Slot(int)
+    @reported("chat")
+    def open_conversation(self, conversation_id: int) -> None:
+        store = self._conversations()
+        self.opened.emit(ConversationContent(
+            conversation=store.get(conversation_id), messages=tuple(store.messages(conversation_id))
+        ))
+
+    @Slot(int, str)
+    @reported("chat")
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        self._conversations().rename(conversation_id, title)
+        self.list_conversations(self._search)
+
+    @Slot(int)
+    @reported("chat")
+    def delete_conversation(self, conversation_id: int) -> None:
+        self._conversations().delete(conversation_id)
+        self.deleted.emit(conversation_id)
+        self.list_conversations(self._search)
+
+    @Slot(object)
+    @reported("export")
+    def export_conversation(self, request: ExportRequest) -> None:
+        store = self._conversations()
+        if request.format == "json":
+            text = export.export_json(store, request.conversation_id).model_dump_json(indent=2)
+        else:
+            text = export.export_markdown(store, request.conversation_id)
+        temp = request.target.with_name(request.target.name + ".part")
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(request.target)
+        self.exported.emit(request.target)
+
+    # -- library and models ---------------------------------------------------------------------
+    @Slot()
+    @reported("library")
+    def refresh_library(self) -> None:
+        registry = self._ws().registry
+        self.library.emit(LibrarySnapshot(
+            documents=tuple(registry.documents()), roots=tuple(registry.roots()),
+            passages=registry.counts()["chunks"],
+        ))
+
+    @Slot()
+    @reported("model")
+    def list_models(self) -> None:
+        workspace = self._ws()
+        models = [*available_models(workspace), *remembered_infos(self._data_dir, self._models_dir)]
+        crashed = frozenset(crashed_models(self._data_dir))
+        self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
+
+    @Slot(str)
+    @reported("model")
+    def add_model(self, path: str) -> None:
+        info = remember_model(self._data_dir, self._models_dir, Path(path))
+        self.model_added.emit(info)
+        self.list_models()
+
+    # -- settings -------------------------------------------------------------------------------
+    @Slot(object)
+    @reported("settings")
+    def save_settings(self, settings: HearthSettings) -> None:
+        save_settings(self._data_dir, settings)
+        self._settings = settings
+        self._ws().settings = settings
+        self.settings_saved.emit(settings)
+
+    @Slot()
+    def close(self) -> None:
+        try:
+            if self._store is not None:
+                self._store.close()
+            if self._workspace is not None:
+                self._workspace.close()
+        except Exception:
+            log.exception("closing the store")
+        finally:
+            quit_current_thread()
+
+    def _conversations(self) -> ConversationStore:
+        if self._store is None:
+            raise RuntimeError("the store worker was not started")
+        return self._store
+
+    def _ws(self) -> Workspace:
+        if self._workspace is None:
+            raise RuntimeError("the store worker was not started")
+        return self._workspace
