@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import PeakMemory, print_json, print_table  # noqa: E402
-from desktop.core.offline import enforce_offline  # noqa: E402
-from desktop.services.indexing import Indexer  # noqa: E402
-from desktop.services.workspace import Workspace  # noqa: E402
+from benchmarks._common import PeakMemory, print_json, print_table
+from desktop.core.offline import enforce_offline
+from desktop.services.indexing import Indexer
+from desktop.services.workspace import Workspace
 
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden kettle river mountain "

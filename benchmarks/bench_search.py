@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import print_json, print_table  # noqa: E402
-from desktop.core.offline import enforce_offline  # noqa: E402
-from desktop.core.types import ChunkDraft  # noqa: E402
-from desktop.services.retrieval import Mode, Retriever  # noqa: E402
-from desktop.services.workspace import Workspace  # noqa: E402
-from desktop.store.registry import chunk_id  # noqa: E402
+from benchmarks._common import print_json, print_table
+from desktop.core.offline import enforce_offline
+from desktop.core.types import ChunkDraft
+from desktop.services.retrieval import Mode, Retriever
+from desktop.services.workspace import Workspace
+from desktop.store.registry import chunk_id
 
 VOCABULARY = 20_000
 CHUNKS_PER_DOCUMENT = 50

@@ -167,7 +167,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = {
         "n": len(questions),
         "configs": {name: evaluation.summarize(run) for name, run in zip(names, runs, strict=True)},
-        "difference": difference,
+        "difference": {metric: figures.model_dump() for metric, figures in difference.items()},
         "by_kind": {name: evaluation.by_kind(run) for name, run in zip(names, runs, strict=True)},
     }
     if args.json:
@@ -178,10 +178,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _print_kinds(result["by_kind"])  # type: ignore[arg-type]
     print(f"\n{names[1]} − {names[0]} (paired, {len(questions)} questions):")
     for metric, figures in difference.items():
-        low, high = figures["ci95"]  # type: ignore[misc]
-        print(f"  {metric:<10} {figures['difference']:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
-              f"p={figures['p_value']:.3f}  better on {figures['better']}, worse on {figures['worse']}: "
-              f"{evaluation.verdict(figures)}")
+        low, high = figures.ci95
+        print(f"  {metric:<10} {figures.difference:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
+              f"p={figures.p_value:.3f}  better on {figures.better}, worse on {figures.worse}: {figures.verdict()}")
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from desktop.core.errors import ModelError, UsageError
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import MessageStatus
 from desktop.llm.host import ModelHost
-from desktop.services.answering import AnswerFinished, AnswerStarted, Answerer, AnswerToken
+from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
 from desktop.services.conversations import ConversationStore
 from desktop.services.export import ConversationExport, export_json
 from desktop.services.indexing import Indexer

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_long_paragraph_windows_overlap(chunker: Chunker) -> None:
     words = " ".join(f"alpha{i}" for i in range(400))
     chunks = chunker.chunk(_document(Section(text=words)))
     assert len(chunks) > 2
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in pairwise(chunks):
         assert second.start < first.end, "consecutive windows of one paragraph must overlap"
 
 

@@ -36,7 +36,8 @@ def test_summary_and_paired_comparison() -> None:
     low, high = summary["ci95"]["recall@1"]  # type: ignore[index]
     assert low < 0.5 < high
     difference = compare(a, b)["recall@1"]
-    assert difference["difference"] == 0.5 and difference["better"] == 10 and difference["worse"] == 0
-    assert difference["ci95"][0] > 0 and difference["p_value"] < 0.01  # type: ignore[index]
+    assert difference.difference == 0.5 and difference.better == 10 and difference.worse == 0
+    assert difference.ci95[0] > 0 and difference.p_value < 0.01
+    assert difference.verdict().startswith("better")
     same = compare(a, a)["recall@5"]
-    assert same["difference"] == 0 and same["p_value"] == 1.0
+    assert same.difference == 0 and same.p_value == 1.0 and same.verdict().startswith("no significant")

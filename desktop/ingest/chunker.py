@@ -88,11 +88,11 @@ class Chunker:
             offset += len(section.text) + len(document.SEPARATOR)
         counts = self.count([text[s:e] for s, e, _ in spans]) if spans else []
         pieces: list[_Piece] = []
-        for (start, end, section), tokens in zip(spans, counts, strict=True):
+        for (start, end, owner), tokens in zip(spans, counts, strict=True):
             if tokens <= self.max_tokens:
-                pieces.append(_Piece(start, end, tokens, section))
+                pieces.append(_Piece(start, end, tokens, owner))
             else:
-                pieces.extend(self._split_long(text, start, end, section))
+                pieces.extend(self._split_long(text, start, end, owner))
         return pieces
 
     def _split_long(self, text: str, start: int, end: int, section: int) -> list[_Piece]:

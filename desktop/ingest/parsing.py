@@ -8,6 +8,7 @@ workers busy and drains their pipes while the caller is busy embedding.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import threading
@@ -121,10 +122,8 @@ class ParserPool:
         if self._thread is not None and self._thread is not threading.current_thread():
             # Unblock a driver waiting to put a result.
             while self._thread.is_alive():
-                try:
+                with contextlib.suppress(queue.Empty):
                     self._results.get(timeout=0.05)
-                except queue.Empty:
-                    pass
             self._thread = None
 
     def _spawn(self) -> _Worker:

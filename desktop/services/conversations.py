@@ -3,9 +3,11 @@ is saved while it streams and again when it ends, so nothing lives only in memor
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +89,7 @@ class ConversationStore:
             raise UsageError(f"There is no conversation {conversation_id}.")
         return _conversation(row)
 
-    def list(self, search: str | None = None) -> list[Conversation]:
+    def list(self, search: str | None = None) -> builtins.list[Conversation]:
         sql = (
             "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS n"
             " FROM conversations c"
@@ -113,7 +115,7 @@ class ConversationStore:
         self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     # -- messages -----------------------------------------------------------------------------
-    def messages(self, conversation_id: int) -> list[Message]:
+    def messages(self, conversation_id: int) -> builtins.list[Message]:
         self.get(conversation_id)
         rows = self.db.execute(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
@@ -144,10 +146,10 @@ class ConversationStore:
         *,
         text: str,
         status: MessageStatus,
-        citations: list[Citation] | tuple[Citation, ...] = (),
-        passages: list[Passage] | tuple[Passage, ...] = (),
+        citations: Sequence[Citation] = (),
+        passages: Sequence[Passage] = (),
         timings: Timings | None = None,
-        notes: list[str] | tuple[str, ...] = (),
+        notes: Sequence[str] = (),
     ) -> Message:
         self.db.execute(
             "UPDATE messages SET text = ?, status = ?, citations = ?, passages = ?, timings = ?, notes = ?"

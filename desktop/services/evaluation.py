@@ -110,10 +110,27 @@ def by_kind(results: list[QuestionResult]) -> dict[str, dict[str, float]]:
     }
 
 
-def compare(a: list[QuestionResult], b: list[QuestionResult], seed: int = 0) -> dict[str, dict[str, object]]:
+class PairedDifference(BaseModel):
+    difference: float
+    ci95: tuple[float, float]
+    p_value: float
+    better: int  # questions where B scored higher than A
+    worse: int
+
+    def verdict(self) -> str:
+        """A plain-words reading of the comparison."""
+        low, high = self.ci95
+        if low > 0:
+            return "better (the interval excludes zero)"
+        if high < 0:
+            return "worse (the interval excludes zero)"
+        return "no significant difference (the interval includes zero)"
+
+
+def compare(a: list[QuestionResult], b: list[QuestionResult], seed: int = 0) -> dict[str, PairedDifference]:
     """Paired difference b − a per metric: mean, bootstrap interval, permutation p-value, wins/losses."""
     rng = random.Random(seed)
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, PairedDifference] = {}
     for metric in metric_names():
         differences = [per_question(y, metric) - per_question(x, metric) for x, y in zip(a, b, strict=True)]
         observed = abs(_mean(differences))
@@ -121,21 +138,12 @@ def compare(a: list[QuestionResult], b: list[QuestionResult], seed: int = 0) -> 
             abs(_mean([d if rng.random() < 0.5 else -d for d in differences])) >= observed - 1e-12
             for _ in range(RESAMPLES)
         )
-        out[metric] = {
-            "difference": round(_mean(differences), 4),
-            "ci95": _interval(differences, rng),
-            "p_value": round((extreme + 1) / (RESAMPLES + 1), 4),
-            "better": sum(d > 0 for d in differences),
-            "worse": sum(d < 0 for d in differences),
-        }
+        low, high = _interval(differences, rng)
+        out[metric] = PairedDifference(
+            difference=round(_mean(differences), 4),
+            ci95=(low, high),
+            p_value=round((extreme + 1) / (RESAMPLES + 1), 4),
+            better=sum(d > 0 for d in differences),
+            worse=sum(d < 0 for d in differences),
+        )
     return out
-
-
-def verdict(difference: dict[str, object]) -> str:
-    """A plain-words reading of one paired comparison."""
-    low, high = difference["ci95"]  # type: ignore[misc]
-    if low > 0:
-        return "better (the interval excludes zero)"
-    if high < 0:
-        return "worse (the interval excludes zero)"
-    return "no significant difference (the interval includes zero)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.control import Control
-from desktop.core.errors import Cancelled, UsageError
+from desktop.core.errors import UsageError
 from desktop.core.hashing import sha256_of
 from desktop.core.types import (
     ChunkDraft,

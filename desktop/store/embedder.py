@@ -36,7 +36,7 @@ class Embedder:
         self.name = folder.name
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.max_tokens = int(self.model.max_seq_length) - 2  # [CLS] and [SEP]
+        self.max_tokens = int(self.model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self.dimension = int(self.model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

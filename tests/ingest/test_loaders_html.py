@@ -200,3 +200,12 @@ def test_internal_entity_declarations_are_not_expanded(tmp_path: Path) -> None:
         "<html><body><p>&b;</p></body></html>"
     )
     assert "aaaaaaaaaa" not in load_document(_page(tmp_path, html)).text
+
+
+def test_text_after_skipped_elements_is_kept(tmp_path: Path) -> None:
+    html = "<p>Keep <script>x()</script>this <span hidden>no</span>tail</p><h2>Head</h2>loose text<nav>n</nav>end"
+    document = load_document(_page(tmp_path, html))
+    assert [(s.heading, s.text) for s in document.sections] == [
+        (None, "Keep this tail"),
+        ("Head", "Head\n\nloose textend"),
+    ]

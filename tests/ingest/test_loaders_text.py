@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import time
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,30 @@ def test_csv_header_only(tmp_path: Path) -> None:
 def test_csv_in_cp1252(tmp_path: Path) -> None:
     document = load_document(_write(tmp_path, "c.csv", "item,price\ncafé,3 €\n".encode("cp1252")))
     assert document.text == "item: café; price: 3 €"
+
+
+def test_long_heading_is_kept_whole_in_the_text(tmp_path: Path) -> None:
+    words = " ".join(f"word{n}" for n in range(200))
+    document = load_document(_write(tmp_path, "h.md", f"# {words}\n\nBody.\n"))
+    heading = document.sections[0].heading
+    assert heading is not None and len(heading) <= 200 and heading.startswith("word0 word1")
+    assert document.sections[0].text == f"{words}\n\nBody."
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("links.md", "# " + "![" * 200_000 + "\n\ntext"),
+        ("tags.org", "* " + " :a" * 100_000 + "x\ntext"),
+        ("quotes.csv", '"\n' * 100_000),
+        ("rst.rst", ("=" * 50 + "\n") * 50_000),
+    ],
+)
+def test_pathological_input_is_handled_in_linear_time(tmp_path: Path, name: str, text: str) -> None:
+    """Backtracking regular expressions (and csv.Sniffer) take minutes on inputs like these."""
+    started = time.monotonic()
+    try:
+        load_document(_write(tmp_path, name, text))
+    except ParseError:
+        pass
+    assert time.monotonic() - started < 5

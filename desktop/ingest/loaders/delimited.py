@@ -6,12 +6,13 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument, Section
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders.cleanup import clean_inline, clean_text
+from desktop.ingest.loaders.cleanup import clean_text
 from desktop.ingest.loaders.encoding import decode_text
 from desktop.ingest.loaders.files import read_bytes
 
@@ -46,7 +47,7 @@ def _delimiter(text: str, default: str) -> str:
     for candidate in default + _CANDIDATES.replace(default, ""):
         try:
             rows = csv.reader(io.StringIO(sample, newline=""), delimiter=candidate)
-            widths = Counter(len(row) for row, _ in zip(rows, range(_SNIFF_ROWS), strict=False) if row)
+            widths = Counter(len(row) for row in islice(rows, _SNIFF_ROWS) if row)
         except csv.Error:
             continue
         width, rows_agreeing = widths.most_common(1)[0] if widths else (0, 0)
@@ -60,7 +61,7 @@ def _render(rows: Iterable[list[str]]) -> str:
     header: list[str] | None = None
     lines: list[str] = []
     for row in rows:
-        cells = [clean_inline(cell) or "" for cell in row]
+        cells = [" ".join(cell.split()) for cell in row]  # one line per row; clean_text does the rest
         if not any(cells):
             continue
         if header is None:
