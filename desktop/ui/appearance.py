@@ -21,7 +21,7 @@ class Appearance(QObject):
         app.installEventFilter(self)
         app.setStyleSheet(stylesheet(self.colors))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._app and event.type() == QEvent.Type.ApplicationPaletteChange:
             QTimer.singleShot(0, self._refresh)  # after Qt has finished switching palettes
         return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
@@ -98,7 +96,3 @@ class ChatPage(QWidget):
     def set_title(self, title: str) -> None:
         self.title.setText(title)
         self.title.setToolTip(title)
-
-
-def model_file_name(path: str) -> str:
-    return Path(path).name

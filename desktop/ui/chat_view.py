@@ -172,6 +172,12 @@ class ChatView(QScrollArea):
             if question is not None:
                 question.message_id = began.question_id
 
+    def resume_streaming(self, answer: AnswerMessage) -> None:
+        """The conversation was reopened while its answer is still being written: keep writing it."""
+        answer.resume()
+        self.streaming = answer
+        self._update_regenerate()
+
     def on_piece(self, piece: AnswerPiece) -> None:
         if self.streaming is not None and self.streaming.answer_id == piece.answer_id:
             self.streaming.append(piece.text)
@@ -207,9 +213,10 @@ class ChatView(QScrollArea):
             widget.fit_width(self._column.width())
 
     def _message_widgets(self) -> list[QWidget]:
-        found = []
+        found: list[QWidget] = []
         for index in range(self._messages.count()):
-            widget = self._messages.itemAt(index).widget()
+            item = self._messages.itemAt(index)
+            widget = item.widget() if item is not None else None
             if isinstance(widget, UserMessage | AnswerMessage):
                 found.append(widget)
         return found
@@ -226,7 +233,7 @@ class ChatView(QScrollArea):
     def _on_scrolled(self, value: int) -> None:
         self._stick_to_bottom = value >= self.verticalScrollBar().maximum() - 24
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._column and event.type() == QEvent.Type.Resize:
             for widget in self._message_widgets():
                 if isinstance(widget, UserMessage):

@@ -25,7 +25,7 @@ class ComposerInput(QPlainTextEdit):
         self.document().contentsChanged.connect(self._grow)
         self._grow()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self.submitted.emit()
@@ -36,13 +36,13 @@ class ComposerInput(QPlainTextEdit):
         super().keyPressEvent(event)
 
     # Files dropped here go to the window (to be indexed), not into the question as text.
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.ignore()
         else:
             super().dragEnterEvent(event)
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event: QDropEvent) -> None:
         if event.mimeData().hasUrls():
             event.ignore()
         else:
@@ -115,7 +115,7 @@ class Composer(QFrame):
     def focus_input(self) -> None:
         self.input.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.input and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             self.setProperty("focused", event.type() == QEvent.Type.FocusIn)
             self.style().unpolish(self)

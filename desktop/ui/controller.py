@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.settings import GenerationSettings, HearthSettings
-from desktop.core.types import Passage
+from desktop.core.types import IndexProgress, Passage
 from desktop.ui.drop import is_model
 from desktop.workers.documents import DocumentWorker
 from desktop.workers.engine import EngineWorker
@@ -30,7 +30,6 @@ from desktop.workers.events import (
     EngineStatus,
     ExportRequest,
     IndexFinished,
-    IndexProgress,
     IndexRequest,
     LibrarySnapshot,
     ModelChoice,

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QStackedWidget,
     QTreeView,
     QVBoxLayout,
@@ -30,7 +29,7 @@ from desktop.core.types import DocumentInfo, DocumentStatus, FailedFile
 from desktop.ui import appearance
 from desktop.ui import format as fmt
 from desktop.ui.icons import icon
-from desktop.ui.widgets import PushButton, label, tint_color
+from desktop.ui.widgets import PushButton, confirm, label, tint_color
 from desktop.workers.events import LibrarySnapshot
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -112,7 +111,7 @@ class LibraryPage(QWidget):
         self.reindex_button = PushButton("Re-index", "regenerate", tooltip="Read the selected files again")
         self.remove_button = PushButton("Remove", "close", tooltip="Remove the selection from the library")
         self.folder_button = PushButton("Show in folder", "folder")
-        self.reindex_button.clicked.connect(lambda: self._emit_selected(self.reindexRequested))
+        self.reindex_button.clicked.connect(self._reindex)
         self.remove_button.clicked.connect(self._remove)
         self.folder_button.clicked.connect(self._show_in_folder)
         self.select_all = PushButton("Use all documents", "check", tooltip="Tick every document")
@@ -283,22 +282,18 @@ class LibraryPage(QWidget):
         return items
 
     # -- actions --------------------------------------------------------------------------------
-    def _emit_selected(self, signal: Signal) -> None:
+    def _reindex(self) -> None:
         paths = self.selected_paths()
         if paths:
-            signal.emit(tuple(paths))  # type: ignore[attr-defined]
+            self.reindexRequested.emit(tuple(paths))
 
     def _remove(self) -> None:
         paths = self.selected_paths()
         if not paths:
             return
         what = fmt.file_name(paths[0]) if len(paths) == 1 else fmt.count(len(paths), "item")
-        answer = QMessageBox.question(
-            self, "Remove from library",
-            f"Remove {what} from the library? The files themselves are not touched.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        text = f"Remove {what} from the library? The files themselves are not touched."
+        if confirm(self, "Remove from library", text, "Remove"):
             self.removeRequested.emit(tuple(paths))
 
     def _show_in_folder(self) -> None:

@@ -72,13 +72,13 @@ class MarkdownView(QTextBrowser):
     def markdown(self) -> str:
         return self._markdown
 
-    def loadResource(self, kind: int, name: QUrl) -> Any:  # noqa: N802 (Qt override)
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:
         return None  # nothing is ever fetched: not remote images, not local files
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+    def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self._height())
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
 

@@ -111,10 +111,10 @@ class AnswerMessage(QWidget):
         actions.addStretch(1)
         self.speed = label("", "Faint")
         actions.addWidget(self.speed)
-        self.actions = QWidget()
-        self.actions.setLayout(actions)
-        self.actions.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        outer.addWidget(self.actions)
+        self.action_row = QWidget()
+        self.action_row.setLayout(actions)
+        self.action_row.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        outer.addWidget(self.action_row)
 
         if message is not None:
             self.finish(message)
@@ -122,13 +122,20 @@ class AnswerMessage(QWidget):
             self.body.hide()
             self.note.hide()
             self.error.hide()
-            self.actions.hide()
+            self.action_row.hide()
 
     # -- streaming --------------------------------------------------------------------------------
     def begin(self, answer_id: int, passages: tuple[Passage, ...]) -> None:
         self.answer_id = answer_id
         self.passages = passages
         self.placeholder.setText("Writing…")
+
+    def resume(self) -> None:
+        """Back to streaming, from the partial text saved while it streamed."""
+        self.message = None
+        self.note.hide()
+        self.action_row.hide()
+        self._render()
 
     def append(self, piece: str) -> None:
         self._text += piece
@@ -160,7 +167,7 @@ class AnswerMessage(QWidget):
             self.speed.setText(f"{timings.generated_tokens} tokens · {timings.tokens_per_second:.0f} tokens/s")
         else:
             self.speed.setText("")
-        self.actions.show()
+        self.action_row.show()
 
     def fail(self, reason: str) -> None:
         self._timer.stop()
@@ -170,7 +177,7 @@ class AnswerMessage(QWidget):
             self.body.set_markdown(self._text)
         self.error.setText(reason)
         self.error.show()
-        self.actions.show()
+        self.action_row.show()
         self.copy_button.setVisible(bool(self._text))
         self.sources_button.hide()
 

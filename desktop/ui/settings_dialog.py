@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,9 @@ def _spin(value: int, minimum: int = 0, special: str | None = None) -> QSpinBox:
 class SettingsDialog(QDialog):
     """Edits a copy; ``result_settings`` holds the validated settings once accepted."""
 
-    def __init__(self, settings: HearthSettings, data_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: HearthSettings, data_dir: Path, *, locked: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -68,7 +69,7 @@ class SettingsDialog(QDialog):
         folder_row.addWidget(self.data_folder, 1)
         folder_row.addWidget(browse)
         form.addRow("Data folder", folder_row)
-        if os.environ.get("HEARTH_HOME"):
+        if locked:
             self.data_folder.setEnabled(False)
             browse.setEnabled(False)
             form.addRow("", label("Set by the HEARTH_HOME environment variable.", "Faint"))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QPainter, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QButtonGroup,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QMenu,
-    QMessageBox,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -24,7 +24,7 @@ from desktop.core.types import Conversation
 from desktop.ui import appearance
 from desktop.ui import format as fmt
 from desktop.ui.icons import app_pixmap, icon
-from desktop.ui.widgets import PushButton, label, tint_color
+from desktop.ui.widgets import PushButton, confirm, label, tint_color
 from desktop.workers.events import ConversationList
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,28 +37,24 @@ class _ConversationDelegate(QStyledItemDelegate):
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        title, item.text = item.text, ""
+        widget = item.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)  # background only
+        colors = appearance.colors()
+        rect = item.rect.adjusted(10, 0, -10, 0)
         when = str(index.data(WHEN_ROLE) or "")
-        width = option.fontMetrics.horizontalAdvance(when) + 12 if when else 0  # type: ignore[attr-defined]
-        shrunk = QStyleOptionViewItem(option)
-        self.initStyleOption(shrunk, index)
-        rect: QRect = shrunk.rect  # type: ignore[attr-defined]
-        shrunk.rect = rect.adjusted(0, 0, -width, 0)  # type: ignore[attr-defined]
-        widget = option.widget  # type: ignore[attr-defined]
-        style = widget.style() if widget else None
-        if style is not None:
-            # background across the whole row, text in the narrowed rectangle
-            background = QStyleOptionViewItem(option)
-            background.text = ""  # type: ignore[attr-defined]
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, background, painter, widget)
-            shrunk.backgroundBrush = Qt.BrushStyle.NoBrush  # type: ignore[attr-defined]
-            shrunk.state &= ~(QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_MouseOver)  # type: ignore
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, shrunk, painter, widget)
-        if when:
-            painter.save()
-            painter.setPen(appearance.colors().faint)
-            painter.drawText(rect.adjusted(0, 0, -10, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             when)
-            painter.restore()
+        metrics = item.fontMetrics
+        room = rect.width() - (metrics.horizontalAdvance(when) + 12 if when else 0)
+        painter.save()
+        painter.setPen(colors.faint)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when)
+        painter.setPen(colors.text)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(title, Qt.TextElideMode.ElideRight, room))
+        painter.restore()
 
 
 class Sidebar(QWidget):
@@ -208,9 +204,5 @@ class Sidebar(QWidget):
         menu.popup(self.list.viewport().mapToGlobal(point))
 
     def _confirm_delete(self, conversation_id: int, title: str) -> None:
-        answer = QMessageBox.question(
-            self, "Delete conversation", f"Delete “{title}”? This cannot be undone.",
-            QMessageBox.StandardButton.Delete | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Delete:
+        if confirm(self, "Delete conversation", f"Delete “{title}”? This cannot be undone.", "Delete"):
             self.deleteRequested.emit(conversation_id)

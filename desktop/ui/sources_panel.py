@@ -46,7 +46,7 @@ class SourceCard(QFrame):
         text.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(text)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
             self.clicked.emit(self.passage)
         super().mouseReleaseEvent(event)

@@ -88,12 +88,12 @@ class TextPane(QPlainTextEdit):
         start = max(0, min(passage.start, len(document.text)))
         end = max(start, min(passage.end, len(document.text)))
         highlight = QTextEdit.ExtraSelection()
-        highlight.cursor = QTextCursor(self.document())  # type: ignore[misc]
-        highlight.cursor.setPosition(start)  # type: ignore[attr-defined]
-        highlight.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)  # type: ignore[attr-defined]
+        highlight.cursor = QTextCursor(self.document())
+        highlight.cursor.setPosition(start)
+        highlight.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         look = QTextCharFormat()
         look.setBackground(appearance.colors().passage)
-        highlight.format = look  # type: ignore[misc]
+        highlight.format = look
         self.setExtraSelections([highlight])
         # Put the passage's end in view first, then its start: the whole passage ends up visible.
         cursor = QTextCursor(self.document())

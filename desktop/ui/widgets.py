@@ -6,7 +6,7 @@ from typing import Literal
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QPushButton, QToolButton, QWidget
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -49,7 +49,7 @@ class ToolButton(QToolButton):
         self._icon_name = icon_name
         self._retint()
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.StyleChange:
             self._retint()
@@ -84,7 +84,7 @@ class PushButton(QPushButton):
         self._icon_name = icon_name
         self._retint()
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.StyleChange:
             self._retint()
@@ -108,3 +108,12 @@ def separator(parent: QWidget | None = None) -> QFrame:
     line.setObjectName("Separator")
     line.setFixedHeight(1)
     return line
+
+
+def confirm(parent: QWidget, title: str, text: str, action: str) -> bool:
+    """Ask before something that cannot be undone; the safe choice is the default."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is go

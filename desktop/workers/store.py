@@ -36,7 +36,7 @@ log = logging.getLogger("hearth.store")
 class StoreWorker(QObject):
     conversations = Signal(object)  # ConversationList
     opened = Signal(object)  # ConversationContent
-    deleted = Signal(int)  # conversation id
+    deleted = Signal(object)  # int: the conversation id
     library = Signal(object)  # LibrarySnapshot
     models = Signal(object)  # ModelCatalog
     model_added = Signal(object)  # ModelInfo

@@ -10,8 +10,7 @@ from pathlib import Path
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
     + b"".join(
-        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
-        for n in range(1, 10)
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10)
     )
     + b"]>\n<lolz>&lol9;</lolz>\n"
 )
@@ -61,9 +60,7 @@ def write_docx(path: Path) -> Path:
     document.add_heading("On Linux", level=2)
     document.add_paragraph("Run the installer as root.")
     table = document.add_table(rows=2, cols=3)
-    for row, values in zip(
-        table.rows, (("Model", "Flow", "Power"), ("P-100", "40 l/min", "550 W")), strict=True
-    ):
+    for row, values in zip(table.rows, (("Model", "Flow", "Power"), ("P-100", "40 l/min", "550 W")), strict=True):
         for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
     document.add_paragraph("After the table.")

@@ -52,10 +52,7 @@ def test_content_controls_are_read(tmp_path: Path, manual: Path) -> None:
     """Templates wrap body text in <w:sdt>; it is body text all the same."""
     with zipfile.ZipFile(manual) as archive:
         xml = archive.read("word/document.xml").decode()
-    control = (
-        "<w:sdt><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>Inside a control.</w:t></w:r></w:p>"
-        "</w:sdtContent></w:sdt>"
-    )
+    control = "<w:sdt><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>Inside a control.</w:t></w:r></w:p></w:sdtContent></w:sdt>"
     xml = xml.replace("<w:body>", "<w:body>" + control, 1)
     path = rezip(manual, tmp_path / "sdt.docx", replace={"word/document.xml": xml.encode()})
     assert load_document(path).sections[0].text.startswith("Inside a control.")

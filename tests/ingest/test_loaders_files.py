@@ -104,9 +104,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         load_document(path)
 
 
-def test_file_over_size_limit_is_refused_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_over_size_limit_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.txt"
     path.write_text("x" * 2000)
 
@@ -146,3 +144,34 @@ def test_whitespace_only_file(tmp_path: Path) -> None:
     path.write_text(" \n\t\n\n  \n")
     with pytest.raises(ParseError, match="empty document"):
         load_document(path)
+
+
+def test_file_growing_past_the_limit_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stat said small, but more bytes arrive: the read stops one byte past the limit and refuses."""
+    path = tmp_path / "growing.log"
+    path.write_text("x" * 5000)
+    real_fstat = os.fstat
+
+    def stale(fd: int) -> os.stat_result:
+        fields = list(real_fstat(fd))
+        fields[6] = 10  # st_size as it was when the writer had just started
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "fstat", stale)
+    with pytest.raises(ParseError, match="file is larger than the 1 KB limit"):
+        load_document(path, LoadLimits(max_bytes=1024))
+
+
+def test_file_reporting_size_zero_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like files in /proc, or one still being written: the size from stat is only a hint."""
+    path = tmp_path / "status.txt"
+    path.write_text("state: running\n" * 100)
+    real_fstat = os.fstat
+
+    def zero(fd: int) -> os.stat_result:
+        fields = list(real_fstat(fd))
+        fields[6] = 0
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(os, "fstat", zero)
+    assert load_document(path).text == ("state: running\n" * 100).strip()

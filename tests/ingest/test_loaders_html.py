@@ -56,9 +56,7 @@ def test_visible_text_and_sections(tmp_path: Path) -> None:
     assert document.title == "Bicycle care"
     assert [s.heading for s in document.sections] == [None, "Chains", "Chains > Tyres"]
     assert document.sections[0].text == "Intro paragraph spread over lines."
-    assert (
-        document.sections[1].text == "Chains\n\nKeep the chain clean and lubricated.\nEvery week.\n\nRag\nOil"
-    )
+    assert document.sections[1].text == "Chains\n\nKeep the chain clean and lubricated.\nEvery week.\n\nRag\nOil"
     tyres = document.sections[2].text
     assert "Tyre | Pressure\nRoad | 80 psi" in tyres
     assert "line one\nindented line" in tyres
@@ -96,17 +94,13 @@ def test_blank_headings_do_not_start_sections(tmp_path: Path) -> None:
     [
         ('<meta charset="windows-1252"><p>café €</p>'.encode("cp1252"), "café €"),
         (
-            '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>naïve</p>'.encode(
-                "latin-1"
-            ),
+            '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>naïve</p>'.encode("latin-1"),
             "naïve",
         ),
         ('<meta charset="koi8-r"><p>Привет мир</p>'.encode("koi8-r"), "Привет мир"),
         ("\ufeff<p>utf-16 page €</p>".encode("utf-16-le"), "utf-16 page €"),
         (
-            '<?xml version="1.0" encoding="ISO-8859-1"?><html><body><p>déjà</p></body></html>'.encode(
-                "latin-1"
-            ),
+            '<?xml version="1.0" encoding="ISO-8859-1"?><html><body><p>déjà</p></body></html>'.encode("latin-1"),
             "déjà",
         ),
         ('<meta charset="iso-8859-1"><p>UTF-8 wins when valid: ü</p>'.encode(), "UTF-8 wins when valid: ü"),
@@ -140,9 +134,7 @@ def test_binary_disguised_as_html(tmp_path: Path) -> None:
 
 def test_page_without_text(tmp_path: Path) -> None:
     with pytest.raises(ParseError, match="empty document"):
-        load_document(
-            _page(tmp_path, "<html><head><title>t</title><script>x()</script></head><body></body></html>")
-        )
+        load_document(_page(tmp_path, "<html><head><title>t</title><script>x()</script></head><body></body></html>"))
 
 
 def test_deep_nesting_is_refused_quickly(tmp_path: Path) -> None:
@@ -207,5 +199,5 @@ def test_text_after_skipped_elements_is_kept(tmp_path: Path) -> None:
     document = load_document(_page(tmp_path, html))
     assert [(s.heading, s.text) for s in document.sections] == [
         (None, "Keep this tail"),
-        ("Head", "Head\n\nloose textend"),
+        ("Head", "Head\n\nloose text end"),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import time
 from pathlib import Path
 
@@ -280,8 +281,6 @@ def test_long_heading_is_kept_whole_in_the_text(tmp_path: Path) -> None:
 def test_pathological_input_is_handled_in_linear_time(tmp_path: Path, name: str, text: str) -> None:
     """Backtracking regular expressions (and csv.Sniffer) take minutes on inputs like these."""
     started = time.monotonic()
-    try:
+    with contextlib.suppress(ParseError):
         load_document(_write(tmp_path, name, text))
-    except ParseError:
-        pass
     assert time.monotonic() - started < 5

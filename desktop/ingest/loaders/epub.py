@@ -66,9 +66,7 @@ def _package_path(archive: zipfile.ZipFile) -> str:
 
 def _spine(package: Element, folder: str) -> list[str]:
     """Archive names of the chapters in reading order; the navigation document is left out."""
-    manifest = {
-        item.get("id", ""): item for item in package.iter() if _local(item.tag) == "item" and item.get("href")
-    }
+    manifest = {item.get("id", ""): item for item in package.iter() if _local(item.tag) == "item" and item.get("href")}
     chapters = []
     for ref in package.iter():
         item = manifest.get(ref.get("idref", "")) if _local(ref.tag) == "itemref" else None

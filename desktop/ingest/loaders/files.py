@@ -23,35 +23,40 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         fd = os.open(path, _OPEN_FLAGS)
         with os.fdopen(fd, "rb") as handle:
-            _check(os.fstat(handle.fileno()), max_bytes)  # the path may have changed since stat
-            data = handle.read(max_bytes + 1)
+            size = _check(os.fstat(handle.fileno()), max_bytes)  # the path may have changed since stat
+            # Ask for the size we know (read(n) allocates n bytes up front); one more byte tells if it grew.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(max_bytes + 1 - len(data))
     except OSError as exc:
         raise ParseError(_reason(exc, opened=True)) from exc
     if len(data) > max_bytes:  # grew while we were reading
-        raise ParseError(too_large(max_bytes))
+        raise ParseError(_too_large(max_bytes))
     if not data:
         raise ParseError("empty document")
     return data
 
 
-def too_large(max_bytes: int) -> str:
-    return f"file is larger than the {format_size(max_bytes)} limit"
+def _too_large(max_bytes: int) -> str:
+    return f"file is larger than the {_format_size(max_bytes)} limit"
 
 
-def format_size(size: int) -> str:
+def _format_size(size: int) -> str:
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if size >= scale:
             return f"{size / scale:.4g} {unit}"
     return f"{size} bytes"
 
 
-def _check(info: os.stat_result, max_bytes: int) -> None:
+def _check(info: os.stat_result, max_bytes: int) -> int:
+    """The file's size, if it is a regular file within the limit."""
     if stat.S_ISDIR(info.st_mode):
         raise ParseError("this is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise ParseError("not a regular file (a pipe, socket or device)")
     if info.st_size > max_bytes:
-        raise ParseError(too_large(max_bytes))
+        raise ParseError(_too_large(max_bytes))
+    return info.st_size
 
 
 def _reason(exc: OSError, *, opened: bool) -> str:

@@ -21,17 +21,17 @@ from desktop.ingest.loaders.sections import SectionBuilder
 
 TOO_DEEP = "page is nested too deeply"
 # Not content a reader sees: code, navigation, page chrome, forms, embedded objects.
-_DROPPED = frozenset({
-    "head", "script", "style", "noscript", "template", "nav", "aside", "form", "svg", "math", "iframe",
-    "object", "embed", "canvas", "audio", "video", "map", "button", "select",
-})  # fmt: skip
+_DROPPED = frozenset(
+    "head script style noscript template nav aside form svg math iframe object embed canvas audio video map"
+    " button select".split()
+)
 _CHROME = frozenset({"header", "footer"})  # site banners, unless they belong to an article
 _CONTENT = frozenset({"article", "main", "section"})
-_PARAGRAPHS = frozenset({
-    "html", "body", "p", "div", "section", "article", "main", "blockquote", "pre", "table", "ul", "ol",
-    "dl", "figure", "hr", "address", "details", "summary", "center", "fieldset", "header", "footer",
-})  # fmt: skip
-_LINES = frozenset({"li", "dt", "dd", "tr", "caption", "figcaption", "option", "legend"})
+_PARAGRAPHS = frozenset(
+    "html body p div section article main blockquote pre table ul ol dl figure hr address details summary center"
+    " fieldset header footer".split()
+)
+_LINES = frozenset("li dt dd tr caption figcaption option legend".split())
 _BREAKS = ("\n", "\n\n")
 _CELLS = frozenset({"td", "th"})
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
@@ -116,6 +116,8 @@ class HtmlExtractor:
                     if tag == "tr" and cells:
                         cells.pop()
                     self._block_break(tag, in_cell)
+                else:
+                    self._text(" ", in_pre)  # "word<nav>…</nav>word" must not fuse the two words
                 self._text(element.tail, in_pre)
                 continue
             depth += 1

@@ -1,0 +1,505 @@
+"""The Hearth window: sidebar, chat or library, sources and viewer; it routes user actions to the
+controller and the controller's results to the widgets. It never calls the engine itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import __version__
+from desktop.core.types import MessageStatus, Passage
+from desktop.ui import format as fmt
+from desktop.ui.banner import ProblemBanner
+from desktop.ui.chat_page import ChatPage
+from desktop.ui.controller import Controller
+from desktop.ui.drop import DropOverlay, dropped_paths
+from desktop.ui.icons import app_icon
+from desktop.ui.indexing_bar import IndexingBar
+from desktop.ui.library_page import LibraryPage
+from desktop.ui.message_widget import AnswerMessage
+from desktop.ui.models_dialog import ModelsDialog
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.sidebar import Sidebar
+from desktop.ui.sources_panel import SourcesPanel
+from desktop.ui.status_bar import StatusBar
+from desktop.ui.ui_state import UiState, load_ui_state, save_ui_state
+from desktop.ui.viewer import DocumentViewer
+from desktop.workers.events import (
+    AnswerBegan,
+    AnswerDone,
+    AnswerFailed,
+    ConversationContent,
+    ConversationList,
+    DocumentText,
+    EngineStatus,
+    IndexFinished,
+    LibrarySnapshot,
+    ModelCatalog,
+    Problem,
+)
+
+DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.DragLeave, QEvent.Type.Drop)
+
+
+class MainWindow(QMainWindow):
+    dataFolderChanged = Signal(object)  # Path: the app reopens the window on it
+
+    def __init__(
+        self, controller: Controller, *, data_folder_locked: bool = False, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.data_folder_locked = data_folder_locked
+        self.setWindowTitle("Hearth")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(900, 560)
+        self.setAcceptDrops(True)
+        self.state = load_ui_state(controller.data_dir)
+        self._catalog = ModelCatalog(models=(), crashed=frozenset())
+        self._models_dialog: ModelsDialog | None = None
+        self._restored = False
+        self._titles: dict[int, str] = {}
+
+        self.sidebar = Sidebar()
+        self.chat = ChatPage()
+        self.library = LibraryPage()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.chat)
+        self.pages.addWidget(self.library)
+        self.sources = SourcesPanel()
+        self.viewer = DocumentViewer()
+        self.side = QStackedWidget()
+        self.side.setObjectName("SidePanel")
+        self.side.addWidget(self.sources)
+        self.side.addWidget(self.viewer)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setHandleWidth(1)
+        self.splitter.setChildrenCollapsible(False)
+        for widget, stretch in ((self.sidebar, 0), (self.pages, 1), (self.side, 0)):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(self.splitter.indexOf(widget), stretch)
+        self.sidebar.setMinimumWidth(210)
+        self.side.setMinimumWidth(280)
+        self.banner = ProblemBanner()
+        self.indexing = IndexingBar()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        banner_holder = QWidget()
+        banner_layout = QVBoxLayout(banner_holder)
+        banner_layout.setContentsMargins(12, 8, 12, 0)
+        banner_layout.addWidget(self.banner)
+        self.banner_holder = banner_holder
+        layout.addWidget(banner_holder)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.indexing)
+        self.setCentralWidget(central)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.overlay = DropOverlay(central)
+        self._build_menus()
+        self._connect()
+        self._restore_layout()
+        self._update_banner_holder()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # file drops on any child widget come here
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(
+            menu_name: str, text: str, slot: object, shortcut: QKeySequence.StandardKey | str | None = None
+        ) -> QAction:
+            item = QAction(text, self)
+            if shortcut is not None:
+                item.setShortcut(QKeySequence(shortcut))
+                item.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            item.triggered.connect(slot)
+            menus[menu_name].addAction(item)
+            self.addAction(item)
+            return item
+
+        bar = self.menuBar()
+        menus = {name: bar.addMenu(name) for name in ("&File", "&Chat", "&Help")}
+        self.add_files_action = action("&File", "Add files…", self.add_files, "Ctrl+O")
+        action("&File", "Add folder…", self.add_folder, "Ctrl+Shift+O")
+        menus["&File"].addSeparator()
+        action("&File", "Export chat as Markdown…", lambda: self.export_current("markdown"))
+        action("&File", "Export chat as JSON…", lambda: self.export_current("json"))
+        menus["&File"].addSeparator()
+        action("&File", "Models…", self.show_models)
+        action("&File", "Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
+        menus["&File"].addSeparator()
+        action("&File", "Quit", self.close, "Ctrl+Q")
+        self.new_chat_action = action("&Chat", "New chat", self.new_chat, "Ctrl+N")
+        action("&Chat", "Focus the question box", self.chat.composer.focus_input, "Ctrl+L")
+        self.stop_action = action("&Chat", "Stop answering", self.controller.stop, "Esc")
+        action("&Chat", "Show library", lambda: self.show_page("library"))
+        action("&Help", "About Hearth", self.about)
+
+    def _connect(self) -> None:
+        c = self.controller
+        composer, view = self.chat.composer, self.chat.view
+        composer.submitted.connect(self.ask)
+        composer.stopRequested.connect(c.stop)
+        composer.scopeClicked.connect(lambda: self.show_page("library"))
+        view.citationClicked.connect(self.open_citation)
+        view.sourcesRequested.connect(lambda answer: self.show_sources(answer.passages))
+        view.regenerateRequested.connect(self.regenerate)
+        view.linkClicked.connect(self._link_clicked)
+        view.copied.connect(lambda: self.status.showMessage("Copied the answer.", 3000))
+        view.empty.addFilesRequested.connect(self.add_files)
+        view.empty.addFolderRequested.connect(self.add_folder)
+        self.chat.model_button.modelChosen.connect(c.use_model)
+        self.chat.model_button.manageRequested.connect(self.show_models)
+        self.chat.sources_toggle.toggled.connect(self.side.setVisible)
+        self.sidebar.newChatRequested.connect(self.new_chat)
+        self.sidebar.conversationSelected.connect(self.open_conversation)
+        self.sidebar.renameRequested.connect(c.rename_conversation)
+        self.sidebar.deleteRequested.connect(c.delete_conversation)
+        self.sidebar.exportRequested.connect(self.export)
+        self.sidebar.searchChanged.connect(c.search_conversations)
+        self.sidebar.chatsRequested.connect(lambda: self.show_page("chat"))
+        self.sidebar.libraryRequested.connect(lambda: self.show_page("library"))
+        self.sidebar.settingsRequested.connect(self.show_settings)
+        self.sources.passageClicked.connect(self.open_passage)
+        self.viewer.backRequested.connect(lambda: self.side.setCurrentWidget(self.sources))
+        self.library.addFilesRequested.connect(self.add_files)
+        self.library.addFolderRequested.connect(self.add_folder)
+        self.library.removeRequested.connect(c.remove_documents)
+        self.library.reindexRequested.connect(c.reindex)
+        self.library.scopeChanged.connect(self._scope_changed)
+        self.indexing.pauseRequested.connect(c.pause_indexing)
+        self.indexing.resumeRequested.connect(c.resume_indexing)
+        self.indexing.cancelRequested.connect(c.cancel_indexing)
+        self.indexing.problemsRequested.connect(lambda: self.show_page("library"))
+
+        c.engineStatus.connect(self._engine_status)
+        c.conversations.connect(self._conversations)
+        c.conversationOpened.connect(self._conversation_opened)
+        c.conversationDeleted.connect(self._conversation_deleted)
+        c.answerBegan.connect(self._answer_began)
+        c.answerPiece.connect(view.on_piece)
+        c.answerDone.connect(self._answer_done)
+        c.answerFailed.connect(self._answer_failed)
+        c.streamingChanged.connect(composer.set_streaming)
+        c.library.connect(self._library)
+        c.indexStarted.connect(lambda _started: self.indexing.started())
+        c.indexProgress.connect(self.indexing.update_progress)
+        c.indexFinished.connect(self._index_finished)
+        c.documentText.connect(self._document_text)
+        c.models.connect(self._models)
+        c.problem.connect(self._problem)
+        c.notice.connect(lambda text: self.status.showMessage(text, 6000))
+        self.banner.installEventFilter(self)
+
+    # -- chat -------------------------------------------------------------------------------------
+    def ask(self, question: str) -> None:
+        self.show_page("chat")
+        if not self.controller.ask(question, rag=self.chat.composer.rag):
+            self.chat.composer.input.setPlainText(question)  # busy: give the text back
+            return
+        if self.controller.current_conversation is None:
+            self.chat.set_title(fmt.snippet(question, 60))
+        self.chat.view.ask(question)
+        self.sources.show_passages(())
+
+    def regenerate(self, answer: AnswerMessage) -> None:
+        question = self.chat.view.question_for(answer)
+        if question is None or question.message_id is None or answer.answer_id is None:
+            return
+        if self.controller.regenerate(question.text, question.message_id, answer.answer_id,
+                                      rag=self.chat.composer.rag):
+            self.chat.view.remove(question, answer)
+            self.chat.view.ask(question.text)
+            self.sources.show_passages(())
+
+    def new_chat(self) -> None:
+        self.controller.new_chat()
+        self.chat.view.clear()
+        self.chat.set_title("New chat")
+        self.sidebar.select(None)
+        self.sources.show_passages(())
+        self.side.setCurrentWidget(self.sources)
+        self.show_page("chat")
+        self.chat.composer.focus_input()
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.show_page("chat")
+        if conversation_id != self.chat.view.conversation_id or self.controller.current_conversation is None:
+            self.controller.open_conversation(conversation_id)
+
+    def _answer_began(self, began: AnswerBegan) -> None:
+        if self.chat.view.streaming is not None and self.chat.view.conversation_id in (None, began.conversation_id):
+            self.chat.view.on_began(began)
+            self.sources.show_passages(began.passages)
+            self.side.setCurrentWidget(self.sources)
+            self.sidebar.select(began.conversation_id)
+
+    def _answer_done(self, done: AnswerDone) -> None:
+        message = done.message
+        if message.timings is not None:
+            self.status.set_speed(message.timings.tokens_per_second, message.timings.generated_tokens)
+        if self.chat.view.on_done(done) is not None:
+            self.sources.show_passages(message.passages)
+
+    def _answer_failed(self, failed: AnswerFailed) -> None:
+        if self.chat.view.conversation_id in (None, failed.conversation_id):
+            self.chat.view.on_failed(failed.reason)
+            self.chat.view.conversation_id = failed.conversation_id
+
+    def _conversations(self, listing: ConversationList) -> None:
+        self._titles.update({c.id: c.title for c in listing.conversations})
+        self.sidebar.set_conversations(listing, self.controller.current_conversation)
+        current = self.controller.current_conversation
+        if current is not None and current in self._titles:
+            self.chat.set_title(self._titles[current])
+        if not self._restored:
+            self._restored = True
+            last = self.state.conversation
+            if last is not None and any(c.id == last for c in listing.conversations):
+                self.open_conversation(last)
+
+    def _conversation_opened(self, content: ConversationContent) -> None:
+        conversation = content.conversation
+        if conversation.id != self.controller.current_conversation:
+            return  # the user has since moved on
+        view = self.chat.view
+        view.show_messages(conversation.id, content.messages)
+        self._titles[conversation.id] = conversation.title
+        self.chat.set_title(conversation.title)
+        self.sidebar.select(conversation.id)
+        last = view.last_answer()
+        still_writing = bool(content.messages) and content.messages[-1].status == MessageStatus.STREAMING
+        if self.controller.streaming and still_writing and last is not None:
+            view.resume_streaming(last)
+        self.sources.show_passages(last.passages if last is not None else ())
+        self.side.setCurrentWidget(self.sources)
+
+    def _conversation_deleted(self, conversation_id: int) -> None:
+        self._titles.pop(conversation_id, None)
+        if self.chat.view.conversation_id == conversation_id:
+            self.new_chat()
+
+    # -- sources and viewer ------------------------------------------------------------------------
+    def show_sources(self, passages: tuple[Passage, ...]) -> None:
+        self.sources.show_passages(passages)
+        self.side.setCurrentWidget(self.sources)
+        self._show_side()
+
+    def open_citation(self, answer: AnswerMessage, passage: Passage) -> None:
+        self.sources.show_passages(answer.passages)
+        self.open_passage(passage)
+
+    def open_passage(self, passage: Passage) -> None:
+        self._show_side()
+        self.side.setCurrentWidget(self.viewer)
+        self._widen_side()
+        if self.viewer.open_passage(passage):
+            self.controller.open_passage(passage)
+
+    def _document_text(self, document: DocumentText) -> None:
+        self.viewer.show_text(document)
+
+    def _show_side(self) -> None:
+        self.chat.sources_toggle.setChecked(True)
+        self.side.show()
+
+    def _widen_side(self) -> None:
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        wanted = int(total * 0.42)
+        if len(sizes) == 3 and sizes[2] < wanted:
+            grow = wanted - sizes[2]
+            self.splitter.setSizes([sizes[0], max(360, sizes[1] - grow), wanted])
+
+    # -- library ----------------------------------------------------------------------------------
+    def add_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files to the library", str(Path.home()))
+        if files:
+            self.controller.add_paths([Path(f) for f in files])
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(Path.home()))
+        if folder:
+            self.controller.add_paths([Path(folder)])
+
+    def _library(self, snapshot: LibrarySnapshot) -> None:
+        self.library.set_snapshot(snapshot)
+        self.sidebar.set_library_count(len(snapshot.documents))
+        self.status.set_library(snapshot)
+        self.chat.view.empty.set_library_size(len(snapshot.documents))
+
+    def _index_finished(self, finished: IndexFinished) -> None:
+        self.indexing.finished(finished)
+        if finished.report is not None or finished.failed:
+            self.library.set_problems(finished.failed)
+
+    def _scope_changed(self, document_ids: tuple[int, ...] | None) -> None:
+        self.controller.set_scope(document_ids)
+        self.chat.composer.set_scope(
+            "All documents" if document_ids is None else fmt.count(len(document_ids), "document")
+        )
+
+    def show_page(self, page: str) -> None:
+        self.pages.setCurrentWidget(self.library if page == "library" else self.chat)
+        self.sidebar.show_page(page)
+        self.side.setVisible(page == "chat" and self.chat.sources_toggle.isChecked())
+        if page == "library":
+            self.library.expand_all()
+
+    # -- models, settings, export ------------------------------------------------------------------
+    def _engine_status(self, status: EngineStatus) -> None:
+        self.status.set_engine(status)
+        self.chat.model_button.set_status(status)
+        if self._models_dialog is not None and status.model is not None:
+            self._models_dialog.current = status.model.path
+
+    def _models(self, catalog: ModelCatalog) -> None:
+        self._catalog = catalog
+        self.chat.model_button.set_catalog(catalog)
+        if self._models_dialog is not None:
+            self._models_dialog.set_catalog(catalog)
+
+    def show_models(self) -> None:
+        self.controller.refresh_models()
+        status = self.controller.status
+        current = status.model.path if status is not None and status.model is not None else None
+        dialog = ModelsDialog(self._catalog, current, self.controller.settings, self)
+        dialog.useModelRequested.connect(self.controller.use_model)
+        dialog.addModelRequested.connect(lambda path: self.controller.add_paths([Path(path)]))
+        dialog.settingsSaved.connect(self.controller.save_model_settings)
+        dialog.finished.connect(lambda _result: setattr(self, "_models_dialog", None))
+        self._models_dialog = dialog
+        dialog.open()
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.controller.settings, self.controller.data_dir, locked=self.data_folder_locked, parent=self
+        )
+        if dialog.exec() and dialog.result_settings is not None:
+            self.controller.apply_settings(dialog.result_settings, rebuild=dialog.rebuild)
+            if dialog.new_data_dir is not None:
+                self.dataFolderChanged.emit(dialog.new_data_dir)
+
+    def export_current(self, format: str) -> None:
+        if self.controller.current_conversation is None:
+            self.status.showMessage("Open a conversation to export it.", 4000)
+            return
+        self.export(self.controller.current_conversation, format)
+
+    def export(self, conversation_id: int, format: str) -> None:
+        suffix = "json" if format == "json" else "md"
+        title = self._titles.get(conversation_id, "conversation")
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip() or "conversation"
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Export conversation", str(Path.home() / f"{safe}.{suffix}"),
+            "JSON (*.json)" if suffix == "json" else "Markdown (*.md)",
+        )
+        if target:
+            self.controller.export_conversation(conversation_id, Path(target), format)
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About Hearth",
+            f"<b>Hearth {__version__}</b><p>Answers from your own files, entirely offline. Nothing you ask "
+            "or add leaves this computer.</p>",
+        )
+
+    # -- problems and notices ----------------------------------------------------------------------
+    def _problem(self, problem: Problem) -> None:
+        if problem.source == "viewer":
+            self.viewer.show_error(problem.message)
+            return
+        self.banner.add(problem)
+
+    def _link_clicked(self, url: QUrl) -> None:
+        QGuiApplication.clipboard().setText(url.toString())
+        self.status.showMessage(f"Hearth does not open links itself; copied {url.toString()}", 6000)
+
+    def _update_banner_holder(self) -> None:
+        self.banner_holder.setVisible(self.banner.isVisible())
+
+    # -- drag and drop, anywhere on the window ------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.banner and event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
+            self._update_banner_holder()
+        elif event.type() in DRAG_EVENTS and isinstance(watched, QWidget) and watched.window() is self:
+            return self._drag_event(event)
+        return False
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._drag_event(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._drag_event(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._drag_event(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._drag_event(event)
+
+    def _drag_event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DragLeave:
+            self.overlay.hide()
+            return False
+        if not isinstance(event, QDropEvent):  # enter, move and drop events all are QDropEvents
+            return False
+        paths = dropped_paths(event.mimeData())
+        if not paths:
+            return False  # text and other data: the widget under the cursor handles it as usual
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        if event.type() == QEvent.Type.Drop:
+            self.overlay.hide()
+            self.controller.add_paths(paths)
+        elif event.type() == QEvent.Type.DragEnter:
+            self.overlay.show_for(paths)
+        return True
+
+    # -- layout and closing -------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        if self.state.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.state.geometry.encode()))
+        else:
+            self.resize(1280, 800)
+        sizes = self.state.splitter if len(self.state.splitter) == 3 else [250, 690, 340]
+        self.splitter.setSizes(sizes)
+        self.chat.sources_toggle.setChecked(self.state.sources_visible)
+        self.side.setVisible(self.state.sources_visible)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        save_ui_state(self.controller.data_dir, UiState(
+            geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
+            splitter=self.splitter.sizes(),
+            sources_visible=self.chat.sources_toggle.isChecked(),
+            conversation=self.controller.current_conversation,
+        ))
+        self.controller.shutdown()
+        event.accept()
