@@ -64,17 +64,18 @@ def _emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
 
 
-def _workspace() -> Any:
+def _workspace(*, writes: bool = False) -> Any:
+    """``writes``: the command changes the data folder, so it takes the folder's lock."""
     from desktop.services.workspace import Workspace
 
-    return Workspace()
+    return Workspace(exclusive=writes)
 
 
 # -- commands ---------------------------------------------------------------------------------
 def cmd_index(args: argparse.Namespace) -> int:
     from desktop.services.indexing import Indexer
 
-    workspace = _workspace()
+    workspace = _workspace(writes=True)
     progress = _IndexProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     try:
         report = Indexer(workspace).index([Path(p) for p in args.paths], progress=progress)
@@ -114,7 +115,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_forget(args: argparse.Namespace) -> int:
     from desktop.services.indexing import Indexer
 
-    removed = Indexer(_workspace()).forget([Path(p) for p in args.paths])
+    removed = Indexer(_workspace(writes=True)).forget([Path(p) for p in args.paths])
     print(f"{removed} documents removed from the index.")
     return EXIT_OK
 
@@ -227,7 +228,7 @@ def _engine(model: str | None) -> Any:
     from desktop.services.conversations import ConversationStore
     from desktop.services.models import resolve_model
 
-    workspace = _workspace()
+    workspace = _workspace(writes=True)
     answerer = Answerer(
         workspace, ConversationStore(workspace.data_dir / "conversations.sqlite3"),
         ModelHost(data_dir=workspace.data_dir),
@@ -331,6 +332,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from desktop.services.integrity import check, repair
+
+    workspace = _workspace(writes=args.repair)
+    report = repair(workspace) if args.repair else check(workspace)
+    if args.json:
+        _emit_json(report.model_dump(exclude={"repaired"}))
+    else:
+        for problem in report.problems:
+            subject = f"{problem.path}: " if problem.path else ""
+            print(f"  {problem.kind}: {subject}{problem.detail}" + (f" ({problem.count})" if problem.count > 1 else ""))
+        print("The index is consistent." if report.ok else
+              "Problems found" + (" after repair." if args.repair else "; run `hearth check --repair`."))
+    return EXIT_OK if report.ok else EXIT_SOME_FAILED
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hearth", description="Hearth: answers from your own files, offline.")
@@ -384,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     chats.add_argument("--search", help="with list: only titles containing this")
     chats.add_argument("--json", action="store_true")
     chats.set_defaults(run=cmd_chats)
+
+    check = commands.add_parser("check", help="verify that the index stores agree; --repair mends them")
+    check.add_argument("--repair", action="store_true")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(run=cmd_check)
 
     models = commands.add_parser("models", help="list the chat models")
     models.add_argument("--json", action="store_true")

@@ -25,8 +25,8 @@ def hearth(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def in_process(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
     """Run commands in this process, sharing the session's embedder."""
-    def make() -> Workspace:
-        ws = Workspace()
+    def make(*, writes: bool = False) -> Workspace:
+        ws = Workspace(exclusive=writes)
         ws.embedder = embedder
         return ws
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from desktop.core import paths
 from desktop.core.settings import HearthSettings, load_settings
 from desktop.store.embedder import Embedder, embedder_folder
+from desktop.store.lock import DataFolderLock
 from desktop.store.registry import Registry
 from desktop.store.vectors import VectorStore
 
@@ -21,10 +22,15 @@ class Workspace:
         *,
         settings: HearthSettings | None = None,
         models_dir: Path | None = None,
+        exclusive: bool = False,
     ) -> None:
+        """``exclusive``: this process will write, so no other process may (see DataFolderLock)."""
         self.data_dir = data_dir or paths.data_dir()
         self.models_dir = models_dir or paths.models_dir()
         self.settings = settings or load_settings(self.data_dir)
+        self._lock = DataFolderLock(self.data_dir)
+        if exclusive:
+            self._lock.acquire()
         self.registry = Registry(self.data_dir / "index" / "registry.sqlite3")
 
     @cached_property
@@ -50,3 +56,4 @@ class Workspace:
 
     def close(self) -> None:
         self.registry.close()
+        self._lock.release()

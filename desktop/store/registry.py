@@ -226,6 +226,27 @@ class Registry:
                 (DocumentStatus.PENDING,),
             )
 
+    def rebuild_fts(self) -> None:
+        """Make the keyword index match the chunk rows exactly."""
+        with transaction(self.db):
+            self.db.execute("DELETE FROM chunks_fts")
+            self.db.execute(
+                "INSERT INTO chunks_fts(rowid, title, heading, text)"
+                " SELECT c.id, coalesce(d.title, ''), coalesce(c.heading, ''), c.text"
+                " FROM chunks c JOIN documents d ON d.id = c.document_id"
+            )
+
+    def reset_document(self, document_id: int) -> list[int]:
+        """Forget what is stored for a document so the next run indexes it from scratch;
+        returns the chunk ids whose vectors must go too."""
+        with transaction(self.db):
+            removed = self._delete_chunks(document_id)
+            self.db.execute(
+                "UPDATE documents SET status = ?, content_hash = '', chunk_count = 0 WHERE id = ?",
+                (DocumentStatus.PENDING, document_id),
+            )
+        return removed
+
     def _delete_chunks(self, document_id: int) -> list[int]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
         self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((i,) for i in ids))

@@ -16,11 +16,15 @@ TITLES = {
 }
 
 
-class ProblemBanner(QFrame):
+class ProblemBanner(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("Banner")
-        layout = QHBoxLayout(self)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(12, 8, 12, 0)
+        frame = QFrame()
+        frame.setObjectName("Banner")
+        outer.addWidget(frame)
+        layout = QHBoxLayout(frame)
         layout.setContentsMargins(12, 8, 6, 8)
         layout.setSpacing(10)
         self.icon = QLabel()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWid
 from desktop.llm.gguf_info import ModelInfo, format_gb
 from desktop.ui.chat_view import ChatView
 from desktop.ui.composer import Composer
-from desktop.ui.widgets import ToolButton, label
+from desktop.ui.widgets import ElidedLabel, ToolButton
 from desktop.workers.events import EnginePhase, EngineStatus, ModelCatalog
 
 
@@ -31,9 +31,9 @@ class ModelButton(ToolButton):
     def set_status(self, status: EngineStatus) -> None:
         if status.phase == EnginePhase.READY and status.model is not None:
             self.current = status.model.path
-            self.setText(status.model.name)
+            self.setText(f"{status.model.name}  ▾")
         elif status.phase == EnginePhase.NO_MODEL:
-            self.setText("Choose a model")
+            self.setText("Choose a model  ▾")
         else:
             self.setText(status.text)
         self._rebuild()
@@ -72,7 +72,7 @@ class ChatPage(QWidget):
         layout.setSpacing(0)
         header = QHBoxLayout()
         header.setContentsMargins(24, 12, 16, 8)
-        self.title = label("New chat", "PageTitle")
+        self.title = ElidedLabel("New chat", "PageTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         header.addWidget(self.title, 1)
         self.model_button = ModelButton()
@@ -94,5 +94,4 @@ class ChatPage(QWidget):
         layout.addLayout(bottom)
 
     def set_title(self, title: str) -> None:
-        self.title.setText(title)
-        self.title.setToolTip(title)
+        self.title.set_full_text(title)

@@ -34,7 +34,7 @@ class EmptyState(QWidget):
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(logo)
         layout.addSpacing(14)
-        title = label("What would you like to know?", "EmptyTitle")
+        title = label("What would you like to know?", "EmptyTitle", wrap=True)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
         layout.addSpacing(6)

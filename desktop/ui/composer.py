@@ -7,7 +7,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop.ui.icons import icon
-from desktop.ui.widgets import label, tint_color
+from desktop.ui.widgets import tint_color
 
 MAX_LINES = 8
 
@@ -18,7 +18,7 @@ class ComposerInput(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ComposerInput")
-        self.setPlaceholderText("Ask about your files…")
+        self.setPlaceholderText("Ask about your files…   (Shift+Enter for a new line)")
         self.setTabChangesFocus(True)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.document().setDocumentMargin(2)
@@ -97,7 +97,6 @@ class Composer(QFrame):
         footer.addWidget(self.use_files)
         footer.addWidget(self.scope)
         footer.addStretch(1)
-        footer.addWidget(label("Enter to send · Shift+Enter for a new line", "Faint"))
         layout.addLayout(footer)
         self._update_button()
 

@@ -107,12 +107,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        banner_holder = QWidget()
-        banner_layout = QVBoxLayout(banner_holder)
-        banner_layout.setContentsMargins(12, 8, 12, 0)
-        banner_layout.addWidget(self.banner)
-        self.banner_holder = banner_holder
-        layout.addWidget(banner_holder)
+        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.indexing)
         self.setCentralWidget(central)
@@ -122,7 +117,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_layout()
-        self._update_banner_holder()
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)  # file drops on any child widget come here
@@ -213,7 +207,6 @@ class MainWindow(QMainWindow):
         c.models.connect(self._models)
         c.problem.connect(self._problem)
         c.notice.connect(lambda text: self.status.showMessage(text, 6000))
-        self.banner.installEventFilter(self)
 
     # -- chat -------------------------------------------------------------------------------------
     def ask(self, question: str) -> None:
@@ -227,11 +220,16 @@ class MainWindow(QMainWindow):
         self.sources.show_passages(())
 
     def regenerate(self, answer: AnswerMessage) -> None:
+        """Answer the question again; a question that failed before it was saved is simply asked again."""
         question = self.chat.view.question_for(answer)
-        if question is None or question.message_id is None or answer.answer_id is None:
+        if question is None:
             return
-        if self.controller.regenerate(question.text, question.message_id, answer.answer_id,
-                                      rag=self.chat.composer.rag):
+        rag = self.chat.composer.rag
+        if question.message_id is not None and answer.answer_id is not None:
+            sent = self.controller.regenerate(question.text, question.message_id, answer.answer_id, rag=rag)
+        else:
+            sent = self.controller.ask(question.text, rag=rag)
+        if sent:
             self.chat.view.remove(question, answer)
             self.chat.view.ask(question.text)
             self.sources.show_passages(())
@@ -439,14 +437,9 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(url.toString())
         self.status.showMessage(f"Hearth does not open links itself; copied {url.toString()}", 6000)
 
-    def _update_banner_holder(self) -> None:
-        self.banner_holder.setVisible(self.banner.isVisible())
-
     # -- drag and drop, anywhere on the window ------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.banner and event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
-            self._update_banner_holder()
-        elif event.type() in DRAG_EVENTS and isinstance(watched, QWidget) and watched.window() is self:
+        if event.type() in DRAG_EVENTS and isinstance(watched, QWidget) and watched.window() is self:
             return self._drag_event(event)
         return False
 

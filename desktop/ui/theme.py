@@ -132,6 +132,7 @@ QPushButton#Chip:checked {{ color: {h(c.text)}; background: {h(c.selected)}; bor
 QToolButton {{ border: none; border-radius: 6px; padding: 3px 6px; color: {h(c.muted)}; background: transparent; }}
 QToolButton:hover {{ background: {h(c.hover)}; color: {h(c.text)}; }}
 QToolButton:checked {{ background: {h(c.selected)}; color: {h(c.text)}; }}
+QToolButton::menu-indicator {{ image: none; width: 0; }}
 
 QLineEdit {{
     border: 1px solid {h(c.border)}; border-radius: 7px; padding: 5px 8px; background: {h(c.base)};

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QPushButton, QToolButton, QWidget
+from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -92,6 +92,34 @@ class PushButton(QPushButton):
     def _retint(self) -> None:
         if self._icon_name:
             self.setIcon(icon(self._icon_name, tint_color("on_accent" if self._primary else "text"), 16))
+
+
+class ElidedLabel(QLabel):
+    """One line of text that ends in '…' when there is no room, with the whole text as tooltip."""
+
+    def __init__(self, text: str = "", role: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if role:
+            self.setObjectName(role)
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
 
 
 def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:
