@@ -59,8 +59,12 @@ class Bare:
         self._lib = llama_cpp
         started = time.perf_counter()
         self.llm = llama_cpp.Llama(
-            model_path=str(model), n_ctx=SETTINGS.context_length, n_threads=threads,
-            n_threads_batch=threads, seed=SETTINGS.seed, verbose=False,
+            model_path=str(model),
+            n_ctx=SETTINGS.context_length,
+            n_threads=threads,
+            n_threads_batch=threads,
+            seed=SETTINGS.seed,
+            verbose=False,
         )
         self.load_s = time.perf_counter() - started
 
@@ -72,7 +76,10 @@ class Bare:
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         arrivals: list[float] = []
         for token in llm.generate(
-            tokens, top_k=SETTINGS.top_k, top_p=SETTINGS.top_p, temp=SETTINGS.temperature,
+            tokens,
+            top_k=SETTINGS.top_k,
+            top_p=SETTINGS.top_p,
+            temp=SETTINGS.temperature,
             repeat_penalty=SETTINGS.repeat_penalty,
         ):
             if self._lib.llama_vocab_is_eog(vocab, token):

@@ -164,7 +164,9 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
     if item_type in _SCALARS:
         size = _SCALARS[item_type][1]
         if count > cursor.remaining() // size:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
+            raise _damaged(
+                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
+            )
         cursor.need(count * size)
         start = cursor.pos
         cursor.pos += count * size
@@ -177,12 +179,16 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
         return values
     if item_type == _STRING:
         if count > cursor.remaining() // 8:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
+            raise _damaged(
+                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
+            )
         strings = cursor.string_array(count, keep)
         return strings if keep else None
     if item_type == _ARRAY:
         if count > cursor.remaining() // 12:
-            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds")
+            raise _damaged(
+                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
+            )
         nested = [_value(cursor, _ARRAY, key, depth + 1) for _ in range(count)]
         return [item for item in nested if item is not None] if keep else None
     raise _damaged(cursor.name, f"metadata key {key!r} holds entries of unknown type {item_type}")

@@ -35,6 +35,7 @@ from desktop.llm.host_protocol import (
     Counts,
     Failed,
     Finished,
+    FinishReason,
     GenerateRequest,
     Loaded,
     LoadRequest,
@@ -63,7 +64,7 @@ class TokenEvent(BaseModel):
 class GenerationResult(BaseModel):
     text: str
     stopped: bool  # cancelled by the user
-    finish_reason: str  # "stop" (end of turn), "length" (max_tokens or context full), "cancelled"
+    finish_reason: FinishReason  # "stop" (end of turn), "length" (max_tokens or context full), "cancelled"
     prompt_tokens: int
     generated_tokens: int
     time_to_first_token_ms: float  # as the caller saw it, pipe included
@@ -80,8 +81,9 @@ def default_threads() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
-def _stop_process(process: BaseProcess, conn: Connection, graceful: bool) -> None:
-    """Ask the host to exit; if it does not, terminate, then kill. Never hangs."""
+def _stop_process(process: BaseProcess, conn: Connection, cancel: Event, graceful: bool) -> None:
+    """Ask the host to exit (ending any answer first); if it does not, terminate, then kill. Never hangs."""
+    cancel.set()
     if graceful and process.is_alive():
         with contextlib.suppress(OSError):
             conn.send_bytes(encode(ShutdownRequest()))
@@ -107,11 +109,11 @@ class _Child:
         )
         self.process.start()
         child_conn.close()  # so that the child's death reads as end-of-file here
-        self._finalizer = weakref.finalize(owner, _stop_process, self.process, self.conn, True)
+        self._finalizer = weakref.finalize(owner, _stop_process, self.process, self.conn, self.cancel, True)
 
     def stop(self, graceful: bool) -> None:
         if self._finalizer.detach():
-            _stop_process(self.process, self.conn, graceful)
+            _stop_process(self.process, self.conn, self.cancel, graceful)
 
     def send(self, frame: bytes) -> None:
         try:
@@ -126,8 +128,9 @@ class _Child:
             raise _HostDied from None
 
     def reply(self) -> Reply:
+        """The one message answering a load or count request (only generate() streams tokens)."""
         frame = self.receive()
-        if frame[0] == TOKEN:  # a stream the caller abandoned; cannot happen outside generate()
+        if frame[0] == TOKEN:
             raise ModelError("The model host sent an unexpected message.")
         return decode_reply(frame)
 
@@ -217,6 +220,7 @@ class ModelHost:
             self._state = HostState.STOPPED
             raise ModelError(reply.message)
         if not isinstance(reply, Loaded):
+            self._state = HostState.STOPPED
             raise ModelError("The model host sent an unexpected reply while loading.")
         self._info, self._loaded, self._n_ctx = info, request, reply.n_ctx
         self._state = HostState.READY

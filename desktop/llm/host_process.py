@@ -168,8 +168,13 @@ class _Runtime:
         if not self._prefill(tokens, cancel):
             elapsed = (time.perf_counter() - started) * 1000
             return Finished(
-                stopped=True, finish_reason="cancelled", prompt_tokens=len(tokens), generated_tokens=0,
-                prompt_ms=elapsed, generation_ms=0.0, tokens_per_second=0.0,
+                stopped=True,
+                finish_reason="cancelled",
+                prompt_tokens=len(tokens),
+                generated_tokens=0,
+                prompt_ms=elapsed,
+                generation_ms=0.0,
+                tokens_per_second=0.0,
             )
         llm.set_seed(request.seed)
         vocab = llm._model.vocab

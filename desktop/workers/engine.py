@@ -57,7 +57,6 @@ class EngineWorker(QObject):
         self._models_dir = models_dir
         self._settings = settings
         self._preload = preload
-        self._workspace: Workspace | None = None
         self._answerer: Answerer | None = None
         self._stopped_at = 0.0  # a float store is atomic: safe to write from the GUI thread
 
@@ -80,17 +79,14 @@ class EngineWorker(QObject):
     @reported("model")
     def start(self) -> None:
         self.status.emit(EngineStatus(EnginePhase.STARTING, "Starting…"))
-        workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
-        self._workspace = workspace
-        store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
-        self._answerer = Answerer(workspace, store, ModelHost(data_dir=self._data_dir))
+        answerer = self._open()
         if not self._preload:
             self._report_state()
             return
-        self._load_default_model()
+        self._load_default_model(answerer)
         self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
-        workspace.embedder.embed(["warm up"])  # loads it now, so the first question does not wait
-        _ = workspace.vectors
+        answerer.workspace.embedder.embed(["warm up"])  # loads it now, so the first question does not wait
+        _ = answerer.workspace.vectors
         self._report_state()
 
     @Slot(object)
@@ -105,9 +101,9 @@ class EngineWorker(QObject):
     @reported("settings")
     def apply_settings(self, settings: HearthSettings) -> None:
         self._settings = settings
-        if self._workspace is None or self._answerer is None:
+        if self._answerer is None:
             return
-        self._workspace.settings = settings
+        self._answerer.workspace.settings = settings
         path = self._answerer.model_path
         host = self._answerer.host
         if path is not None and host.state == HostState.READY:
@@ -157,18 +153,24 @@ class EngineWorker(QObject):
             if self._answerer is not None:
                 self._answerer.host.close()
                 self._answerer.conversations.close()
-            if self._workspace is not None:
-                self._workspace.close()
+                self._answerer.workspace.close()
         except Exception:
             log.exception("closing the engine")
         finally:
             quit_current_thread()
 
     # -- helpers --------------------------------------------------------------------------------
-    def _load_default_model(self) -> None:
-        assert self._workspace is not None and self._answerer is not None
+    def _open(self) -> Answerer:
+        """The stores and the model host, created on first use in this thread."""
+        if self._answerer is None:
+            workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+            store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
+            self._answerer = Answerer(workspace, store, ModelHost(data_dir=self._data_dir))
+        return self._answerer
+
+    def _load_default_model(self, answerer: Answerer) -> None:
         try:
-            path = default_model_path(self._workspace)
+            path = default_model_path(answerer.workspace)
         except HearthError as exc:
             self._report_problem("model", exc)
             return
@@ -184,20 +186,16 @@ class EngineWorker(QObject):
             self._report_problem("model", exc)
 
     def _load(self, path: Path, *, force: bool) -> None:
-        if self._answerer is None:
-            raise HearthError("Hearth is still starting; try again in a moment.")
         self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, f"Loading {path.name}…"))
-        self._answerer.use_model(path, force=force)
+        self._open().use_model(path, force=force)
 
     def _ready_answerer(self) -> Answerer:
         """The answerer with a model loaded (the default one if none was chosen yet)."""
-        answerer = self._answerer
-        if answerer is None or self._workspace is None:
-            raise HearthError("Hearth is still starting; try again in a moment.")
+        answerer = self._open()
         if answerer.host.info is None:
             path = answerer.model_path
             if path is None:
-                path = default_model_path(self._workspace)
+                path = default_model_path(answerer.workspace)
                 if str(path.resolve()) in crashed_models(self._data_dir):
                     raise ModelError(f"{path.name} crashed while loading last time; choose a model first.")
             self._load(path, force=False)

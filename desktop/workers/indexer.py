@@ -70,8 +70,7 @@ class IndexWorker(QObject):
     @Slot()
     @reported("indexing")
     def start(self) -> None:
-        self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
-        self.roots.emit(tuple(self._workspace.registry.roots()))
+        self.roots.emit(tuple(self._ws().registry.roots()))
 
     @Slot(object)
     def index(self, request: IndexRequest) -> None:
@@ -136,6 +135,7 @@ class IndexWorker(QObject):
                 log.exception("reading the library roots")
 
     def _ws(self) -> Workspace:
+        """Opened on first use, in this thread (a request can arrive before ``start``)."""
         if self._workspace is None:
-            raise HearthError("The library is not open yet; try again in a moment.")
+            self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
         return self._workspace

@@ -56,8 +56,6 @@ class StoreWorker(QObject):
     @Slot()
     @reported("library")
     def start(self) -> None:
-        self._store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
-        self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
         self.list_conversations(self._search)
         self.refresh_library()
         self.list_models()
@@ -150,12 +148,13 @@ class StoreWorker(QObject):
         finally:
             quit_current_thread()
 
+    # Opened on first use, in this thread (a request can arrive before ``start``).
     def _conversations(self) -> ConversationStore:
         if self._store is None:
-            raise RuntimeError("the store worker was not started")
+            self._store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
         return self._store
 
     def _ws(self) -> Workspace:
         if self._workspace is None:
-            raise RuntimeError("the store worker was not started")
+            self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
         return self._workspace

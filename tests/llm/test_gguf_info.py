@@ -18,7 +18,7 @@ from desktop.core.manifest import MANIFEST_FILE
 from desktop.llm import gguf_info
 from desktop.llm.gguf_header import read_header
 from desktop.llm.gguf_info import check_adapter_file, check_model_file, list_models, read_model_info
-from tests.llm.conftest import MODELS, forged_header, gguf_string, write_gguf, write_lora
+from tests.llm.helpers import MODELS, forged_header, gguf_string, write_gguf, write_lora
 
 
 def test_reads_the_real_models_metadata(model_path: Path) -> None:
@@ -77,11 +77,17 @@ def _damaged_file(tmp_path: Path, name: str, data: bytes) -> Path:
 BAD_HEADERS = {
     "text": (b"hello, I am not a model\n" * 10, "is not a GGUF model file."),
     "empty": (b"", "is not a GGUF model file."),
-    "tensors": (forged_header(tensors=4_000_000_000), "looks damaged: its header declares 4,000,000,000 tensors."),
+    "tensors": (
+        forged_header(tensors=4_000_000_000),
+        "looks damaged: its header declares 4,000,000,000 tensors.",
+    ),
     "kvs": (forged_header(kvs=1 << 40), "declares 1,099,511,627,776 metadata entries"),
     "v1": (forged_header(version=1), "uses GGUF version 1; only versions 2 and 3"),
     "big-endian": (b"GGUF" + struct.pack(">IQQ", 3, 0, 0) + bytes(64), "is a big-endian GGUF file"),
-    "key-length": (forged_header(kvs=1, body=struct.pack("<Q", 1 << 60)), "a text field claims 1,152,921,504,606,846,976 bytes, more than the file holds."),
+    "key-length": (
+        forged_header(kvs=1, body=struct.pack("<Q", 1 << 60)),
+        "a text field claims 1,152,921,504,606,846,976 bytes, more than the file holds.",
+    ),
     "value-type": (forged_header(kvs=1, body=gguf_string("a") + struct.pack("<I", 99)), "unknown type 99"),
     "array-count": (
         forged_header(kvs=1, body=gguf_string("a") + struct.pack("<IIQ", 9, 4, 1 << 50)),
@@ -195,7 +201,9 @@ def _free_memory(monkeypatch: pytest.MonkeyPatch, available: int) -> None:
     monkeypatch.setattr(gguf_info.psutil, "virtual_memory", lambda: SimpleNamespace(available=available))
 
 
-def test_too_big_for_free_memory_is_refused_unless_forced(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_big_for_free_memory_is_refused_unless_forced(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _free_memory(monkeypatch, 100_000_000)
     with pytest.raises(ModelError) as caught:
         check_model_file(model_path, MODELS)

@@ -12,7 +12,7 @@ from desktop.core.errors import ModelError
 from desktop.core.settings import GenerationSettings
 from desktop.llm.host import HostState, ModelHost, TokenEvent
 from desktop.llm.templates import ChatMessage, render_prompt
-from tests.llm.conftest import GREEDY, MODELS, QUESTION, forged_header, run
+from tests.llm.helpers import GREEDY, MODELS, QUESTION, forged_header, run
 
 STORY = [ChatMessage(role="user", content="Write a very long story about a dragon who learns to bake bread.")]
 
@@ -79,7 +79,9 @@ def test_count_tokens(host: ModelHost) -> None:
 
 def test_prompt_longer_than_the_context_is_refused(host: ModelHost) -> None:
     assert host.context_length == 4096
-    with pytest.raises(ModelError, match=r"^The prompt is [\d,]+ tokens long but the model's context holds 4,096\.$"):
+    with pytest.raises(
+        ModelError, match=r"^The prompt is [\d,]+ tokens long but the model's context holds 4,096\.$"
+    ):
         list(host.generate("word " * 5000, GREEDY))
     assert host.state == HostState.READY
     assert run(host, host.render_prompt(QUESTION))[1].generated_tokens > 0

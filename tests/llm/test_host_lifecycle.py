@@ -19,7 +19,7 @@ from desktop.core.errors import ModelError
 from desktop.core.settings import GenerationSettings
 from desktop.llm.crash_marks import crashed_models
 from desktop.llm.host import HostState, ModelHost, TokenEvent
-from tests.llm.conftest import GREEDY, MODELS, QUESTION, run, write_gguf, write_lora
+from tests.llm.helpers import GREEDY, MODELS, QUESTION, run, write_gguf, write_lora
 
 REPO = Path(__file__).resolve().parents[2]
 LONG = GenerationSettings(temperature=0.7, max_tokens=2000, seed=3)
@@ -84,7 +84,9 @@ def test_killed_while_loading_is_remembered(fresh_host: ModelHost, model_path: P
 
     killer = threading.Thread(target=kill_during_load)
     killer.start()
-    with pytest.raises(ModelError, match=r"^SmolLM2-135M-Instruct.Q4_1.gguf crashed the model host while loading"):
+    with pytest.raises(
+        ModelError, match=r"^SmolLM2-135M-Instruct.Q4_1.gguf crashed the model host while loading"
+    ):
         fresh_host.load(model_path, GREEDY, models_dir=MODELS)
     killer.join()
     assert fresh_host.state == HostState.CRASHED
@@ -111,7 +113,9 @@ def test_lora_adapter_changes_the_answer(fresh_host: ModelHost, model_path: Path
     fresh_host.load(model_path, adapted_settings, models_dir=MODELS)
     assert run(fresh_host, fresh_host.render_prompt(QUESTION), adapted_settings)[1].text != base
     with pytest.raises(ModelError, match="is not a LoRA adapter"):
-        fresh_host.load(model_path, GREEDY.model_copy(update={"lora_path": str(model_path)}), models_dir=MODELS)
+        fresh_host.load(
+            model_path, GREEDY.model_copy(update={"lora_path": str(model_path)}), models_dir=MODELS
+        )
 
 
 def test_close_ends_the_process(fresh_host: ModelHost, model_path: Path) -> None:

@@ -34,8 +34,16 @@ def smol(model_path: Path) -> ModelInfo:
 
 def _info(architecture: str, *, control: tuple[str, ...] = (), template: str | None = None) -> ModelInfo:
     return ModelInfo(
-        path="/models/x.gguf", name="x", architecture=architecture, file_size=1, ram_context_length=4096,
-        ram_estimate_bytes=1, chat_template=template, bos_token="<s>", eos_token="</s>", control_tokens=control,
+        path="/models/x.gguf",
+        name="x",
+        architecture=architecture,
+        file_size=1,
+        ram_context_length=4096,
+        ram_estimate_bytes=1,
+        chat_template=template,
+        bos_token="<s>",
+        eos_token="</s>",
+        control_tokens=control,
     )
 
 
@@ -94,7 +102,8 @@ def test_the_escape_payloads_are_real(tmp_path: Path) -> None:
         "{{ raise_exception('Conversation roles must alternate') }}",
         "{% generation %}unknown tag{% endgeneration %}",
         "{{ 'a' * 100000000 }}",
-        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
+        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"
+        "{{ ns.s }}",
         "{{ 10 ** 100000000 }}",
         "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
         "{{ messages.append({'role': 'user', 'content': 'mutated'}) }}",
@@ -108,9 +117,13 @@ def test_failing_templates_fall_back(smol: ModelInfo, template: str) -> None:
 
 
 def test_template_helpers_match_hugging_face(smol: ModelInfo) -> None:
-    template = "{{ strftime_now('%Y') }}|{{ messages[1] | tojson }}|{{ bos_token }}|{{ add_generation_prompt }}"
+    template = (
+        "{{ strftime_now('%Y') }}|{{ messages[1] | tojson }}|{{ bos_token }}|{{ add_generation_prompt }}"
+    )
     info = smol.model_copy(update={"chat_template": template})
-    rendered = render_prompt([ChatMessage(role="system", content="s"), ChatMessage(role="user", content="<b>é")], info)
+    rendered = render_prompt(
+        [ChatMessage(role="system", content="s"), ChatMessage(role="user", content="<b>é")], info
+    )
     assert rendered == f'{datetime.now().year}|{{"role": "user", "content": "<b>é"}}|<|im_start|>|True'
 
 
@@ -136,7 +149,8 @@ def test_fallback_is_chosen_by_architecture_and_vocabulary(
 def test_fallback_formats() -> None:
     gemma = render_prompt(CONVERSATION, _info("gemma2"))
     assert gemma == (
-        "<s><start_of_turn>user\nAnswer briefly.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
+        "<s><start_of_turn>user\nAnswer briefly.\n\nHi<end_of_turn>\n"
+        "<start_of_turn>model\nHello!<end_of_turn>\n"
         "<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n"
     )
     inst = render_prompt(CONVERSATION, _info("llama"))

@@ -43,7 +43,8 @@ def load(path: Path, limits: LoadLimits, kind: str) -> ExtractedDocument:
             continue
         level = _heading_level(block)
         if level is not None and builder.heading(level, block.text):
-            first_heading = first_heading or clean_inline(block.text)
+            if level <= 1:  # Title or Heading 1 names the document when its properties do not
+                first_heading = first_heading or clean_inline(block.text)
         else:
             builder.add(block.text)
     sections = builder.build()

@@ -1,0 +1,54 @@
+"""The window under test: opened on its own data folder (never the user's), closed cleanly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.main_window import MainWindow
+from tests.conftest import MODELS
+
+# Short answers keep the real-model tests quick on a busy CPU.
+TEST_SETTINGS = {"generation": {"max_tokens": 40}}
+
+OpenWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture(scope="session")
+def hearth_app(qapp: QApplication) -> QApplication:
+    from desktop.app import create_application
+
+    return create_application()
+
+
+def write_settings(data_dir: Path, settings: dict[str, object] | None = None) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "settings.json").write_text(json.dumps(settings or TEST_SETTINGS), encoding="utf-8")
+
+
+def open_test_window(data_dir: Path, *, preload: bool = True) -> MainWindow:
+    from desktop.app import open_window
+
+    window = open_window(data_dir, MODELS, preload=preload)
+    window.resize(1200, 780)
+    return window
+
+
+@pytest.fixture
+def open_gui(hearth_app: QApplication) -> Iterator[OpenWindow]:
+    """Opens windows for one test and closes whatever is still open at its end."""
+    opened: list[MainWindow] = []
+
+    def factory(data_dir: Path, *, preload: bool = False) -> MainWindow:
+        write_settings(data_dir)
+        window = open_test_window(data_dir, preload=preload)
+        opened.append(window)
+        return window
+
+    yield factory
+    for window in opened:
+        window.close()

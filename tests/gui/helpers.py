@@ -1,0 +1,79 @@
+"""Waiting for the window without fixed sleeps, and clicking links inside a text view."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QTextCursor
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    """Run the event loop until ``predicate()`` is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        QTest.qWait(20)
+
+
+class Recorder:
+    """Collects what a signal carries, with the time each arrived."""
+
+    def __init__(self, signal: Any) -> None:
+        self.items: list[Any] = []
+        self.times: list[float] = []
+        signal.connect(self._record)
+
+    def _record(self, *args: Any) -> None:
+        self.items.append(args[0] if len(args) == 1 else args)
+        self.times.append(time.monotonic())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def last(self) -> Any:
+        return self.items[-1]
+
+
+def drop_files(target: QWidget, paths: list[Path], at: QPoint | None = None) -> QDropEvent:
+    """What the file manager does: a drop of file URLs on ``target``."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    position = QPointF(at if at is not None else target.rect().center())
+    event = QDropEvent(
+        position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(target, event)
+    return event
+
+
+def anchor_position(view: QTextBrowser, href: str) -> QPoint:
+    """Where in the view's viewport the link ``href`` is drawn."""
+    document = view.document()
+    block = document.begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fragment = iterator.fragment()
+            if fragment.charFormat().anchorHref() == href:
+                cursor = QTextCursor(document)
+                cursor.setPosition(fragment.position() + max(1, fragment.length() // 2))
+                return view.cursorRect(cursor).center()
+            iterator += 1
+        block = block.next()
+    raise AssertionError(f"no link {href} in the view")
+
+
+def click_link(view: QTextBrowser, href: str) -> None:
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     anchor_position(view, href))

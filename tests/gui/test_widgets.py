@@ -1,0 +1,160 @@
+"""The widgets on their own: the question box, the Markdown view, streaming, dialogs, shortcuts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QTextDocument
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from desktop.core.settings import HearthSettings
+from desktop.core.types import Message, MessageStatus, Passage
+from desktop.ui.composer import Composer
+from desktop.ui.controller import Controller
+from desktop.ui.main_window import MainWindow
+from desktop.ui.markdown_view import MarkdownView, linkify_citations
+from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage
+from desktop.ui.models_dialog import ModelsDialog
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.workers.events import ModelCatalog
+from tests.conftest import MODELS
+from tests.gui.helpers import Recorder, click_link, wait_until
+
+
+def test_enter_sends_and_shift_enter_breaks_the_line(hearth_app: QApplication) -> None:
+    composer = Composer()
+    sent = Recorder(composer.submitted)
+    QTest.keyClicks(composer.input, "first line")
+    QTest.keyClick(composer.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(composer.input, "second line")
+    assert composer.input.toPlainText() == "first line\nsecond line"
+    assert not sent.items
+    QTest.keyClick(composer.input, Qt.Key.Key_Return)
+    assert sent.items == ["first line\nsecond line"]
+    assert composer.input.toPlainText() == ""
+
+
+def test_nothing_is_sent_while_an_answer_streams(hearth_app: QApplication) -> None:
+    composer = Composer()
+    sent, stopped = Recorder(composer.submitted), Recorder(composer.stopRequested)
+    composer.set_streaming(True)
+    QTest.keyClicks(composer.input, "another question")
+    QTest.keyClick(composer.input, Qt.Key.Key_Return)
+    composer.button.click()
+    assert not sent.items and len(stopped) == 1
+    assert composer.input.toPlainText() == "another question"  # kept for later
+
+
+def test_citations_become_links_but_not_inside_code() -> None:
+    text = linkify_citations("Tomatoes [1]. Saturn [2, 3]. `a[1]` and\n```\nx[1]\n```\n")
+    assert "[\\[1\\]](cite:1)" in text and "[\\[2\\]](cite:2)[\\[3\\]](cite:3)" in text
+    assert "`a[1]`" in text and "\nx[1]\n" in text
+
+
+def test_markdown_view_never_loads_or_follows_anything(hearth_app: QApplication) -> None:
+    view = MarkdownView()
+    view.resize(500, 100)
+    cited, links = Recorder(view.citationClicked), Recorder(view.linkClicked)
+    view.set_markdown("See [2] and [the site](https://example.com) ![x](https://example.com/a.png)")
+    assert view.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl("https://example.com/a.png")) is None
+    assert view.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl("file:///etc/hosts")) is None
+    assert not view.openLinks() and not view.openExternalLinks()
+    view.show()
+    click_link(view, "cite:2")
+    click_link(view, "https://example.com")
+    assert cited.items == [2]
+    assert [url.toString() for url in links.items] == ["https://example.com"]
+    assert view.source().isEmpty()  # the view did not navigate
+
+
+def test_streaming_renders_at_most_about_twenty_times_a_second(hearth_app: QApplication) -> None:
+    answer = AnswerMessage()
+    answer.resize(600, 200)
+    answer.show()
+    answer.begin(1, ())
+    pieces = 300
+    for index in range(pieces):
+        answer.append(f"word{index} ")
+        if index % 10 == 0:
+            QTest.qWait(5)
+    QTest.qWait(RENDER_INTERVAL_MS * 3)
+    assert answer.body.markdown().startswith("word0 ") and answer.body.markdown().endswith("word299 ")
+    assert 1 <= answer.renders <= 12, answer.renders
+
+
+def test_a_finished_answer_shows_its_status_and_speed(hearth_app: QApplication) -> None:
+    passage = Passage(n=1, chunk_id=1, document_id=1, path="/x/notes.md", text="t", score=0.5, cited=True)
+    message = Message(
+        id=3, conversation_id=1, role="assistant", text="Stopped here [1]", created_at=0.0,
+        status=MessageStatus.STOPPED, passages=(passage,),
+    )
+    answer = AnswerMessage(message)
+    assert answer.note.text() == "Stopped"
+    assert answer.sources_button.text() == "Sources (1)"
+
+
+def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QApplication, tmp_path: Path) -> None:
+    dialog = SettingsDialog(HearthSettings(), tmp_path)
+    dialog.chunk_tokens.setValue(100)
+    dialog.chunk_overlap.setValue(60)  # must be less than half the passage size
+    dialog.accept()
+    assert dialog.result_settings is None and dialog.error.isVisibleTo(dialog)
+    assert "chunk_overlap must be less than half of chunk_tokens" in dialog.error.text()
+    dialog.top_k.setValue(500)
+    dialog.chunk_overlap.setValue(20)
+    dialog.accept()
+    assert "top_k" in dialog.error.text() and "100" in dialog.error.text()
+    dialog.top_k.setValue(8)
+    dialog.hybrid.setChecked(False)
+    dialog.ignore.setPlainText("*.tmp\nsecret")
+    dialog.rebuild = False
+    dialog.chunk_tokens.setValue(200)
+    dialog.chunk_overlap.setValue(32)
+    dialog.accept()
+    assert dialog.result_settings is not None
+    assert dialog.result_settings.top_k == 8 and not dialog.result_settings.hybrid
+    assert dialog.result_settings.ignore_patterns == ["*.tmp", "secret"]
+
+
+def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplication) -> None:
+    from desktop.services.models import available_models
+    from desktop.services.workspace import Workspace
+
+    models = available_models(Workspace(models_dir=MODELS))
+    dialog = ModelsDialog(ModelCatalog(models=tuple(models), crashed=frozenset()), models[0].path, HearthSettings())
+    assert dialog.table.rowCount() == len(models) >= 1
+    assert "(in use)" in dialog.table.item(0, 0).text()
+    assert dialog.table.item(0, 2).text() == models[0].quantization
+    saved = Recorder(dialog.settingsSaved)
+    dialog.temperature.setValue(5.0)
+    dialog.save_button.click()
+    assert not saved.items and "temperature" in dialog.error.text()
+    dialog.temperature.setValue(0.7)
+    dialog.lora.setText("/adapters/style.gguf")
+    dialog.save_button.click()
+    name, generation = saved.last
+    assert name == Path(models[0].path).name
+    assert generation.temperature == 0.7 and generation.lora_path == "/adapters/style.gguf"
+
+
+def test_keyboard_shortcuts(hearth_app: QApplication, tmp_path: Path) -> None:
+    controller = Controller(tmp_path / "data", MODELS, HearthSettings())  # not started: no threads
+    window = MainWindow(controller)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    window.activateWindow()
+    stops = []
+    controller.engine.stop_answer = lambda: stops.append(1)  # type: ignore[method-assign]
+    controller.streaming = True
+    window.sidebar.search.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert wait_until(lambda: window.chat.composer.input.hasFocus(), 5, "the question box to have focus")
+    QTest.keyClick(window.chat.composer.input, Qt.Key.Key_Escape)
+    assert stops == [1]
+    window.show_page("library")
+    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.pages.currentWidget() is window.chat and window.chat.title.full_text() == "New chat"
+    assert window.add_files_action.shortcut().toString() == "Ctrl+O"
+    window.close()
