@@ -33,7 +33,7 @@ from desktop.ingest.loaders import kind_for
 from desktop.ingest.parsing import ParseOutcome, ParserConfig, ParserPool
 from desktop.ingest.walker import FoundFile, SkippedFile, walk
 from desktop.services.workspace import Workspace
-from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT, chunk_id
+from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT
 
 ProgressCallback = Callable[[IndexProgress], None]
 
@@ -107,6 +107,7 @@ class Indexer:
         missing = [str(p) for p in roots if not os.path.lexists(p)]
         if missing:
             raise UsageError(f"No such file or folder: {missing[0]}")
+        self.workspace.settle()
         if self.workspace.rebuild_needed:
             self._reset_for_rebuild()
             roots = list(dict.fromkeys([*roots, *(Path(r) for r in self.registry.roots())]))
@@ -205,14 +206,12 @@ class Indexer:
                     tally.removed += 1
 
     def _delete(self, document: DocumentInfo) -> None:
-        orphaned = self.registry.delete_document(document.id)
-        if orphaned:
-            self.workspace.vectors.delete(orphaned)
+        self.workspace.drop_vectors(self.registry.delete_document(document.id))
 
     def _reset_for_rebuild(self) -> None:
         """New embedder or chunk settings: old vectors must not mix with new ones."""
         self.registry.invalidate_all()
-        self.workspace.vectors.reset()
+        self.workspace.reset_vectors()
         self.workspace.record_signature()
 
     # -- indexing -----------------------------------------------------------------------------
@@ -269,14 +268,11 @@ class Indexer:
                 path=item.path, kind=kind, size=item.size, mtime=item.mtime,
                 content_hash=job.content_hash, reason=outcome.error or "unreadable",
             )
-            if old:
-                self.workspace.vectors.delete(old)
+            self.workspace.drop_vectors(old)
             tally.failed.append(FailedFile(path=item.path, reason=outcome.error or "unreadable"))
             return
         if job.existing is not None and not job.resumable:
-            old = self.registry.clear_chunks(job.existing.id)
-            if old:
-                self.workspace.vectors.delete(old)
+            self.workspace.drop_vectors(self.registry.clear_chunks(job.existing.id))
         document_id = self.registry.start_document(
             path=item.path, kind=parsed.kind, size=item.size, mtime=item.mtime, content_hash=job.content_hash
         )
@@ -296,9 +292,7 @@ class Indexer:
         started = time.perf_counter()
         vectors = self.workspace.embedder.embed([draft.text for _, _, draft in items])
         embedded = time.perf_counter()
-        ids = [chunk_id(document_id, draft.seq) for document_id, _, draft in items]
-        self.workspace.vectors.upsert(ids, vectors, [document_id for document_id, _, _ in items])
-        self.registry.add_chunks(items)
+        self.workspace.store_chunks(items, vectors)
         self.stats.embed_s += embedded - started
         self.stats.store_s += time.perf_counter() - embedded
         tally.chunks += len(items)

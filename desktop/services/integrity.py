@@ -63,6 +63,7 @@ def repair(workspace: Workspace) -> CheckReport:
     registry = workspace.registry
     chunk_ids = registry.all_chunk_ids()
     vector_ids = workspace.vectors.all_ids()
+    workspace.settle()
     if orphans := sorted(vector_ids - chunk_ids):
         workspace.vectors.delete(orphans)
     if missing := sorted(chunk_ids - vector_ids):
@@ -76,7 +77,7 @@ def repair(workspace: Workspace) -> CheckReport:
     for path in damaged:
         document = registry.document_by_path(path)
         if document is not None and document.status == DocumentStatus.INDEXED:
-            workspace.vectors.delete(registry.reset_document(document.id))
+            workspace.drop_vectors(registry.reset_document(document.id))
     if present := [Path(p) for p in sorted(damaged) if Path(p).exists()]:
         Indexer(workspace).index(present)
     if gone := [Path(p) for p in sorted(damaged) if not Path(p).exists()]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from desktop.core import paths
 from desktop.core.settings import HearthSettings, load_settings
+from desktop.core.types import ChunkDraft
 from desktop.store.embedder import Embedder, embedder_folder
 from desktop.store.lock import DataFolderLock
-from desktop.store.registry import Registry
+from desktop.store.registry import Registry, chunk_id
 from desktop.store.vectors import VectorStore
 
 SIGNATURE_KEY = "index_signature"
@@ -32,6 +36,8 @@ class Workspace:
         if exclusive:
             self._lock.acquire()
         self.registry = Registry(self.data_dir / "index" / "registry.sqlite3")
+        if exclusive:
+            self.settle()  # the first writer after a crash finishes what the crash interrupted
 
     @cached_property
     def vectors(self) -> VectorStore:
@@ -53,6 +59,35 @@ class Workspace:
 
     def record_signature(self) -> None:
         self.registry.set_meta(SIGNATURE_KEY, self.settings.index_signature())
+
+    # -- writes that keep registry and vectors in agreement ----------------------------------
+    def store_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]], embeddings: np.ndarray) -> None:
+        """Journal the ids, write the vectors, then commit the rows (which settles the journal)."""
+        ids = [chunk_id(document_id, draft.seq) for document_id, _, draft in items]
+        self.registry.journal_add(ids)
+        self.vectors.upsert(ids, embeddings, [document_id for document_id, _, _ in items])
+        self.registry.add_chunks(items)
+
+    def drop_vectors(self, ids: Sequence[int]) -> None:
+        """Delete vectors of chunk rows already deleted (and journaled) by the registry."""
+        if ids:
+            self.vectors.delete(ids)
+            self.registry.journal_clear(ids)
+
+    def reset_vectors(self) -> None:
+        self.vectors.reset()
+
+    def settle(self) -> int:
+        """After a crash: journaled ids without a chunk row lose their vector. Returns how many."""
+        pending = self.registry.journal()
+        if not pending:
+            return 0
+        present = self.registry.chunks(pending)
+        orphans = [i for i in pending if i not in present]
+        if orphans:
+            self.vectors.delete(orphans)
+        self.registry.journal_clear(pending)
+        return len(orphans)
 
     def close(self) -> None:
         self.registry.close()

@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+-- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
+-- cleared once both sides agree. After a crash, these are the only ids worth looking at.
+CREATE TABLE IF NOT EXISTS vector_journal (chunk_id INTEGER PRIMARY KEY);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, heading, text,
     tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
@@ -221,6 +224,7 @@ class Registry:
         with transaction(self.db):
             self.db.execute("DELETE FROM chunks_fts")
             self.db.execute("DELETE FROM chunks")
+            self.db.execute("DELETE FROM vector_journal")  # the caller resets the whole collection
             self.db.execute(
                 "UPDATE documents SET status = ?, content_hash = '', chunk_count = 0, indexed_at = NULL",
                 (DocumentStatus.PENDING,),
@@ -251,7 +255,20 @@ class Registry:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
         self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((i,) for i in ids))
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        self.db.executemany("INSERT OR IGNORE INTO vector_journal(chunk_id) VALUES (?)", ((i,) for i in ids))
         return ids
+
+    # -- the vector journal -------------------------------------------------------------------
+    def journal_add(self, ids: Sequence[int]) -> None:
+        with transaction(self.db):
+            self.db.executemany("INSERT OR IGNORE INTO vector_journal(chunk_id) VALUES (?)", ((i,) for i in ids))
+
+    def journal_clear(self, ids: Sequence[int]) -> None:
+        with transaction(self.db):
+            self.db.executemany("DELETE FROM vector_journal WHERE chunk_id = ?", ((i,) for i in ids))
+
+    def journal(self) -> list[int]:
+        return [row[0] for row in self.db.execute("SELECT chunk_id FROM vector_journal")]
 
     # -- chunks -------------------------------------------------------------------------------
     def stored_seqs(self, document_id: int) -> set[int]:
@@ -259,8 +276,12 @@ class Registry:
         return {row[0] for row in rows}
 
     def add_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]]) -> None:
-        """Store (document id, document title, draft) triples in one transaction."""
+        """Store (document id, document title, draft) triples in one transaction; their vectors
+        are already stored, so their journal entries go in the same transaction."""
         with transaction(self.db):
+            self.db.executemany(
+                "DELETE FROM vector_journal WHERE chunk_id = ?", ((chunk_id(doc, d.seq),) for doc, _, d in items)
+            )
             self.db.executemany(
                 "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -15,7 +15,7 @@ from tests.gui.conftest import OpenWindow
 from tests.gui.helpers import Recorder, drop_files, wait_until
 from tests.samples import GARDEN, KETTLE, write_pdf
 
-INDEXING_TIMEOUT = 180
+INDEXING_TIMEOUT = 60
 
 
 def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: Path) -> None:

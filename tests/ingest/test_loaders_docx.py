@@ -179,3 +179,14 @@ def test_checks_and_parse_see_the_same_bytes(manual: Path, monkeypatch: pytest.M
     monkeypatch.setattr(docx, "Document", spy)
     load_document(manual)
     assert len(opened) == 1 and isinstance(opened[0], io.BytesIO)
+
+
+def test_title_falls_back_to_first_heading_1(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Background", level=2)
+    document.add_heading("Main Topic", level=1)
+    document.add_paragraph("Text.")
+    document.save(str(tmp_path / "h.docx"))
+    assert load_document(tmp_path / "h.docx").title == "Main Topic"
