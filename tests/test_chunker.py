@@ -4,6 +4,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from desktop.core.types import ExtractedDocument, Section
 from desktop.ingest.chunker import Chunker, load_tokenizer
@@ -63,3 +65,20 @@ def test_small_sections_join_and_keep_the_first_heading(chunker: Chunker) -> Non
 
 def test_empty_document_gives_no_chunks(chunker: Chunker) -> None:
     assert chunker.chunk(_document(Section(text="   \n\n  "))) == []
+
+
+section_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(section_texts, min_size=1, max_size=4), pages=st.booleans())
+def test_fuzz_chunker_keeps_its_promises(chunker: Chunker, texts: list[str], pages: bool) -> None:
+    document = _document(*(Section(text=t, page=i + 1 if pages else None) for i, t in enumerate(texts)))
+    chunks = chunker.chunk(document)
+    full = document.text
+    assert all(full[c.start : c.end] == c.text and c.text.strip() for c in chunks)
+    if chunks:
+        assert max(chunker.count([c.text for c in chunks])) <= chunker.max_tokens
+    words = [w for t in texts for w in t.split()]
+    if words:
+        assert chunks, "text with words must give at least one chunk"
