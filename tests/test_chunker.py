@@ -82,3 +82,19 @@ def test_fuzz_chunker_keeps_its_promises(chunker: Chunker, texts: list[str], pag
     words = [w for t in texts for w in t.split()]
     if words:
         assert chunks, "text with words must give at least one chunk"
+
+
+def test_context_of_title_and_heading_fits_the_model_limit(embedder_folder: Path) -> None:
+    from desktop.ingest.chunker import model_token_limit
+
+    limit = model_token_limit(embedder_folder)
+    chunker = Chunker(load_tokenizer(embedder_folder), max_tokens=200, overlap=20, context_tokens=limit - 200)
+    long_title = "A very long document title " * 20  # far more than the context budget
+    document = ExtractedDocument(kind="html", title=long_title, sections=(
+        Section(text="word " * 1000, heading=long_title.strip() + " > Install"),
+        Section(text="other " * 300, heading="Other"),
+    ))
+    chunks = chunker.chunk(document)
+    assert chunks[0].context.startswith("A very long document title")
+    assert chunks[-1].heading == "Other" and chunks[-1].context.startswith("A very long")
+    assert max(chunker.count([c.embedding_text() for c in chunks])) <= limit

@@ -21,6 +21,8 @@ from pydantic_settings import (
 from desktop.core.errors import HearthError
 
 SETTINGS_FILE = "settings.json"
+# Bump when what the embedder is fed changes (e.g. the title/heading context), so indexes rebuild.
+EMBEDDING_TEXT_FORMAT = "title-heading-context-1"
 # Which settings file the next HearthSettings() reads; set only inside load_settings.
 _settings_file: ContextVar[Path | None] = ContextVar("_settings_file", default=None)
 
@@ -112,6 +114,7 @@ class HearthSettings(BaseSettings):
             "embedder": self.embedder,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
+            "embedding_text": EMBEDDING_TEXT_FORMAT,
         }
 
     def generation_for(self, model_name: str) -> GenerationSettings:

@@ -43,6 +43,15 @@ class ChunkDraft(Frozen):
     heading: str | None = None
     start: int  # character span in ExtractedDocument.text
     end: int
+    context: str = ""  # document title and heading, prepended when embedding
+
+    def embedding_text(self) -> str:
+        return embedding_text(self.context, self.text)
+
+
+def embedding_text(context: str, text: str) -> str:
+    """What the embedder sees: a passage alone is often ambiguous; its title and heading say what it is about."""
+    return f"{context}\n{text}" if context else text
 
 
 class ParsedFile(Frozen):

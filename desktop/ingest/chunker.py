@@ -8,6 +8,7 @@ then word boundaries. Windows cut from one long paragraph overlap by ``overlap``
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +50,22 @@ class _Piece:
     section: int
 
 
+def model_token_limit(model_folder: Path) -> int:
+    """Word-pieces the embedder reads, without its two special tokens."""
+    config = json.loads((model_folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    return int(config["max_seq_length"]) - 2
+
+
 class Chunker:
-    def __init__(self, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> None:
+    def __init__(self, tokenizer: Tokenizer, max_tokens: int, overlap: int, *, context_tokens: int = 0) -> None:
+        """``context_tokens``: room left by ``max_tokens`` under the model's limit, given to the
+        title-and-heading context each chunk is embedded with."""
         if not 0 <= overlap < max_tokens // 2:
             raise ValueError("overlap must be less than half of max_tokens")
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.overlap = overlap
+        self.context_tokens = context_tokens
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(e.offsets) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
@@ -77,7 +87,21 @@ class Chunker:
                     end=end,
                 )
             )
-        return self._enforce_limit(drafts, text)
+        drafts = self._enforce_limit(drafts, text)
+        return self._with_context(drafts, document.title)
+
+    def _with_context(self, drafts: list[ChunkDraft], title: str | None) -> list[ChunkDraft]:
+        if self.context_tokens <= 1 or not drafts:
+            return drafts
+        contexts = [_context(title, draft.heading) for draft in drafts]
+        fitted: dict[str, str] = {}
+        for context in set(contexts) - {""}:
+            offsets = self.tokenizer.encode_batch([context], add_special_tokens=False)[0].offsets
+            # One token of the budget is the line break between context and passage.
+            fitted[context] = context if len(offsets) < self.context_tokens else context[
+                : offsets[self.context_tokens - 2][1]
+            ]
+        return [d.model_copy(update={"context": fitted.get(c, "")}) for d, c in zip(drafts, contexts, strict=True)]
 
     def _pieces(self, document: ExtractedDocument, text: str) -> list[_Piece]:
         spans: list[tuple[int, int, int]] = []
@@ -167,6 +191,13 @@ class Chunker:
                     "seq": len(fixed), "text": text[start:end], "start": start, "end": end,
                 }))
         return fixed
+
+
+def _context(title: str | None, heading: str | None) -> str:
+    parts = [part.strip() for part in (title, heading) if part and part.strip()]
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        parts = parts[1:]  # the heading path already begins with the title
+    return " — ".join(parts)
 
 
 def _same_page(document: ExtractedDocument, a: int, b: int) -> bool:

@@ -27,6 +27,7 @@ from desktop.ingest.limits import LoadLimits
 class ParserConfig(Frozen):
     tokenizer_folder: Path
     max_tokens: int
+    context_tokens: int
     overlap: int
     limits: LoadLimits
     timeout_s: float
@@ -41,13 +42,21 @@ class ParseOutcome(Frozen):
     chunk_s: float = 0.0
 
 
+def make_chunker(config: ParserConfig) -> Any:
+    from desktop.ingest.chunker import Chunker, load_tokenizer
+
+    return Chunker(
+        load_tokenizer(config.tokenizer_folder), config.max_tokens, config.overlap,
+        context_tokens=config.context_tokens,
+    )
+
+
 def parse_one(path: Path, config: ParserConfig, chunker: Any = None) -> ParseOutcome:
     """Load and chunk one file in this process (the worker body; also handy in tests)."""
-    from desktop.ingest.chunker import Chunker, load_tokenizer
     from desktop.ingest.loaders import load_document
 
     if chunker is None:
-        chunker = Chunker(load_tokenizer(config.tokenizer_folder), config.max_tokens, config.overlap)
+        chunker = make_chunker(config)
     started = time.perf_counter()
     document = load_document(path, config.limits)
     parsed_at = time.perf_counter()
@@ -63,11 +72,9 @@ def parse_one(path: Path, config: ParserConfig, chunker: Any = None) -> ParseOut
 def _worker_main(connection: Connection, config: ParserConfig) -> None:
     import resource
 
-    from desktop.ingest.chunker import Chunker, load_tokenizer
-
     cap = config.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    chunker = Chunker(load_tokenizer(config.tokenizer_folder), config.max_tokens, config.overlap)
+    chunker = make_chunker(config)
     connection.send("ready")
     while True:
         try:

@@ -28,6 +28,7 @@ from desktop.core.types import (
     IndexReport,
     ParsedFile,
 )
+from desktop.ingest.chunker import model_token_limit
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import kind_for
 from desktop.ingest.parsing import ParseOutcome, ParserConfig, ParserPool
@@ -251,6 +252,7 @@ class Indexer:
         return ParserConfig(
             tokenizer_folder=self.workspace.embedder_folder,
             max_tokens=self.settings.chunk_tokens,
+            context_tokens=model_token_limit(self.workspace.embedder_folder) - self.settings.chunk_tokens,
             overlap=self.settings.chunk_overlap,
             limits=LoadLimits(max_bytes=int(self.settings.max_file_mb * 2**20)),
             timeout_s=self.settings.parse_timeout_s,
@@ -290,7 +292,7 @@ class Indexer:
         """Embed and commit up to ``limit`` waiting chunks: one unit a crash can lose."""
         items, batch.items = batch.items[:limit], batch.items[limit:]
         started = time.perf_counter()
-        vectors = self.workspace.embedder.embed([draft.text for _, _, draft in items])
+        vectors = self.workspace.embedder.embed([draft.embedding_text() for _, _, draft in items])
         embedded = time.perf_counter()
         self.workspace.store_chunks(items, vectors)
         self.stats.embed_s += embedded - started

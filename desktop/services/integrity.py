@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from desktop.core.types import DocumentStatus
+from desktop.core.types import DocumentStatus, embedding_text
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 from desktop.store.registry import SEQ_BITS
@@ -70,7 +70,7 @@ def repair(workspace: Workspace) -> CheckReport:
         stored = registry.chunks(missing)
         for start in range(0, len(missing), 256):
             ids = [i for i in missing[start : start + 256] if i in stored]
-            vectors = workspace.embedder.embed([stored[i].text for i in ids])
+            vectors = workspace.embedder.embed([embedding_text(stored[i].context, stored[i].text) for i in ids])
             workspace.vectors.upsert(ids, vectors, [stored[i].document_id for i in ids])
     registry.rebuild_fts()
     damaged = {p.path for p in check(workspace).problems if p.path}

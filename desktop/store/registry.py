@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER,
     heading TEXT,
     start INTEGER NOT NULL,
-    end INTEGER NOT NULL
+    end INTEGER NOT NULL,
+    context TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
@@ -81,6 +82,7 @@ class StoredChunk:
     heading: str | None
     start: int
     end: int
+    context: str
 
 
 class Registry:
@@ -89,6 +91,9 @@ class Registry:
         self.db = connect(path, read_only=read_only)
         if not read_only:
             self.db.executescript(_SCHEMA)
+            columns = {row["name"] for row in self.db.execute("PRAGMA table_info(chunks)")}
+            if "context" not in columns:  # registries made before contextual embeddings
+                self.db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self.db.close()
@@ -283,10 +288,10 @@ class Registry:
                 "DELETE FROM vector_journal WHERE chunk_id = ?", ((chunk_id(doc, d.seq),) for doc, _, d in items)
             )
             self.db.executemany(
-                "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end, context)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end)
+                    (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end, d.context)
                     for doc, _, d in items
                 ),
             )
@@ -313,7 +318,7 @@ class Registry:
                 found[row["id"]] = StoredChunk(
                     id=row["id"], document_id=row["document_id"], path=row["path"], title=row["title"],
                     seq=row["seq"], text=row["text"], page=row["page"], heading=row["heading"],
-                    start=row["start"], end=row["end"],
+                    start=row["start"], end=row["end"], context=row["context"],
                 )
         return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import logging
 from pathlib import Path
 
@@ -28,9 +29,9 @@ def remembered_models(data_dir: Path) -> list[Path]:
 
 def remember_model(data_dir: Path, models_dir: Path, path: Path) -> ModelInfo:
     """Check that ``path`` is a readable GGUF model and remember it; raises ModelError if it is not."""
-    path = path.resolve()
+    path = Path(os.path.abspath(path))  # as the user sees it: a link keeps its own name
     info = read_model_info(path, models_dir=models_dir)
-    if path.parent == models_dir.resolve():
+    if path.parent == Path(os.path.abspath(models_dir)):
         return info  # already listed from the models folder
     known = remembered_models(data_dir)
     if path not in known:

@@ -7,10 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QTextCursor
+from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
+
+
+def pump(ms: int) -> None:
+    """Run the event loop for ``ms``. Unlike QTest.qWait, QEventLoop.exec releases the GIL, so the
+    worker threads (all Python) keep running meanwhile."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
@@ -22,7 +30,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = 
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        QTest.qWait(20)
+        pump(20)
 
 
 class Recorder:
@@ -46,15 +54,21 @@ class Recorder:
 
 
 def drop_files(target: QWidget, paths: list[Path], at: QPoint | None = None) -> QDropEvent:
-    """What the file manager does: a drop of file URLs on ``target``."""
+    """What the file manager does: drag file URLs over ``target``, then drop them there.
+
+    (Qt delivers a drop only to the widget that accepted the drag's enter event.)
+    """
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    position = QPointF(at if at is not None else target.rect().center())
-    event = QDropEvent(
-        position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
-    )
-    QApplication.sendEvent(target, event)
-    return event
+    point = at if at is not None else target.rect().center()
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(target, enter)
+    move = QDragMoveEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(target, move)
+    drop = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(target, drop)
+    return drop
 
 
 def anchor_position(view: QTextBrowser, href: str) -> QPoint:

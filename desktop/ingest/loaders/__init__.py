@@ -67,7 +67,7 @@ def load_document(path: Path, limits: LoadLimits = LoadLimits()) -> ExtractedDoc
     except ParseError:
         raise
     except MemoryError as exc:
-        raise ParseError("too large to process") from exc
+        raise ParseError("too large to process (out of memory)") from exc
     except RecursionError as exc:
         raise ParseError("document is nested too deeply") from exc
     except Exception as exc:  # a parser bug or a file no check foresaw: never show a traceback

@@ -27,8 +27,10 @@ def load(path: Path, limits: LoadLimits, kind: str) -> ExtractedDocument:
         if pages > limits.max_pages:
             raise ParseError(f"PDF has too many pages ({pages:,}; the limit is {limits.max_pages:,})")
         sections = []
+        drawn = False  # any page with images or drawings: a scan if no page has text
         for index in range(pages):
-            text = _page_text(document, index)
+            text, objects = _page_text(document, index)
+            drawn = drawn or objects > 0
             if text:
                 sections.append(Section(text=text, page=index + 1))
         title = clean_inline(document.get_metadata_value("Title"))
@@ -37,16 +39,18 @@ def load(path: Path, limits: LoadLimits, kind: str) -> ExtractedDocument:
     finally:
         document.close()
     if not sections:
-        raise ParseError("no text layer (scanned PDF?)" if pages else "empty document")
+        # Pages with nothing on them (or content that cannot be followed) are blank, not scanned.
+        raise ParseError("no text layer (scanned PDF?)" if drawn else "empty document")
     return ExtractedDocument(kind=kind, title=title, sections=tuple(sections), pages=pages)
 
 
-def _page_text(document: pdfium.PdfDocument, index: int) -> str:
+def _page_text(document: pdfium.PdfDocument, index: int) -> tuple[str, int]:
+    """The page's cleaned text, and how many objects (text, images, paths) it draws."""
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
-            return clean_text(textpage.get_text_bounded())
+            return clean_text(textpage.get_text_bounded()), pdfium_c.FPDFPage_CountObjects(page.raw)
         finally:
             textpage.close()
     finally:
