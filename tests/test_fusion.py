@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from desktop.services.evaluation import QuestionResult, compare, summarize
-from desktop.services.keywords import fts_query, query_terms
-from desktop.services.retrieval import cap_per_document, reciprocal_rank_fusion
+from desktop.services.keywords import fts_query, has_identifier, query_terms
+from desktop.services.retrieval import cap_per_document, convex_fusion, normalise
 
 
 def test_query_terms_drop_stop_words_and_keep_identifiers() -> None:
@@ -15,11 +15,22 @@ def test_fts_query_quotes_terms_and_handles_empty() -> None:
     assert fts_query("how is it?") is None
 
 
-def test_rrf_rewards_agreement_and_respects_weights() -> None:
-    fused = reciprocal_rank_fusion({"vector": [1, 2, 3], "keyword": [3, 4]}, {"vector": 1.0, "keyword": 1.0}, 60)
-    assert fused[0][0] == 3 and set(fused[0][2]) == {"vector", "keyword"}
-    muted = reciprocal_rank_fusion({"vector": [1, 2], "keyword": [2, 9]}, {"vector": 1.0, "keyword": 0.0}, 60)
-    assert [item for item, _, _ in muted][:2] == [1, 2]
+def test_identifiers_are_recognised() -> None:
+    assert has_identifier("What does KX-409 mean?") and has_identifier("PRAGMA cell_size_check")
+    assert has_identifier("sqlite3_close_v2() versus sqlite3_close()")
+    assert not has_identifier("How do I speed up inserts into a SQL database?")
+
+
+def test_normalise_and_convex_fusion() -> None:
+    assert normalise([(1, 0.9), (2, 0.5), (3, 0.1)]) == {1: 1.0, 2: 0.5, 3: 0.0}
+    assert normalise([(7, 3.2)]) == {7: 1.0}
+    vector = [(1, 0.80), (2, 0.79), (3, 0.40)]
+    keyword = [(3, 12.0), (9, 2.0)]
+    fused = convex_fusion(vector, keyword, 0.7)
+    assert fused[0][0] == 1 and fused[0][2] == ("vector",)
+    assert {item for item, _, found in fused if found == ("vector", "keyword")} == {3}
+    assert convex_fusion(vector, keyword, 0.2)[0][0] == 3  # keyword-heavy weighting flips the order
+    assert [item for item, _, _ in convex_fusion(vector, [], 0.7)] == [1, 2, 3]
 
 
 def test_cap_per_document() -> None:

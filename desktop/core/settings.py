@@ -93,9 +93,11 @@ class HearthSettings(BaseSettings):
     max_per_document: int = Field(2, ge=1, le=100)
     hybrid: bool = True
     candidates: int = Field(50, ge=5, le=1000, description="hits taken from each retriever")
-    vector_weight: float = Field(1.0, ge=0.0)
-    keyword_weight: float = Field(0.6, ge=0.0)
-    rrf_k: int = Field(60, ge=1)
+    # Fusion: weight of the vector score against the keyword score, both min-max normalised.
+    vector_weight: float = Field(0.7, ge=0.0, le=1.0)
+    # ... when the question names identifiers (snake_case, codes like KX-409, sqlite3), which
+    # the keyword side matches exactly and vectors only approximately.
+    identifier_vector_weight: float = Field(0.5, ge=0.0, le=1.0)
 
     # Chat.
     default_model: str | None = None

@@ -29,6 +29,7 @@ MAX_KV = 1 << 16
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_NAME_BYTES = 1 << 12
 MAX_NESTING = 2
+MAX_HEADER_BYTES = 256 << 20  # real headers, vocabulary included, stay under ~20 MB
 SMALL_ARRAY = 4096  # arrays up to this length are kept whole; longer ones only if listed below
 KEPT_LARGE_ARRAYS = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
 
@@ -94,14 +95,17 @@ class _Cursor:
             return
         if end > self.file_size:
             raise _damaged(self.name, "the file ends in the middle of its header")
-        # Read ahead generously: the tokenizer arrays are millions of tiny strings.
+        if end > MAX_HEADER_BYTES:
+            raise _damaged(self.name, f"its header is larger than {MAX_HEADER_BYTES >> 20} MiB")
+        # Read ahead generously: the vocabulary is hundreds of thousands of tiny strings.
         want = max(end - len(self.buffer), min(max(len(self.buffer), _READ_CHUNK), _MAX_READ_CHUNK))
         self.buffer += self._handle.read(want)
         if end > len(self.buffer):
             raise _damaged(self.name, "the file ends in the middle of its header")
 
     def remaining(self) -> int:
-        return self.file_size - self.pos
+        """Bytes the rest of the header can span: bounds every declared count and length."""
+        return min(self.file_size, MAX_HEADER_BYTES) - self.pos
 
     def scalar(self, fmt: str, size: int) -> int | float | bool:
         self.need(size)
@@ -115,19 +119,16 @@ class _Cursor:
     def u64(self) -> int:
         return int(self.scalar("<Q", 8))
 
-    def raw_string(self, limit: int | None = None) -> bytes:
+    def string(self, limit: int | None = None) -> str:
         length = self.u64()
         if length > self.remaining():
-            raise _damaged(self.name, f"a text field claims {length:,} bytes, more than the file holds")
+            raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
         if limit is not None and length > limit:
             raise _damaged(self.name, f"a name in its header is {length:,} bytes long")
         self.need(length)
         start = self.pos
         self.pos += length
-        return bytes(self.buffer[start : self.pos])
-
-    def string(self, limit: int | None = None) -> str:
-        return self.raw_string(limit).decode("utf-8", errors="replace")
+        return self.buffer[start : self.pos].decode("utf-8", errors="replace")
 
     def string_array(self, count: int, keep: bool) -> list[MetaValue]:
         """Many short strings: a tight loop, since vocabularies hold hundreds of thousands."""
@@ -138,8 +139,8 @@ class _Cursor:
                 self.need(8)
             (length,) = unpack(self.buffer, self.pos)
             self.pos += 8
-            if length > self.file_size - self.pos:
-                raise _damaged(self.name, f"a text field claims {length:,} bytes, more than the file holds")
+            if length > self.remaining():
+                raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
             if self.pos + length > len(self.buffer):
                 self.need(length)
             if keep:
@@ -164,9 +165,7 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
     if item_type in _SCALARS:
         size = _SCALARS[item_type][1]
         if count > cursor.remaining() // size:
-            raise _damaged(
-                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
-            )
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
         cursor.need(count * size)
         start = cursor.pos
         cursor.pos += count * size
@@ -179,16 +178,12 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
         return values
     if item_type == _STRING:
         if count > cursor.remaining() // 8:
-            raise _damaged(
-                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
-            )
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
         strings = cursor.string_array(count, keep)
         return strings if keep else None
     if item_type == _ARRAY:
         if count > cursor.remaining() // 12:
-            raise _damaged(
-                cursor.name, f"metadata key {key!r} claims {count:,} entries, more than the file holds"
-            )
+            raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
         nested = [_value(cursor, _ARRAY, key, depth + 1) for _ in range(count)]
         return [item for item in nested if item is not None] if keep else None
     raise _damaged(cursor.name, f"metadata key {key!r} holds entries of unknown type {item_type}")

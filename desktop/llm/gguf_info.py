@@ -163,6 +163,9 @@ def read_model_info(
     manifest. ``context_length`` is the context the memory estimate assumes (default: the app's)."""
     header = read_header(path)
     meta = header.metadata
+    kind = meta.get("general.type", "model")
+    if kind != "model":  # LoRA adapters and vision projectors share the format
+        raise ModelError(f"{path.name} is a GGUF file of type {kind!r}, not a chat model.")
     arch = meta.get("general.architecture")
     if not isinstance(arch, str) or not arch:
         raise ModelError(f"{path.name} looks damaged: it does not say which model architecture it uses.")

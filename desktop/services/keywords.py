@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 _TERM = re.compile(r"\w+", re.UNICODE)
+# snake_case names, letter-digit codes (KX-409, sqlite3, v2, 3DES): things to match exactly.
+_IDENTIFIER = re.compile(r"\b\w*(?:_\w+|[A-Za-z]-?\d+|\d+-?[A-Za-z])\w*\b")
 
 STOP_WORDS = frozenset(
     """
@@ -47,3 +49,7 @@ def fts_query(question: str) -> str | None:
     if not terms:
         return None
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def has_identifier(question: str) -> bool:
+    return _IDENTIFIER.search(question) is not None

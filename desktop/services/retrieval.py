@@ -1,4 +1,4 @@
-"""Hybrid retrieval: vector similarity and BM25 fused by weighted reciprocal rank fusion."""
+"""Hybrid retrieval: vector similarity and BM25, fused by a weighted sum of normalised scores."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from enum import StrEnum
 from desktop.core.errors import UsageError
 from desktop.core.settings import HearthSettings
 from desktop.core.types import SearchHit
-from desktop.services.keywords import fts_query
+from desktop.services.keywords import fts_query, has_identifier
 from desktop.services.workspace import Workspace
 
 
@@ -19,18 +19,34 @@ class Mode(StrEnum):
     KEYWORD = "keyword"
 
 
-def reciprocal_rank_fusion(
-    rankings: dict[str, list[int]], weights: dict[str, float], k: int
+def normalise(scores: list[tuple[int, float]]) -> dict[int, float]:
+    """Min-max to [0, 1] within one retriever's candidates (a lone candidate scores 1)."""
+    if not scores:
+        return {}
+    high = max(score for _, score in scores)
+    low = min(score for _, score in scores)
+    return {item: (score - low) / (high - low) if high > low else 1.0 for item, score in scores}
+
+
+def convex_fusion(
+    vector: list[tuple[int, float]], keyword: list[tuple[int, float]], vector_weight: float
 ) -> list[tuple[int, float, tuple[str, ...]]]:
-    """(id, fused score, retrievers that found it), best first; ``k`` damps the top ranks."""
-    scores: dict[int, float] = defaultdict(float)
-    found_by: dict[int, list[str]] = defaultdict(list)
-    for name, ranking in rankings.items():
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] += weights.get(name, 1.0) / (k + rank)
-            found_by[item].append(name)
-    ordered = sorted(scores, key=lambda item: (-scores[item], item))
-    return [(item, scores[item], tuple(found_by[item])) for item in ordered]
+    """(id, fused score, retrievers that found it), best first.
+
+    A weighted sum of normalised scores keeps how sure each retriever is, where reciprocal rank
+    fusion keeps only ranks and lets middling agreement outrank one retriever's clear best hit.
+    """
+    by_vector, by_keyword = normalise(vector), normalise(keyword)
+    fused = {
+        item: vector_weight * by_vector.get(item, 0.0) + (1 - vector_weight) * by_keyword.get(item, 0.0)
+        for item in by_vector.keys() | by_keyword.keys()
+    }
+    ordered = sorted(fused, key=lambda item: (-fused[item], item))
+    return [
+        (item, fused[item], tuple(name for name, found in (("vector", by_vector), ("keyword", by_keyword))
+                                  if item in found))
+        for item in ordered
+    ]
 
 
 def cap_per_document(
@@ -69,27 +85,22 @@ class Retriever:
         mode = mode or (Mode.HYBRID if self.settings.hybrid else Mode.VECTOR)
         limit = max(self.settings.candidates, k * self.settings.max_per_document)
 
-        rankings: dict[str, list[int]] = {}
-        raw_scores: dict[str, dict[int, float]] = {}
+        hits: dict[str, list[tuple[int, float]]] = {}
         if mode in (Mode.HYBRID, Mode.VECTOR):
-            hits = self._vector(query, limit, document_ids)
-            rankings["vector"] = [i for i, _ in hits]
-            raw_scores["vector"] = dict(hits)
+            hits["vector"] = self._vector(query, limit, document_ids)
         if mode in (Mode.HYBRID, Mode.KEYWORD):
             match = fts_query(query)
-            hits = self.workspace.registry.keyword_search(match, limit, document_ids) if match else []
-            rankings["keyword"] = [i for i, _ in hits]
-            raw_scores["keyword"] = dict(hits)
+            hits["keyword"] = self.workspace.registry.keyword_search(match, limit, document_ids) if match else []
 
-        chunks = self.workspace.registry.chunks({i for ranking in rankings.values() for i in ranking})
+        chunks = self.workspace.registry.chunks({i for found in hits.values() for i, _ in found})
         # Vectors whose chunk row is gone are orphans of an interrupted delete: never shown.
-        rankings = {name: [i for i in ranking if i in chunks] for name, ranking in rankings.items()}
+        hits = {name: [(i, score) for i, score in found if i in chunks] for name, found in hits.items()}
         if mode == Mode.HYBRID:
-            weights = {"vector": self.settings.vector_weight, "keyword": self.settings.keyword_weight}
-            ranked = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+            weight = self.settings.identifier_vector_weight if has_identifier(query) else self.settings.vector_weight
+            ranked = convex_fusion(hits["vector"], hits["keyword"], weight)
         else:
             name = str(mode)
-            ranked = [(i, raw_scores[name][i], (name,)) for i in rankings[name]]
+            ranked = [(i, score, (name,)) for i, score in hits[name]]
         ranked = cap_per_document(
             ranked, {i: chunks[i].document_id for i, _, _ in ranked}, self.settings.max_per_document
         )

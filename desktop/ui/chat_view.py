@@ -147,6 +147,9 @@ class ChatView(QScrollArea):
     def answers(self) -> list[AnswerMessage]:
         return [w for w in self._message_widgets() if isinstance(w, AnswerMessage)]
 
+    def questions(self) -> list[str]:
+        return [w.text for w in self._message_widgets() if isinstance(w, UserMessage)]
+
     def last_answer(self) -> AnswerMessage | None:
         answers = self.answers()
         return answers[-1] if answers else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QModelIndex, QPointF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QResizeEvent, QShowEvent, QTextCharFormat, QTextCursor
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
@@ -41,6 +41,7 @@ class PdfPane(QWidget):
         layout.addWidget(self.view)
         self._path: str | None = None
         self._page = 0
+        self._pending_jump = False
 
     def show_passage(self, passage: Passage) -> str | None:
         """Open the PDF at the passage's page; returns an error message if it cannot be opened."""
@@ -52,10 +53,28 @@ class PdfPane(QWidget):
                 return f"{fmt.file_name(passage.path)} cannot be opened ({error.name})."
             self._path = passage.path
         self._page = max(0, min((passage.page or 1) - 1, self.document.pageCount() - 1))
-        self.view.pageNavigator().jump(self._page, QPointF(0, 0), self.view.zoomFactor())
+        self._pending_jump = True
+        self._jump()
         words = passage.text.split()[:SEARCH_WORDS]
         self.search.setSearchString(" ".join(words))
         return None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._jump)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._jump)
+
+    def _jump(self) -> None:
+        """Go to the cited page; repeated until the view has a size, since a jump made before its
+        first layout is lost."""
+        if not self._pending_jump:
+            return
+        self.view.pageNavigator().jump(self._page, QPointF(0, 0), self.view.zoomFactor())
+        if self.view.isVisible() and self.view.viewport().height() > 0:
+            self._pending_jump = False
 
     @property
     def current_page(self) -> int:

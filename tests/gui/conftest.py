@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 from desktop.ui.main_window import MainWindow
 from tests.conftest import MODELS
 
-# Short answers keep the real-model tests quick on a busy CPU.
-TEST_SETTINGS = {"generation": {"max_tokens": 40}}
+# Short answers from short prompts keep the real-model tests quick on a busy CPU.
+TEST_SETTINGS = {"generation": {"max_tokens": 24}, "top_k": 3}
 
 OpenWindow = Callable[..., MainWindow]
 

@@ -33,6 +33,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, what: str = 
         pump(20)
 
 
+def shortcut(widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """Press a key as a shortcut: Qt only delivers shortcuts to the active window."""
+    window = widget.window()
+    window.activateWindow()
+    wait_until(lambda: QApplication.activeWindow() is window, 10, "the window to be active")
+    QTest.keyClick(widget, key, modifier)
+
+
 class Recorder:
     """Collects what a signal carries, with the time each arrived."""
 

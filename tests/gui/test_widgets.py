@@ -20,7 +20,7 @@ from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.workers.events import ModelCatalog
 from tests.conftest import MODELS
-from tests.gui.helpers import Recorder, click_link, wait_until
+from tests.gui.helpers import Recorder, click_link, shortcut, wait_until
 
 
 def test_enter_sends_and_shift_enter_breaks_the_line(hearth_app: QApplication) -> None:
@@ -143,18 +143,16 @@ def test_keyboard_shortcuts(hearth_app: QApplication, tmp_path: Path) -> None:
     controller = Controller(tmp_path / "data", MODELS, HearthSettings())  # not started: no threads
     window = MainWindow(controller)
     window.show()
-    QTest.qWaitForWindowExposed(window)
-    window.activateWindow()
     stops = []
     controller.engine.stop_answer = lambda: stops.append(1)  # type: ignore[method-assign]
     controller.streaming = True
     window.sidebar.search.setFocus()
-    QTest.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    shortcut(window.sidebar.search, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert wait_until(lambda: window.chat.composer.input.hasFocus(), 5, "the question box to have focus")
-    QTest.keyClick(window.chat.composer.input, Qt.Key.Key_Escape)
+    shortcut(window.chat.composer.input, Qt.Key.Key_Escape)
     assert stops == [1]
     window.show_page("library")
-    QTest.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    shortcut(window.chat.composer.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.chat and window.chat.title.full_text() == "New chat"
     assert window.add_files_action.shortcut().toString() == "Ctrl+O"
     window.close()

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import gguf
+import numpy as np
 import pytest
 
 from desktop.core.errors import ModelError
@@ -35,8 +37,9 @@ def test_reads_the_real_models_metadata(model_path: Path) -> None:
     assert {"<|im_start|>", "<|im_end|>", "<|endoftext|>"} <= set(info.control_tokens)
 
 
-def test_reads_only_the_header(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    read_bytes = 0
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Route every Path.open through a wrapper that adds up the bytes read."""
+    read_bytes = [0]
     real_open = Path.open
 
     class Counting:
@@ -44,9 +47,8 @@ def test_reads_only_the_header(model_path: Path, monkeypatch: pytest.MonkeyPatch
             self._handle = handle
 
         def read(self, size: int = -1) -> bytes:
-            nonlocal read_bytes
             data = self._handle.read(size)
-            read_bytes += len(data)
+            read_bytes[0] += len(data)
             return data
 
         def __enter__(self) -> Counting:
@@ -56,8 +58,32 @@ def test_reads_only_the_header(model_path: Path, monkeypatch: pytest.MonkeyPatch
             self._handle.close()
 
     monkeypatch.setattr(Path, "open", lambda self, *a, **k: Counting(real_open(self, *a, **k)))
+    return read_bytes
+
+
+def test_reads_only_the_header(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    read_bytes = _count_reads(monkeypatch)
     read_header(model_path)
-    assert 0 < read_bytes < model_path.stat().st_size // 10
+    assert 0 < read_bytes[0] < model_path.stat().st_size // 10
+
+
+def test_a_5_gb_model_is_described_from_its_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.gguf"
+    elements = 5 * 1024**3 // 2
+    writer = gguf.GGUFWriter(str(path), arch="llama")
+    writer.add_uint32("llama.context_length", 4096)
+    writer.add_tensor_info("token_embd.weight", (elements // 4096, 4096), np.dtype(np.float16), elements * 2)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    data_offset = -(-path.stat().st_size // 32) * 32  # the header, padded to the default alignment
+    with path.open("r+b") as handle:  # sparse: the weights take no disk space
+        handle.truncate(data_offset + elements * 2)
+    read_bytes = _count_reads(monkeypatch)
+    info = read_model_info(path)
+    assert info.file_size > 5 * 1024**3 and info.parameters == elements and info.quantization == "F16"
+    assert read_bytes[0] <= 1 << 20  # one read-ahead block
 
 
 def test_memory_estimate_follows_the_context(model_path: Path) -> None:
@@ -86,12 +112,12 @@ BAD_HEADERS = {
     "big-endian": (b"GGUF" + struct.pack(">IQQ", 3, 0, 0) + bytes(64), "is a big-endian GGUF file"),
     "key-length": (
         forged_header(kvs=1, body=struct.pack("<Q", 1 << 60)),
-        "a text field claims 1,152,921,504,606,846,976 bytes, more than the file holds.",
+        "looks damaged: a text field claims to be 1,152,921,504,606,846,976 bytes long.",
     ),
     "value-type": (forged_header(kvs=1, body=gguf_string("a") + struct.pack("<I", 99)), "unknown type 99"),
     "array-count": (
         forged_header(kvs=1, body=gguf_string("a") + struct.pack("<IIQ", 9, 4, 1 << 50)),
-        "claims 1,125,899,906,842,624 entries, more than the file holds.",
+        "looks damaged: metadata key 'a' claims 1,125,899,906,842,624 entries.",
     ),
     "duplicate-key": (
         forged_header(kvs=2, body=(gguf_string("k") + struct.pack("<II", 4, 1)) * 2),
@@ -120,10 +146,23 @@ def test_malformed_headers_are_refused_with_one_clear_sentence(tmp_path: Path, c
     assert message.endswith(".") and "\n" not in message
 
 
+def test_a_header_too_large_to_be_real_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bloated.gguf"
+    path.write_bytes(forged_header(kvs=1, body=gguf_string("a") + struct.pack("<IQ", 8, 300 << 20)))
+    with path.open("r+b") as handle:  # sparse: 400 MB that take no disk space
+        handle.truncate(400 << 20)
+    with pytest.raises(
+        ModelError, match=r"^bloated.gguf looks damaged: a text field claims to be 314,572,800 "
+    ):
+        check_model_file(path, tmp_path)
+
+
 def test_truncated_models_are_refused(tmp_path: Path, model_path: Path) -> None:
     data = model_path.read_bytes()
     in_header = _damaged_file(tmp_path, "in-header.gguf", data[:100_000])
-    with pytest.raises(ModelError, match=r"^in-header.gguf looks damaged: .+ more than the file holds\.$"):
+    with pytest.raises(
+        ModelError, match=r"^in-header.gguf looks damaged: metadata key '.+' claims [\d,]+ entries\.$"
+    ):
         check_model_file(in_header, tmp_path)
     in_weights = _damaged_file(tmp_path, "in-weights.gguf", data[: len(data) // 2])
     with pytest.raises(ModelError, match=r"shorter than its header says \(an interrupted download\?\)\.$"):
@@ -221,11 +260,13 @@ def test_list_models_skips_bad_files(
     (tmp_path / "c-broken.gguf").write_bytes(forged_header(tensors=4_000_000_000))
     (tmp_path / "notes.txt").write_text("not a model")
     (tmp_path / "d-folder.gguf").mkdir()
+    write_lora(tmp_path / "e-adapter.gguf")
     with caplog.at_level(logging.WARNING):
         found = list_models(tmp_path)
     assert [Path(info.path).name for info in found] == ["a-real.gguf", "b-tiny.gguf"]
     assert found[1].quantization == "F32" and found[1].parameters == 4 * 64 + 64
     assert "c-broken.gguf looks damaged" in caplog.text
+    assert "e-adapter.gguf is a GGUF file of type 'adapter', not a chat model." in caplog.text
     assert list_models(tmp_path / "absent") == []
 
 

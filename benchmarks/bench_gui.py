@@ -1,0 +1,185 @@
+"""GUI responsiveness: the longest gap in the GUI event loop while an answer streams and while
+200 files are indexed. A QTimer heartbeat fires every few milliseconds; any gap much longer than
+its interval is time the window could not repaint or react. Target: every gap under 50 ms.
+
+Prints a table and one JSON line. Runs on its own temporary data folder, offscreen by default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HEARTBEAT_MS = 5
+TARGET_MS = 50.0
+FILES = 200
+QUESTION = "How often should tomatoes be watered, and what does error code KX-409 mean?"
+
+
+@dataclass
+class Heartbeat:
+    """Records the time between timer ticks while ``active``."""
+
+    active: bool = False
+    last: float | None = None
+    gaps: list[float] = field(default_factory=list)
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if self.active and self.last is not None:
+            self.gaps.append((now - self.last) * 1000)
+        self.last = now
+
+    def start(self) -> None:
+        self.gaps, self.last, self.active = [], time.perf_counter(), True
+
+    def stop(self) -> list[float]:
+        self.active = False
+        return self.gaps
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+    gaps: list[float]
+    detail: str
+
+    @property
+    def longest(self) -> float:
+        return max(self.gaps, default=0.0)
+
+    @property
+    def p99(self) -> float:
+        ordered = sorted(self.gaps)
+        return ordered[int(len(ordered) * 0.99) - 1] if len(ordered) > 1 else self.longest
+
+    def row(self) -> dict[str, object]:
+        return {
+            "phase": self.name, "seconds": round(self.seconds, 1), "ticks": len(self.gaps),
+            "median_gap_ms": round(statistics.median(self.gaps), 1) if self.gaps else None,
+            "p99_gap_ms": round(self.p99, 1), "longest_gap_ms": round(self.longest, 1),
+            "under_target": self.longest < TARGET_MS, "detail": self.detail,
+        }
+
+
+def write_files(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        topic = ["garden", "kettle", "bicycle", "astronomy", "bread"][index % 5]
+        paragraphs = [
+            f"# Note {index} about {topic}",
+            f"This is note number {index}. It talks about {topic} in some detail, so that the indexer has "
+            "real sentences to split into passages and embed.",
+            " ".join(f"Sentence {n} of note {index} mentions {topic} and the number {n * index}." for n in range(30)),
+        ]
+        (folder / f"note-{index:03}.md").write_text("\n\n".join(paragraphs), encoding="utf-8")
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(REPO))
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from desktop.app import create_application, open_window
+    from desktop.core import paths
+    from desktop.workers.events import EnginePhase
+    from tests.samples import write_corpus
+
+    def pump_until(predicate: object, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():  # type: ignore[operator]
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench_gui: timed out after {timeout:.0f} s")
+            loop = QEventLoop()
+            QTimer.singleShot(20, loop.quit)
+            loop.exec()  # releases the GIL, unlike QTest.qWait
+
+    work = Path(tempfile.mkdtemp(prefix="hearth-bench-gui-"))
+    data_dir, corpus, many = work / "data", work / "corpus", work / "many"
+    data_dir.mkdir()
+    (data_dir / "settings.json").write_text(json.dumps({"generation": {"max_tokens": 160}}), encoding="utf-8")
+    write_corpus(corpus)
+    write_files(many, FILES)
+    os.environ["HEARTH_HOME"] = str(data_dir)
+
+    app = create_application()
+    beat = Heartbeat()
+    timer = QTimer()
+    timer.setTimerType(timer.timerType().PreciseTimer)
+    timer.timeout.connect(beat.tick)
+    timer.start(HEARTBEAT_MS)
+    opened = time.perf_counter()
+    window = open_window(data_dir, paths.models_dir())
+    shown_after = time.perf_counter() - opened
+    window.resize(1200, 800)
+    controller = window.controller
+    phases: list[Phase] = []
+    state: dict[str, object] = {}
+    controller.indexFinished.connect(lambda result: state.__setitem__("indexed", result))
+    controller.answerPiece.connect(lambda _piece: state.__setitem__("pieces", int(state.get("pieces", 0)) + 1))
+    controller.answerDone.connect(lambda done: state.__setitem__("answer", done.message))
+    controller.answerFailed.connect(lambda failed: state.__setitem__("answer", failed))
+
+    # Start-up: the window shows at once while the model and embedder load in the background.
+    beat.start()
+    started = time.perf_counter()
+    pump_until(lambda: controller.status is not None and controller.status.phase == EnginePhase.READY, 600)
+    phases.append(Phase("start-up (model + embedder load)", time.perf_counter() - started, beat.stop(),
+                        f"window shown after {shown_after * 1000:.0f} ms"))
+    controller.add_paths([corpus])
+    pump_until(lambda: "indexed" in state, 600)
+    state.pop("indexed")
+
+    beat.start()
+    started = time.perf_counter()
+    window.chat.composer.input.setPlainText(QUESTION)
+    window.chat.composer.button.click()
+    pump_until(lambda: "answer" in state, 600)
+    message = state["answer"]
+    tokens = getattr(getattr(message, "timings", None), "generated_tokens", 0)
+    speed = getattr(getattr(message, "timings", None), "tokens_per_second", None) or 0.0
+    phases.append(Phase("answer streaming", time.perf_counter() - started, beat.stop(),
+                        f"{tokens} tokens at {speed:.0f} tokens/s, {state.get('pieces', 0)} pieces shown"))
+
+    beat.start()
+    started = time.perf_counter()
+    controller.add_paths([many])
+    pump_until(lambda: "indexed" in state, 1200)
+    result = state["indexed"]
+    report = getattr(result, "report", None)
+    phases.append(Phase(f"indexing {FILES} files", time.perf_counter() - started, beat.stop(),
+                        f"{getattr(report, 'added', 0)} added, {getattr(report, 'chunks', 0)} passages"))
+
+    closing = time.perf_counter()
+    window.close()
+    closed_after = time.perf_counter() - closing
+    timer.stop()
+
+    rows = [phase.row() for phase in phases]
+    print(f"\nGUI event-loop gaps (heartbeat every {HEARTBEAT_MS} ms; target: longest gap < {TARGET_MS:.0f} ms)")
+    print(f"{'phase':<34} {'time':>7} {'ticks':>7} {'median':>8} {'p99':>8} {'longest':>9}  ok   detail")
+    for row in rows:
+        print(f"{row['phase']:<34} {row['seconds']:>6}s {row['ticks']:>7} {row['median_gap_ms']:>6}ms "
+              f"{row['p99_gap_ms']:>6}ms {row['longest_gap_ms']:>7}ms  {'yes' if row['under_target'] else 'NO ':<4} "
+              f"{row['detail']}")
+    print(f"window shown {shown_after * 1000:.0f} ms after start; closed in {closed_after * 1000:.0f} ms")
+    measured = [row for row in rows if not str(row["phase"]).startswith("start-up")]
+    print(json.dumps({
+        "benchmark": "gui_responsiveness", "heartbeat_ms": HEARTBEAT_MS, "target_ms": TARGET_MS,
+        "window_shown_ms": round(shown_after * 1000), "close_ms": round(closed_after * 1000), "phases": rows,
+        "passed": all(row["under_target"] for row in measured),
+    }))
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
