@@ -12,7 +12,7 @@ import random
 import signal
 import subprocess
 import sys
-import time
+from itertools import pairwise
 from pathlib import Path
 
 from desktop.core.types import MessageStatus
@@ -88,7 +88,7 @@ def test_kill_at_random_moments_then_start_again(tmp_path: Path) -> None:
         messages = state["messages"]
         if any(m["status"] == MessageStatus.STREAMING for m in messages):
             failures.append(f"run {run}: an answer is still marked as streaming after restart")
-        for before, after in zip(messages, messages[1:], strict=False):
+        for before, after in pairwise(messages):
             if after["role"] == "assistant" and before["role"] != "user":
                 failures.append(f"run {run}: an answer without its question")
         if action == "ask" and messages and messages[-1]["role"] == "assistant":
@@ -104,4 +104,3 @@ def test_kill_at_random_moments_then_start_again(tmp_path: Path) -> None:
     assert final["check"]["ok"], final["check"]["problems"]
     print(f"crash test: {RUNS} kills ({kinds}), {len(failures)} failures")
     assert not failures, "\n".join(failures)
-    time.sleep(0)  # keep the loop's processes reaped before the next test

@@ -27,7 +27,8 @@ def test_hybrid_finds_exact_identifiers_that_vectors_blur(workspace: Workspace, 
         question = f"What is the status of ticket {code}?"
         hybrid_top1 += retriever.search(question, 1, mode=Mode.HYBRID)[0].path.endswith(f"{code}.txt")
         vector_top1 += retriever.search(question, 1, mode=Mode.VECTOR)[0].path.endswith(f"{code}.txt")
-    print(f"exact-identifier questions: hybrid top-1 {hybrid_top1}/{len(codes)}, vector top-1 {vector_top1}/{len(codes)}")
+    print(f"exact-identifier questions: hybrid top-1 {hybrid_top1}/{len(codes)}, "
+          f"vector top-1 {vector_top1}/{len(codes)}")
     assert hybrid_top1 >= 0.9 * len(codes)
     assert hybrid_top1 >= vector_top1 + len(codes) // 2
 
