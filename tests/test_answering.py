@@ -13,6 +13,7 @@ import pytest
 from desktop.core.errors import ModelError, UsageError
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import MessageStatus
+from desktop.llm.crash_marks import crashed_models, mark_loading
 from desktop.llm.host import ModelHost
 from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
 from desktop.services.conversations import ConversationStore
@@ -144,3 +145,19 @@ def test_killed_model_host_is_an_error_then_recovers(answerer: Answerer) -> None
     last = answerer.conversations.messages(conversation.id)[-1]
     assert last.status == MessageStatus.INTERRUPTED and last.text
     assert _collect(answerer.ask("Say hi.", rag=False))[2].message.status == MessageStatus.COMPLETE
+
+
+def test_model_that_crashed_while_loading_is_not_autoloaded(answerer: Answerer) -> None:
+    model = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    data_dir = answerer.workspace.data_dir
+    engine = Answerer(answerer.workspace, answerer.conversations, ModelHost(data_dir=data_dir))
+    try:
+        mark_loading(data_dir, model)  # as if the last load had taken the app down
+        with pytest.raises(ModelError, match="crashed while loading last time"):
+            engine.autoload()
+        assert engine.host.info is None
+        engine.use_model(model)  # choosing it explicitly tries again; success clears the mark
+        assert str(model.resolve()) not in crashed_models(data_dir)
+        engine.autoload()
+    finally:
+        engine.host.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from desktop.core.errors import ModelError, UsageError
 from desktop.core.settings import GenerationSettings
 from desktop.core.types import Frozen, Message, MessageStatus, Passage, SearchHit, Timings
+from desktop.llm.crash_marks import crashed_models
 from desktop.llm.host import GenerationResult, HostState, ModelHost, TokenEvent
 from desktop.services.citations import resolve
 from desktop.services.conversations import ConversationStore
@@ -68,6 +69,17 @@ class Answerer:
             generation = self.workspace.settings.generation_for(path.name)
             self.host.load(path, generation, force=force, models_dir=self.workspace.models_dir)
         self.model_path = path
+
+    def autoload(self) -> None:
+        """Load the default model at start-up, unless it crashed the model host while loading last
+        time: then say so and let the person choose it again, instead of crashing again."""
+        path = Path(self.model_path or default_model_path(self.workspace))
+        if str(path.resolve()) in crashed_models(self.workspace.data_dir):
+            raise ModelError(
+                f"{path.name} crashed while loading last time, so it was not loaded automatically. "
+                "Choose it in Models to try again."
+            )
+        self.use_model(path)
 
     def generation(self) -> GenerationSettings:
         assert self.model_path is not None
