@@ -177,3 +177,35 @@ def test_multi_page_pdf_keeps_page_numbers(workspace: Workspace, tmp_path: Path)
               + ["The secret password of the lighthouse keeper is marmalade."])
     Indexer(workspace).index([pdf])
     assert Retriever(workspace).search("lighthouse keeper password", 1)[0].page == 8
+
+
+def test_parser_that_cannot_start_fails_the_files_instead_of_looping(corpus: Path, embedder_folder: Path) -> None:
+    from desktop.ingest.limits import LoadLimits
+    from desktop.ingest.parsing import CANNOT_START, ParserConfig, ParserPool
+
+    # 16 MB of address space is too little for a Python worker to even start.
+    config = ParserConfig(tokenizer_folder=embedder_folder, max_tokens=200, overlap=32, context_tokens=54,
+                          limits=LoadLimits(), timeout_s=30, memory_mb=16)
+    paths = [str(p) for p in sorted(corpus.iterdir())]
+    outcomes = list(ParserPool(config).parse(paths))
+    assert sorted(o.path for o in outcomes) == sorted(paths)
+    assert {o.error for o in outcomes} == {CANNOT_START}
+
+
+def test_oversized_file_is_refused_without_being_read(workspace: Workspace, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import desktop.services.indexing as indexing
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    with open(folder / "huge.log", "wb") as handle:
+        handle.write(b"start of a very long line")
+        handle.truncate(2 * 2**30)  # sparse: 2 GB on paper, nothing on disk
+    (folder / "small.md").write_text("A small note about owls.")
+    hashed: list[Path] = []
+    real_hash = indexing.sha256_of
+    monkeypatch.setattr(indexing, "sha256_of", lambda path: hashed.append(path) or real_hash(path))
+    report = Indexer(workspace).index([folder])
+    assert [f.reason for f in report.failed] == ["file is larger than the 256 MB limit"]
+    assert hashed == [folder / "small.md"] and report.added == 1
+    assert Indexer(workspace).index([folder]).unchanged == 2  # and it is not looked at again

@@ -84,7 +84,7 @@ class HearthSettings(BaseSettings):
     embed_batch_size: int = Field(64, ge=1, le=1024)
     parse_workers: int = Field(1, ge=1, le=32)
     parse_timeout_s: float = Field(60.0, gt=0)
-    parse_memory_mb: int = Field(2048, ge=128)
+    parse_memory_mb: int = Field(2048, ge=256, description="a parse worker needs about 200 MB to start")
     max_file_mb: float = Field(256.0, gt=0)
     ignore_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORE))
 

@@ -24,6 +24,10 @@ from desktop.core.types import Frozen, ParsedFile
 from desktop.ingest.limits import LoadLimits
 
 
+MAX_FAILED_STARTS = 3
+CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
+
+
 class ParserConfig(Frozen):
     tokenizer_folder: Path
     max_tokens: int
@@ -158,6 +162,7 @@ class ParserPool:
     def _drive(self, pending: list[str]) -> None:
         todo = list(reversed(pending))
         in_flight = 0
+        failed_starts = 0  # consecutive workers that died before they were ready
         try:
             self._workers = [self._spawn() for _ in range(min(self.size, len(pending)))]
             while (todo or in_flight) and not self._stop.is_set():
@@ -199,6 +204,14 @@ class ParserPool:
                             return
                     if replace:
                         self._kill(worker)
+                        failed_starts = 0 if worker.ready else failed_starts + 1
+                        if failed_starts >= MAX_FAILED_STARTS:
+                            # Workers that die before they are ready will keep dying: give up on the rest.
+                            unfinished = [w.job for w in self._workers if w.job] + list(reversed(todo))
+                            for path in unfinished:
+                                if not self._emit(ParseOutcome(path=path, error=CANNOT_START)):
+                                    return
+                            return
                         self._workers[index] = self._spawn()
         finally:
             for worker in self._workers:

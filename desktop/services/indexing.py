@@ -117,7 +117,7 @@ class Indexer:
         tally = _Tally()
         found, skipped = self._scan(roots)
         tally.failed.extend(FailedFile(path=s.path, reason=s.reason) for s in skipped)
-        jobs = self._plan(found, tally)
+        jobs = self._plan(found, tally, notify)
         self._remove_vanished(roots, found, skipped, tally)
         if not found and not skipped and not tally.removed:
             raise UsageError(f"Nothing Hearth can read was found in {', '.join(map(str, roots))}")
@@ -160,10 +160,14 @@ class Indexer:
             (found if isinstance(item, FoundFile) else skipped).append(item)  # type: ignore[arg-type]
         return found, skipped
 
-    def _plan(self, found: list[FoundFile], tally: _Tally) -> list[_Job]:
+    def _plan(self, found: list[FoundFile], tally: _Tally, notify: ProgressCallback) -> list[_Job]:
         """Decide per file: unchanged, moved, or to (re)index. Hashes only what stat can't clear."""
         jobs: list[_Job] = []
-        for item in found:
+        too_big = int(self.settings.max_file_mb * 2**20)
+        for number, item in enumerate(found, start=1):
+            if number % 200 == 0:
+                notify(IndexProgress(phase=IndexPhase.SCANNING, files_done=number, files_total=len(found),
+                                     current_file=item.path))
             existing = self.registry.document_by_path(item.path)
             if (
                 existing is not None
@@ -172,6 +176,15 @@ class Indexer:
                 and existing.mtime == item.mtime
             ):
                 tally.unchanged += 1
+                continue
+            if item.size > too_big:
+                # Refused by size before it is read, so not worth hashing either (could be gigabytes).
+                reason = f"file is larger than the {self.settings.max_file_mb:g} MB limit"
+                self.workspace.drop_vectors(self.registry.mark_failed(
+                    path=item.path, kind=kind_for(Path(item.path)) or "unknown", size=item.size,
+                    mtime=item.mtime, content_hash=f"size:{item.size}", reason=reason,
+                ))
+                tally.failed.append(FailedFile(path=item.path, reason=reason))
                 continue
             try:
                 digest = sha256_of(Path(item.path))

@@ -7,6 +7,7 @@ GUI thread: it only records the time and sets the host's cancel event.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from pathlib import Path
@@ -87,6 +88,10 @@ class EngineWorker(QObject):
         self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
         answerer.workspace.embedder.embed(["warm up"])  # loads it now, so the first question does not wait
         _ = answerer.workspace.vectors
+        # Torch, transformers and Chroma leave ~500k objects that live as long as the app. A full
+        # garbage collection walks them all while holding the GIL (~0.5 s here): the window would
+        # freeze. Frozen objects are skipped by the collector.
+        gc.freeze()
         self._report_state()
 
     @Slot(object)

@@ -1,7 +1,7 @@
 """Write a corpus of hostile files: every way a file can break, attack or stall the indexer.
 
 Everything is generated, so no binary sits in git: crafted PDFs, zip bombs, entity bombs,
-pathological HTML, binary disguised as text, sparse 2 GB files (no disk used), FIFOs, device
+pathological HTML, binary disguised as text, a sparse 2 GB file (no disk used), FIFOs, device
 links, symlink loops and unreadable files. Some files are sabotaged after the indexer's scan
 (deleted, truncated, swapped for a pipe): ``HostileFile.sabotage`` does that, and a test calls it
 between planning and parsing. ``python -m tests.hostile.generate OUT_DIR`` writes the corpus.
@@ -318,12 +318,12 @@ def _zips(corpus: _Corpus, remote: str) -> None:
     base.unlink()
 
 
+# -- HTML -------------------------------------------------------------------------------------------
+
 def attribute_flood(count: int) -> bytes:
     """One element with ``count`` distinct attributes: parsing time grows faster than the square of ``count``."""
     return b"<p " + b" ".join(b"a%d=x" % n for n in range(count)) + b">Many attributes.</p>"
 
-
-# -- HTML -------------------------------------------------------------------------------------------
 
 def _html(corpus: _Corpus, remote: str) -> None:
     kind = "html-deep-nesting"

@@ -65,7 +65,7 @@ MIXED_TIMEOUT_S = 15.0
 MIXED_MEMORY_MB = 1024
 # What this process may grow by while indexing, beyond its state before the run (embedder loaded,
 # stores open): embedding batches, Chroma and SQLite writes, the multiprocessing resource tracker.
-HEADROOM_MB = 384
+HEADROOM_MB = 256
 
 
 # -- helpers ----------------------------------------------------------------------------------------
