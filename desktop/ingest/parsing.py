@@ -23,7 +23,6 @@ from desktop.core.errors import ParseError
 from desktop.core.types import Frozen, ParsedFile
 from desktop.ingest.limits import LoadLimits
 
-
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
 
