@@ -240,6 +240,7 @@ def _engine(model: str | None) -> Any:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
+    from desktop.services.library import documents_in
 
     if not args.question.strip():
         raise UsageError("The question is empty.")
@@ -248,7 +249,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answerer.use_model(answerer.model_path, force=True)
     finished = None
     try:
-        for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag):
+        scope = documents_in(answerer.workspace, [Path(p) for p in args.only]) if args.only else None
+        for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag,
+                                  document_ids=scope):
             if isinstance(event, AnswerToken) and not args.json:
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
@@ -390,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="a .gguf path, or a model in the models folder")
     ask.add_argument("--conversation", type=int, help="continue this conversation")
     ask.add_argument("--force", action="store_true", help="load the model even if memory looks short")
+    ask.add_argument("--only", action="append", metavar="PATH",
+                     help="answer only from documents at or below PATH (repeatable)")
     ask.add_argument("--json", action="store_true")
     ask.set_defaults(run=cmd_ask)
 

@@ -161,3 +161,13 @@ def test_model_that_crashed_while_loading_is_not_autoloaded(answerer: Answerer) 
         engine.autoload()
     finally:
         engine.host.close()
+
+
+def test_chat_restricted_to_chosen_documents(answerer: Answerer, tmp_path: Path) -> None:
+    from desktop.services.library import documents_in
+
+    garden_only = documents_in(answerer.workspace, [tmp_path / "notes" / "garden.txt"])
+    _, started, _ = _collect(answerer.ask("What does error code KX-409 mean?", document_ids=garden_only))
+    assert started.passages and all(p.path.endswith("garden.txt") for p in started.passages)
+    with pytest.raises(UsageError, match="No indexed documents"):
+        documents_in(answerer.workspace, [tmp_path / "elsewhere"])

@@ -6,11 +6,13 @@ about metadata: top-k passages would answer them wrongly, so they never reach th
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.errors import UsageError
 from desktop.core.types import Citation, DocumentStatus
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
@@ -34,6 +36,19 @@ LIST_LIMIT = 50
 class LibraryAnswer:
     text: str
     citations: list[Citation]
+
+
+def documents_in(workspace: Workspace, paths: list[Path]) -> list[int]:
+    """Ids of indexed documents at or below ``paths``, to restrict a chat to them."""
+    ids = [
+        document.id
+        for path in paths
+        for document in workspace.registry.documents(under=os.path.abspath(path))
+        if document.status == DocumentStatus.INDEXED
+    ]
+    if not ids:
+        raise UsageError(f"No indexed documents in {', '.join(map(str, paths))}.")
+    return ids
 
 
 def answer_library_question(question: str, workspace: Workspace) -> LibraryAnswer | None:
