@@ -118,12 +118,13 @@ class PairedDifference(BaseModel):
     worse: int
 
     def verdict(self) -> str:
-        """A plain-words reading of the comparison."""
+        """A plain-words reading. With few questions the bootstrap interval is optimistic, so a
+        difference counts only when the permutation test agrees."""
         low, high = self.ci95
-        if low > 0:
-            return "better (the interval excludes zero)"
-        if high < 0:
-            return "worse (the interval excludes zero)"
+        if (low > 0 or high < 0) and self.p_value < 0.05:
+            return "better (significant)" if low > 0 else "worse (significant)"
+        if low > 0 or high < 0:
+            return f"{'better' if low > 0 else 'worse'}, but not significant (p={self.p_value:.2f})"
         return "no significant difference (the interval includes zero)"
 
 
