@@ -56,3 +56,12 @@ system: .stamp-system
 
 clean:
 	rm -rf $(VENV) .stamp-* build dist
+
+# The one-folder app, dist/Hearth/ (see build.spec and README "Packaging"): 6 to 9 minutes, about 1 GB.
+dist: .stamp-install models
+	$(VENV)/bin/pyinstaller build.spec --noconfirm --log-level WARN --workpath build/pyinstaller --distpath dist
+	@du -sh dist/Hearth
+
+# Builds the bundle afresh and checks it moved elsewhere and offline: --version, --selftest, the window.
+test-dist: .stamp-install models
+	$(PY) -m pytest -q -p no:cacheprovider -m packaging -s tests/packaging

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from desktop import __version__
 from desktop.core import paths
+from desktop.core.errors import HearthError
 from desktop.core.offline import enforce_offline
 from desktop.core.settings import GenerationSettings, load_settings
 from desktop.core.types import MessageStatus
@@ -106,9 +107,9 @@ class _SelfTest:
         for name, query in QUERIES.items():
             hits = retriever.search(query, 3)
             top = Path(hits[0].path).name if hits else None
+            self.report.search_hit = self.report.search_hit or top
             _check(top == name, f"searching {query!r} found {top}, not {name}")
             self.report.searched += 1
-        self.report.search_hit = next(iter(QUERIES))
 
     def ask(self) -> None:
         from desktop.llm.host import ModelHost
@@ -124,7 +125,8 @@ class _SelfTest:
         _check(len(finished) == 1, "the answer never finished")
         message = finished[0]
         self.report.answer_chars = len(message.text)
-        _check(message.status == MessageStatus.COMPLETE and bool(message.text.strip()), f"the answer is {message.status}")
+        complete = message.status == MessageStatus.COMPLETE and bool(message.text.strip())
+        _check(complete, f"the answer is {message.status} and {len(message.text)} characters long")
         saved = conversations.messages(message.conversation_id)
         _check(saved[-1].text == message.text, "the answer was not saved")
         _check(bool(message.passages), "the answer was given no sources")
@@ -146,7 +148,10 @@ def run() -> SelfTestReport:
     report = SelfTestReport()
     step = "setup"
     try:
-        with tempfile.TemporaryDirectory(prefix="hearth-selftest-") as temp, contextlib.ExitStack() as stack:
+        with (
+            tempfile.TemporaryDirectory(prefix="hearth-selftest-", ignore_cleanup_errors=True) as temp,
+            contextlib.ExitStack() as stack,
+        ):
             # Anything that falls back to the default data folder must land in the temporary one.
             stack.enter_context(_environment("HEARTH_HOME", str(Path(temp) / "data")))
             test = _SelfTest(Path(temp), report, stack)
@@ -155,7 +160,7 @@ def run() -> SelfTestReport:
                 step = action.__name__
                 action()
         report.ok = True
-    except StepFailed as exc:
+    except (StepFailed, HearthError) as exc:
         report.reason = f"{step}: {exc}"
     except (Exception, KeyboardInterrupt) as exc:  # a bug or a broken bundle: reported, never a traceback
         report.reason = f"{step}: {type(exc).__name__}: {exc}"

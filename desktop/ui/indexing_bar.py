@@ -75,8 +75,16 @@ class IndexingBar(QFrame):
         self.show()
 
     def update_progress(self, progress: IndexProgress) -> None:
-        if progress.phase == IndexPhase.SCANNING or not progress.files_total:
-            self.detail.setText("Looking for files…")
+        if progress.phase == IndexPhase.SCANNING:
+            if progress.files_total:
+                self.progress.setRange(0, progress.files_total)
+                self.progress.setValue(progress.files_done)
+                self.detail.setText(f"Checking {progress.files_done:,} of {fmt.count(progress.files_total, 'file')} "
+                                    "for changes…")
+            else:
+                self.detail.setText("Looking for files…")
+            return
+        if not progress.files_total:
             return
         self.progress.setRange(0, progress.files_total)
         self.progress.setValue(progress.files_done)

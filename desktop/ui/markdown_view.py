@@ -10,11 +10,14 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import QSize, QUrl, Signal
-from PySide6.QtGui import QResizeEvent, QTextDocument
+from PySide6.QtCore import QEvent, QSize, QUrl, Signal
+from PySide6.QtGui import QPalette, QResizeEvent, QTextBlockFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
+from desktop.ui import appearance
+
 CITE_SCHEME = "cite"
+LINE_HEIGHT = 128  # percent: easier reading than Qt's tight default
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\](?![(:])")
 _CODE = re.compile(r"(^```.*?(?:^```|\Z)|`[^`\n]+`)", re.DOTALL | re.MULTILINE)
 _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -61,16 +64,33 @@ class MarkdownView(QTextBrowser):
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.anchorClicked.connect(self._on_anchor)
         self._markdown = ""
+        self._tint_links()
 
     def set_markdown(self, markdown: str) -> None:
         if markdown == self._markdown:
             return
         self._markdown = markdown
-        self.document().setMarkdown(linkify_citations(markdown), _FEATURES)
+        document = self.document()
+        document.setMarkdown(linkify_citations(markdown), _FEATURES)
+        cursor = QTextCursor(document)
+        cursor.select(QTextCursor.SelectionType.Document)
+        spacing = QTextBlockFormat()
+        spacing.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        cursor.mergeBlockFormat(spacing)
         self._fit()
 
     def markdown(self) -> str:
         return self._markdown
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            self._tint_links()
+
+    def _tint_links(self) -> None:
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Link, appearance.colors().accent)
+        self.setPalette(palette)
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
         return None  # nothing is ever fetched: not remote images, not local files

@@ -41,14 +41,20 @@ class UserMessage(QWidget):
         inner = QVBoxLayout(self.bubble)
         inner.setContentsMargins(14, 9, 14, 9)
         body = QLabel(text)
+        body.setObjectName("QuestionText")
         body.setWordWrap(True)
         body.setTextFormat(body.textFormat().PlainText)
         body.setTextInteractionFlags(body.textInteractionFlags().TextSelectableByMouse)
         inner.addWidget(body)
         row.addWidget(self.bubble, 0)
+        self.body = body
 
     def fit_width(self, column_width: int) -> None:
-        self.bubble.setMaximumWidth(max(240, int(column_width * 0.78)))
+        """As wide as the text needs, up to about three quarters of the column."""
+        widest = max(240, int(column_width * 0.78))
+        longest = max((self.body.fontMetrics().horizontalAdvance(line) for line in self.text.splitlines()), default=0)
+        self.bubble.setMaximumWidth(widest)
+        self.bubble.setMinimumWidth(min(widest, longest + 30))
 
 
 class AnswerMessage(QWidget):
@@ -89,6 +95,7 @@ class AnswerMessage(QWidget):
 
         self.placeholder = label("Searching your files…", "StatusNote")
         self.body = MarkdownView()
+        self.body.setObjectName("AnswerText")
         self.body.citationClicked.connect(self._on_citation)
         self.body.linkClicked.connect(self.linkClicked)
         self.note = label("", "StatusNote", wrap=True)
@@ -98,7 +105,7 @@ class AnswerMessage(QWidget):
             outer.addWidget(widget)
 
         actions = QHBoxLayout()
-        actions.setContentsMargins(26, 0, 0, 0)
+        actions.setContentsMargins(22, 2, 0, 0)
         actions.setSpacing(2)
         self.copy_button = ToolButton("copy", "Copy", tooltip="Copy the answer as Markdown")
         self.copy_button.clicked.connect(self._copy)

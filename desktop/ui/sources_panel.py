@@ -16,9 +16,7 @@ class SourceCard(QFrame):
 
     def __init__(self, passage: Passage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.passage = passage
         self.setObjectName("SourceCard")
-        self.setProperty("cited", passage.cited)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{passage.path}\nClick to open it at this passage")
         layout = QVBoxLayout(self)
@@ -37,14 +35,24 @@ class SourceCard(QFrame):
         score.setToolTip("Relevance score from the search (higher is closer)")
         top.addWidget(score)
         layout.addLayout(top)
-        where = fmt.location(passage)
-        meta = label(f"{where} · cited" if passage.cited and where else (where or ("cited" if passage.cited else "")),
-                     "Muted")
-        meta.setVisible(bool(meta.text()))
-        layout.addWidget(meta)
+        self.meta = label("", "Muted")
+        layout.addWidget(self.meta)
         text = label(fmt.snippet(passage.text), wrap=True)
         text.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(text)
+        self.passage = passage
+        self.set_passage(passage)
+
+    def set_passage(self, passage: Passage) -> None:
+        """The same passage, once the answer is complete and it is known whether it was cited."""
+        self.passage = passage
+        where = fmt.location(passage)
+        self.meta.setText(" · ".join(part for part in (where, "cited" if passage.cited else "") if part))
+        self.meta.setVisible(bool(self.meta.text()))
+        if self.property("cited") != passage.cited:
+            self.setProperty("cited", passage.cited)
+            self.style().unpolish(self)
+            self.style().polish(self)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
@@ -78,17 +86,28 @@ class SourcesPanel(QWidget):
         self.show_passages(())
 
     def show_passages(self, passages: tuple[Passage, ...]) -> None:
+        same = [(p.n, p.chunk_id) for p in passages] == [(p.n, p.chunk_id) for p in self.passages]
         self.passages = passages
+        if same and passages:
+            by_number = {p.n: p for p in passages}
+            for card in self.cards():  # the finished answer's passages: only "cited" changed
+                card.set_passage(by_number[card.passage.n])
+            self._update_subtitle()
+            return
         while self._cards.count() > 1:
             item = self._cards.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        ordered = sorted(passages, key=lambda p: (not p.cited, p.n))
+        ordered = sorted(passages, key=lambda p: p.n)
         for index, passage in enumerate(ordered):
             card = SourceCard(passage)
             card.clicked.connect(self.passageClicked)
             self._cards.insertWidget(index, card)
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        passages = self.passages
         cited = sum(1 for p in passages if p.cited)
         if not passages:
             self.subtitle.setText("When an answer draws on your files, the passages it used appear here.")

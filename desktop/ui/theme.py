@@ -97,6 +97,8 @@ QLabel#Faint {{ color: {h(c.faint)}; }}
 QLabel#EmptyTitle {{ font-size: 17pt; font-weight: 600; }}
 QLabel#EmptyText {{ color: {h(c.muted)}; font-size: 10.5pt; }}
 QLabel#Author {{ font-weight: 600; }}
+QTextBrowser#AnswerText {{ font-size: 10.5pt; }}
+QLabel#QuestionText {{ font-size: 10.5pt; }}
 QLabel#StatusNote {{ color: {h(c.muted)}; font-style: italic; }}
 QLabel#ErrorNote {{ color: {h(c.danger)}; }}
 
@@ -151,7 +153,8 @@ QListView#ConversationList::item:selected {{ background: {h(c.selected)}; color:
 QFrame#UserBubble {{ background: {h(c.user_bubble)}; border-radius: 14px; }}
 QFrame#SourceCard {{ background: {h(c.base)}; border: 1px solid {h(c.border)}; border-radius: 10px; }}
 QFrame#SourceCard:hover {{ border-color: {h(c.accent)}; }}
-QFrame#SourceCard[cited="false"] QLabel {{ color: {h(c.muted)}; }}
+QFrame#SourceCard[cited="true"] {{ border-color: {h(mix(c.border, c.accent, 0.55))}; }}
+QFrame#SourceCard[cited="true"]:hover {{ border-color: {h(c.accent)}; }}
 QLabel#CiteBadge {{
     background: {h(c.selected)}; color: {h(c.accent)}; border-radius: 9px; padding: 0 6px; font-weight: 600;
 }}

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.core.errors import HearthError, ModelError
+from desktop.core.errors import HearthError
 from desktop.core.settings import HearthSettings
-from desktop.llm.crash_marks import crashed_models
 from desktop.llm.gguf_info import ModelInfo
 from desktop.llm.host import HostState, ModelHost
 from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
@@ -84,14 +83,18 @@ class EngineWorker(QObject):
         if not self._preload:
             self._report_state()
             return
-        self._load_default_model(answerer)
-        self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
-        answerer.workspace.embedder.embed(["warm up"])  # loads it now, so the first question does not wait
-        _ = answerer.workspace.vectors
         # Torch, transformers and Chroma leave ~500k objects that live as long as the app. A full
-        # garbage collection walks them all while holding the GIL (~0.5 s here): the window would
-        # freeze. Frozen objects are skipped by the collector.
-        gc.freeze()
+        # garbage collection walks them all while holding the GIL (~0.5 s here), freezing the
+        # window: no collection while they load, and frozen afterwards so collections skip them.
+        gc.disable()
+        try:
+            self._load_default_model(answerer)
+            self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
+            answerer.workspace.embedder.embed(["warm up"])  # loaded now, so the first question does not wait
+            _ = answerer.workspace.vectors
+        finally:
+            gc.freeze()
+            gc.enable()
         self._report_state()
 
     @Slot(object)
@@ -168,27 +171,23 @@ class EngineWorker(QObject):
     def _open(self) -> Answerer:
         """The stores and the model host, created on first use in this thread."""
         if self._answerer is None:
-            workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+            workspace = Workspace(
+                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
+            )
             store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
             self._answerer = Answerer(workspace, store, ModelHost(data_dir=self._data_dir))
         return self._answerer
 
     def _load_default_model(self, answerer: Answerer) -> None:
         try:
-            path = default_model_path(answerer.workspace)
-        except HearthError as exc:
+            self._autoload(answerer)
+        except Exception as exc:  # no model, a damaged one, or one that crashed last time: say so
             self._report_problem("model", exc)
-            return
-        if str(path.resolve()) in crashed_models(self._data_dir):
-            self.problem.emit(Problem("model", (
-                f"{path.name} crashed while loading last time, so it was not loaded. "
-                "Choose a model in the model picker to try again."
-            )))
-            return
-        try:
-            self._load(path, force=False)
-        except Exception as exc:
-            self._report_problem("model", exc)
+
+    def _autoload(self, answerer: Answerer) -> None:
+        path = answerer.model_path or default_model_path(answerer.workspace)
+        self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, f"Loading {path.name}…"))
+        answerer.autoload()
 
     def _load(self, path: Path, *, force: bool) -> None:
         self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, f"Loading {path.name}…"))
@@ -198,12 +197,7 @@ class EngineWorker(QObject):
         """The answerer with a model loaded (the default one if none was chosen yet)."""
         answerer = self._open()
         if answerer.host.info is None:
-            path = answerer.model_path
-            if path is None:
-                path = default_model_path(answerer.workspace)
-                if str(path.resolve()) in crashed_models(self._data_dir):
-                    raise ModelError(f"{path.name} crashed while loading last time; choose a model first.")
-            self._load(path, force=False)
+            self._autoload(answerer)
         return answerer
 
     def _model(self) -> ModelInfo | None:

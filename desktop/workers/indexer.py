@@ -137,5 +137,7 @@ class IndexWorker(QObject):
     def _ws(self) -> Workspace:
         """Opened on first use, in this thread (a request can arrive before ``start``)."""
         if self._workspace is None:
-            self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+            self._workspace = Workspace(
+                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
+            )
         return self._workspace

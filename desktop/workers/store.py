@@ -156,5 +156,7 @@ class StoreWorker(QObject):
 
     def _ws(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = Workspace(self._data_dir, settings=self._settings, models_dir=self._models_dir)
+            self._workspace = Workspace(
+                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
+            )
         return self._workspace
