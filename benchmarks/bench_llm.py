@@ -8,11 +8,13 @@ Measures, as medians over a few alternating repetitions:
     differently so that neither side reuses a cached prefix;
   * host load time (process start included) and the host process's resident memory.
 
-Prints a table, then one JSON line. Run: ``.venv/bin/python benchmarks/bench_llm.py``.
+Prints a table, then one JSON line. Run: ``.venv/bin/python benchmarks/bench_llm.py [--threads N]``.
+llama.cpp slows down sharply when other processes compete for its cores: run it on a quiet machine.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -27,7 +29,6 @@ from desktop.llm.host import GenerationResult, ModelHost, TokenEvent, default_th
 from desktop.llm.templates import ChatMessage
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-REPETITIONS = 5
 SETTINGS = GenerationSettings(temperature=0.0, max_tokens=128, seed=11, context_length=4096)
 STORY = "Tell me a very long story about a lighthouse keeper and a storm, with many details."
 PARAGRAPH = (
@@ -106,20 +107,25 @@ def _host_run(host: ModelHost, prompt: str, max_tokens: int) -> tuple[float, lis
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="The model host against a bare llama-cpp-python loop.")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="default: physical cores")
+    parser.add_argument("--repetitions", type=int, default=5)
+    args = parser.parse_args()
     model = models_dir() / MODEL_FILE
     if not model.is_file():
         print(f"{model} is absent; run `make models` first.", file=sys.stderr)
         return 1
-    threads = default_threads()
+    threads, repetitions = args.threads, args.repetitions
+    settings = SETTINGS.model_copy(update={"threads": threads})
     host = ModelHost()
     try:
         started = time.perf_counter()
-        host.load(model, SETTINGS)
+        host.load(model, settings)
         load_s = time.perf_counter() - started
         bare = Bare(model, threads)
 
         bare_tps, host_tps, bare_pp, host_ttft, tokens = [], [], [], [], []
-        for run in range(REPETITIONS):  # alternate, so drifts in machine load hit both sides alike
+        for run in range(repetitions):  # alternate, so drifts in machine load hit both sides alike
             _, arrivals = bare.run(_story_prompt(host, run), SETTINGS.max_tokens)
             bare_tps.append(_rate(arrivals))
             _, arrivals, result = _host_run(host, _story_prompt(host, run), SETTINGS.max_tokens)
@@ -162,7 +168,7 @@ def main() -> int:
         ("load, s", f"{summary['bare_load_s']}", f"{summary['load_s']} (process start included)", ""),
         ("host process RSS, MB", "", f"{summary['host_rss_mb']}", ""),
     ]
-    print(f"{MODEL_FILE}, {threads} threads, medians of {REPETITIONS} runs")
+    print(f"{MODEL_FILE}, {threads} threads, medians of {repetitions} runs")
     print(f"{'':48} {'bare':>10} {'host':>12} {'host/bare':>10}")
     for label, bare_value, host_value, ratio in rows:
         print(f"{label:48} {bare_value:>10} {host_value:>12} {ratio:>10}")

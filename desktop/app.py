@@ -85,9 +85,11 @@ def create_application() -> QApplication:
 
     from desktop.ui import appearance
     from desktop.ui.icons import app_icon
+    from desktop.ui.refcount_guard import guard_singletons
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    guard_singletons()  # before any worker starts: see the module for the PySide6 bug it works around
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")

@@ -60,6 +60,7 @@ class SelfTestReport(BaseModel):
     answer_chars: int = 0
     citation: CitationCheck | None = None
     seconds: float = 0.0
+    steps: dict[str, float] = {}  # seconds per step
     reason: str | None = None
 
 
@@ -157,8 +158,9 @@ def run() -> SelfTestReport:
             test = _SelfTest(Path(temp), report, stack)
             steps: list[Callable[[], None]] = [test.samples, test.index, test.search, test.ask]
             for action in steps:
-                step = action.__name__
+                step, step_started = action.__name__, time.perf_counter()
                 action()
+                report.steps[step] = round(time.perf_counter() - step_started, 1)
         report.ok = True
     except (StepFailed, HearthError) as exc:
         report.reason = f"{step}: {exc}"

@@ -205,6 +205,8 @@ def main() -> int:
     window.show_page("library")
     shot("library-indexing")
     controller.cancel_indexing()
+    wait(lambda: not window.indexing.pause_button.isVisible(), 120, "indexing to stop")
+    window.indexing.hide()
 
     app.setPalette(dark_palette())  # what a system in dark mode hands the app
     pump(300)

@@ -72,7 +72,7 @@ class EmptyState(QWidget):
                 "Hearth answers from your own files, on this computer. Nothing you ask or add ever leaves it."
             )
             self.hint.setText("Or drop files and folders anywhere on this window: PDF, Word, Markdown, text, "
-                              "web pages, e-books and code.")
+                              "web pages, ebooks and code.")
         self.add_files.setVisible(not documents)
         self.add_folder.setVisible(not documents)
 

@@ -34,6 +34,7 @@ from desktop.workers.events import (
     LibrarySnapshot,
     ModelChoice,
     Problem,
+    RenameRequest,
 )
 from desktop.workers.indexer import IndexWorker
 from desktop.workers.store import StoreWorker
@@ -74,14 +75,14 @@ class Controller(QObject):
     _engine_settings = Signal(object)
     _engine_close = Signal()
     _store_start = Signal()
-    _store_list = Signal(str)
-    _store_open = Signal(int)
-    _store_rename = Signal(int, str)
-    _store_delete = Signal(int)
+    _store_list = Signal(object)  # str
+    _store_open = Signal(object)  # int
+    _store_rename = Signal(object)  # RenameRequest
+    _store_delete = Signal(object)  # int
     _store_export = Signal(object)
     _store_library = Signal()
     _store_models = Signal()
-    _store_add_model = Signal(str)
+    _store_add_model = Signal(object)  # str
     _store_save_settings = Signal(object)
     _store_close = Signal()
     _index_start = Signal()
@@ -244,7 +245,7 @@ class Controller(QObject):
         self._store_list.emit(text)
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        self._store_rename.emit(conversation_id, title)
+        self._store_rename.emit(RenameRequest(conversation_id=conversation_id, title=title))
 
     def delete_conversation(self, conversation_id: int) -> None:
         if self.streaming and conversation_id == self.current_conversation:

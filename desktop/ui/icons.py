@@ -30,8 +30,7 @@ _PATHS = {
     "play": '<path d="M8 5l11 7-11 7z"/>',
     "close": '<path d="M6 6l12 12M18 6L6 18"/>',
     "warning": '<path d="M12 4l9 16H3z"/><path d="M12 10v4M12 17v.5"/>',
-    "model": '<rect x="6" y="6" width="12" height="12" rx="2"/><path d="M9 2v4M15 2v4M9 18v4M15 18v4'
-             'M2 9h4M2 15h4M18 9h4M18 15h4"/>',
+    "model": '<path d="M12 3l8 4.5v9L12 21l-8-4.5v-9z"/><path d="M12 12l8-4.5M12 12v9M12 12L4 7.5"/>',
     "more": '<circle cx="6" cy="12" r="1" fill="{c}"/><circle cx="12" cy="12" r="1" fill="{c}"/>'
             '<circle cx="18" cy="12" r="1" fill="{c}"/>',
     "check": '<path d="M5 12l5 5 9-10"/>',

@@ -338,7 +338,7 @@ class LibraryPage(QWidget):
         layout.addWidget(title)
         text = label(
             "Drop files or folders anywhere on this window, or use the buttons above. Hearth reads PDF, Word, "
-            "Markdown, text, web pages, e-books, spreadsheets (CSV) and code, and keeps added folders in sync.",
+            "Markdown, text, web pages, ebooks, spreadsheets (CSV) and code, and keeps added folders in sync.",
             "EmptyText", wrap=True,
         )
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)

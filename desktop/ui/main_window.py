@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._models_dialog: ModelsDialog | None = None
         self._restored = False
         self._titles: dict[int, str] = {}
+        self._narrow_sizes: list[int] | None = None  # splitter sizes before the viewer widened its panel
 
         self.sidebar = Sidebar()
         self.chat = ChatPage()
@@ -179,7 +180,7 @@ class MainWindow(QMainWindow):
         self.sidebar.libraryRequested.connect(lambda: self.show_page("library"))
         self.sidebar.settingsRequested.connect(self.show_settings)
         self.sources.passageClicked.connect(self.open_passage)
-        self.viewer.backRequested.connect(lambda: self.side.setCurrentWidget(self.sources))
+        self.viewer.backRequested.connect(self._back_to_sources)
         self.library.addFilesRequested.connect(self.add_files)
         self.library.addFolderRequested.connect(self.add_folder)
         self.library.removeRequested.connect(c.remove_documents)
@@ -240,7 +241,7 @@ class MainWindow(QMainWindow):
         self.chat.set_title("New chat")
         self.sidebar.select(None)
         self.sources.show_passages(())
-        self.side.setCurrentWidget(self.sources)
+        self._back_to_sources()
         self.show_page("chat")
         self.chat.composer.focus_input()
 
@@ -253,7 +254,7 @@ class MainWindow(QMainWindow):
         if self.chat.view.streaming is not None and self.chat.view.conversation_id in (None, began.conversation_id):
             self.chat.view.on_began(began)
             self.sources.show_passages(began.passages)
-            self.side.setCurrentWidget(self.sources)
+            self._back_to_sources()
             self.sidebar.select(began.conversation_id)
 
     def _answer_done(self, done: AnswerDone) -> None:
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
         if self.controller.streaming and still_writing and last is not None:
             view.resume_streaming(last)
         self.sources.show_passages(last.passages if last is not None else ())
-        self.side.setCurrentWidget(self.sources)
+        self._back_to_sources()
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         self._titles.pop(conversation_id, None)
@@ -304,7 +305,7 @@ class MainWindow(QMainWindow):
     # -- sources and viewer ------------------------------------------------------------------------
     def show_sources(self, passages: tuple[Passage, ...]) -> None:
         self.sources.show_passages(passages)
-        self.side.setCurrentWidget(self.sources)
+        self._back_to_sources()
         self._show_side()
 
     def open_citation(self, answer: AnswerMessage, passage: Passage) -> None:
@@ -326,12 +327,18 @@ class MainWindow(QMainWindow):
         self.side.show()
 
     def _widen_side(self) -> None:
+        """Documents need room: the side panel grows while the viewer is open."""
         sizes = self.splitter.sizes()
-        total = sum(sizes)
-        wanted = int(total * 0.42)
+        wanted = int(sum(sizes) * 0.42)
         if len(sizes) == 3 and sizes[2] < wanted:
-            grow = wanted - sizes[2]
-            self.splitter.setSizes([sizes[0], max(360, sizes[1] - grow), wanted])
+            self._narrow_sizes = sizes
+            self.splitter.setSizes([sizes[0], max(360, sizes[1] - (wanted - sizes[2])), wanted])
+
+    def _back_to_sources(self) -> None:
+        self.side.setCurrentWidget(self.sources)
+        if self._narrow_sizes is not None:
+            self.splitter.setSizes(self._narrow_sizes)
+            self._narrow_sizes = None
 
     # -- library ----------------------------------------------------------------------------------
     def add_files(self) -> None:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSize, QUrl, Signal
-from PySide6.QtGui import QPalette, QResizeEvent, QTextBlockFormat, QTextCursor, QTextDocument
+from PySide6.QtGui import QFont, QResizeEvent, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from desktop.ui import appearance
@@ -64,7 +64,6 @@ class MarkdownView(QTextBrowser):
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.anchorClicked.connect(self._on_anchor)
         self._markdown = ""
-        self._tint_links()
 
     def set_markdown(self, markdown: str) -> None:
         if markdown == self._markdown:
@@ -77,6 +76,7 @@ class MarkdownView(QTextBrowser):
         spacing = QTextBlockFormat()
         spacing.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
         cursor.mergeBlockFormat(spacing)
+        self._colour_links()
         self._fit()
 
     def markdown(self) -> str:
@@ -85,12 +85,30 @@ class MarkdownView(QTextBrowser):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.StyleChange:
-            self._tint_links()
+            self._colour_links()
 
-    def _tint_links(self) -> None:
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Link, appearance.colors().accent)
-        self.setPalette(palette)
+    def _colour_links(self) -> None:
+        """Links in the accent colour; citations also bold and without underline, like footnote marks."""
+        accent = appearance.colors().accent
+        block = self.document().begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                href = fragment.charFormat().anchorHref()
+                if href:
+                    look = QTextCharFormat()
+                    look.setForeground(accent)
+                    citation = href.startswith(CITE_SCHEME + ":")
+                    look.setFontUnderline(not citation)
+                    if citation:
+                        look.setFontWeight(QFont.Weight.DemiBold)
+                    cursor = QTextCursor(self.document())
+                    cursor.setPosition(fragment.position())
+                    cursor.setPosition(fragment.position() + fragment.length(), QTextCursor.MoveMode.KeepAnchor)
+                    cursor.mergeCharFormat(look)
+                fragments += 1
+            block = block.next()
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
         return None  # nothing is ever fetched: not remote images, not local files

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMenu,
+    QStackedWidget,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -125,10 +126,13 @@ class Sidebar(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.clicked.connect(self._clicked)
         self.list.activated.connect(self._clicked)
-        layout.addWidget(self.list, 1)
         self.empty = label("No conversations yet", "Faint")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.empty)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.empty.setContentsMargins(0, 14, 0, 0)
+        self.lists = QStackedWidget()
+        self.lists.addWidget(self.list)
+        self.lists.addWidget(self.empty)
+        layout.addWidget(self.lists, 1)
 
         settings = PushButton("Settings", "settings", tooltip="Data folder, search and indexing settings")
         settings.setObjectName("NavButton")
@@ -145,7 +149,7 @@ class Sidebar(QWidget):
         self._filling = False
         self.select(current)
         self.empty.setText("No matching chats" if listing.search.strip() else "No conversations yet")
-        self.empty.setVisible(not listing.conversations)
+        self.lists.setCurrentWidget(self.list if listing.conversations else self.empty)
 
     def select(self, conversation_id: int | None) -> None:
         for row in range(self.model.rowCount()):

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QResizeEvent, QShowEvent, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QModelIndex, QPointF, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QResizeEvent,
+    QShowEvent,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
@@ -25,6 +32,10 @@ SEARCH_WORDS = 6  # words of the passage searched for in the PDF to highlight it
 
 
 class PdfPane(QWidget):
+    """QPdfView fitted to the width by hand: in its own FitToWidth mode it draws search highlights
+    at the wrong scale and cannot scroll to a spot on a page, so the zoom is kept as Custom and the
+    page layout is computed as QPdfView computes it."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
@@ -32,16 +43,19 @@ class PdfPane(QWidget):
         self.document = QPdfDocument(self)
         self.view = QPdfView()
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
-        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.view.setZoomMode(QPdfView.ZoomMode.Custom)
         self.view.setDocument(self.document)
         self.search = QPdfSearchModel(self)
         self.search.setDocument(self.document)
         self.search.rowsInserted.connect(self._highlight)
         self.view.setSearchModel(self.search)
+        # Until the person scrolls, the passage stays in view while the size settles.
+        self.view.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
         layout.addWidget(self.view)
         self._path: str | None = None
         self._page = 0
-        self._pending_jump = False
+        self._spot = QPointF(0, 0)  # where on the page, in points
+        self._follow = False
 
     def show_passage(self, passage: Passage) -> str | None:
         """Open the PDF at the passage's page; returns an error message if it cannot be opened."""
@@ -53,39 +67,64 @@ class PdfPane(QWidget):
                 return f"{fmt.file_name(passage.path)} cannot be opened ({error.name})."
             self._path = passage.path
         self._page = max(0, min((passage.page or 1) - 1, self.document.pageCount() - 1))
-        self._pending_jump = True
-        self._jump()
+        self._spot = QPointF(0, 0)
+        self._follow = True
+        self._place()
         words = passage.text.split()[:SEARCH_WORDS]
         self.search.setSearchString(" ".join(words))
         return None
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        QTimer.singleShot(0, self._jump)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        QTimer.singleShot(0, self._jump)
-
-    def _jump(self) -> None:
-        """Go to the cited page; repeated until the view has a size, since a jump made before its
-        first layout is lost."""
-        if not self._pending_jump:
-            return
-        self.view.pageNavigator().jump(self._page, QPointF(0, 0), self.view.zoomFactor())
-        if self.view.isVisible() and self.view.viewport().height() > 0:
-            self._pending_jump = False
 
     @property
     def current_page(self) -> int:
         """0-based page the view is at."""
         return self.view.pageNavigator().currentPage()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._place)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._place)  # after the view has its new size
+
+    def _place(self) -> None:
+        if self.document.status() != QPdfDocument.Status.Ready:
+            return
+        margins = self.view.documentMargins()
+        widest = max(self.document.pagePointSize(page).width() for page in range(self.document.pageCount()))
+        room = self.view.viewport().width() - margins.left() - margins.right()
+        if widest > 0 and room > 0:
+            self.view.setZoomFactor(room / (widest * _pixels_per_point()))
+        if self._follow:
+            self._scroll_to_spot()
+
+    def _scroll_to_spot(self) -> None:
+        self.view.pageNavigator().jump(self._page, self._spot, self.view.zoomFactor())
+        scale = _pixels_per_point() * self.view.zoomFactor()
+        above = sum(
+            QSizeF(self.document.pagePointSize(page) * scale).toSize().height() + self.view.pageSpacing()
+            for page in range(self._page)
+        )
+        top = self.view.documentMargins().top() + above + self._spot.y() * scale
+        self.view.verticalScrollBar().setValue(round(top))
+
+    def _user_scrolled(self, _action: int) -> None:
+        self._follow = False
+
     def _highlight(self, _parent: QModelIndex, first: int, last: int) -> None:
         for row in range(first, last + 1):
-            if self.search.resultAtIndex(row).page() == self._page:
+            found = self.search.resultAtIndex(row)
+            if found.page() == self._page:
                 self.view.setCurrentSearchResultIndex(row)
+                if self._follow:
+                    self._spot = QPointF(0, max(0.0, found.location().y() - 36))  # a little above it
+                    self._scroll_to_spot()
                 return
+
+
+def _pixels_per_point() -> float:
+    screen = QGuiApplication.primaryScreen()
+    return screen.logicalDotsPerInch() / 72 if screen is not None else 1.0
 
 
 class TextPane(QPlainTextEdit):

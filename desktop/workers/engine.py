@@ -39,6 +39,7 @@ from desktop.workers.threads import quit_current_thread
 log = logging.getLogger("hearth.engine")
 
 CONVERSATIONS_DB = "conversations.sqlite3"
+PIECE_INTERVAL_S = 0.03  # tokens arriving faster than this travel to the window together
 
 
 class EngineWorker(QObject):
@@ -132,6 +133,8 @@ class EngineWorker(QObject):
             for message_id in request.replace:
                 answerer.conversations.delete_message(message_id)
             asked = time.monotonic()
+            pending: list[str] = []
+            sent_at = 0.0
             events = answerer.ask(
                 request.question, conversation_id=conversation_id, rag=request.rag,
                 document_ids=list(request.document_ids) if request.document_ids is not None else None,
@@ -140,7 +143,11 @@ class EngineWorker(QObject):
                 if self._stopped_at > asked:
                     answerer.cancel()  # repeated per token: a cancel sent before generation began is reset
                 if isinstance(event, AnswerToken):
-                    self.piece.emit(AnswerPiece(answer_id=answer_id, text=event.text))
+                    pending.append(event.text)
+                    if time.monotonic() - sent_at >= PIECE_INTERVAL_S:
+                        self.piece.emit(AnswerPiece(answer_id=answer_id, text="".join(pending)))
+                        pending.clear()
+                        sent_at = time.monotonic()
                 elif isinstance(event, AnswerStarted):
                     conversation_id, answer_id = event.conversation_id, event.answer_id
                     self.began.emit(AnswerBegan(
@@ -148,6 +155,8 @@ class EngineWorker(QObject):
                         answer_id=event.answer_id, passages=event.passages,
                     ))
                 elif isinstance(event, AnswerFinished):
+                    if pending:
+                        self.piece.emit(AnswerPiece(answer_id=answer_id, text="".join(pending)))
                     self.done.emit(AnswerDone(event.message))
         except Exception as exc:
             if not isinstance(exc, HearthError):

@@ -97,6 +97,12 @@ class ConversationContent:
 
 
 @dataclass(frozen=True)
+class RenameRequest:
+    conversation_id: int
+    title: str
+
+
+@dataclass(frozen=True)
 class ExportRequest:
     conversation_id: int
     target: Path

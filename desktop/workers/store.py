@@ -26,6 +26,7 @@ from desktop.workers.events import (
     ExportRequest,
     LibrarySnapshot,
     ModelCatalog,
+    RenameRequest,
 )
 from desktop.workers.model_files import remember_model, remembered_infos
 from desktop.workers.threads import quit_current_thread
@@ -61,14 +62,14 @@ class StoreWorker(QObject):
         self.list_models()
 
     # -- conversations --------------------------------------------------------------------------
-    @Slot(str)
+    @Slot(object)
     @reported("chat")
     def list_conversations(self, search: str) -> None:
         self._search = search
         found = self._conversations().list(search.strip() or None)
         self.conversations.emit(ConversationList(search=search, conversations=tuple(found)))
 
-    @Slot(int)
+    @Slot(object)
     @reported("chat")
     def open_conversation(self, conversation_id: int) -> None:
         store = self._conversations()
@@ -76,13 +77,13 @@ class StoreWorker(QObject):
             conversation=store.get(conversation_id), messages=tuple(store.messages(conversation_id))
         ))
 
-    @Slot(int, str)
+    @Slot(object)
     @reported("chat")
-    def rename_conversation(self, conversation_id: int, title: str) -> None:
-        self._conversations().rename(conversation_id, title)
+    def rename_conversation(self, request: RenameRequest) -> None:
+        self._conversations().rename(request.conversation_id, request.title)
         self.list_conversations(self._search)
 
-    @Slot(int)
+    @Slot(object)
     @reported("chat")
     def delete_conversation(self, conversation_id: int) -> None:
         self._conversations().delete(conversation_id)
@@ -120,7 +121,7 @@ class StoreWorker(QObject):
         crashed = frozenset(crashed_models(self._data_dir))
         self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
 
-    @Slot(str)
+    @Slot(object)
     @reported("model")
     def add_model(self, path: str) -> None:
         info = remember_model(self._data_dir, self._models_dir, Path(path))

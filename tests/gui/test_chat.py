@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.core.types import MessageStatus
 from desktop.ui.main_window import MainWindow
-from desktop.ui.message_widget import AnswerMessage
+from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage
 from desktop.workers.events import EnginePhase
 from tests.gui.conftest import open_test_window, write_settings
-from tests.gui.helpers import Recorder, anchor_position, shortcut, wait_until
+from tests.gui.helpers import Recorder, anchor_position, pump, shortcut, wait_until
 from tests.samples import write_corpus
 
 pytestmark = pytest.mark.slow
@@ -129,18 +129,30 @@ def test_switching_conversations(window: MainWindow) -> None:
     assert window.controller.current_conversation != second
 
 
-def test_a_second_window_finds_the_conversation(window: MainWindow, data_dir: Path) -> None:
+def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(window: MainWindow, data_dir: Path) -> None:
+    controller = window.controller
+    pieces = Recorder(controller.answerPiece)
+    conversation = controller.current_conversation
+    window.chat.composer.use_files.setChecked(False)
+    ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
+    wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
+    pump(RENDER_INTERVAL_MS * 2)
+    shown = window.chat.view.last_answer().text()  # type: ignore[union-attr]
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 20, "closing never hangs"
-    assert all(not thread.running for thread in window.controller.threads.values())
+    assert all(not thread.running for thread in controller.threads.values())
 
     again = open_test_window(data_dir, preload=False)
     try:
         wait_until(lambda: "How often should tomatoes be watered?" in again.sidebar.titles(), 30,
-                   "the saved conversation")
-        # The conversation open at closing time is open again, with its answers.
+                   "the saved conversations")
+        # The conversation open at closing time is open again, with the answer that was cut short.
         wait_until(lambda: again.chat.view.last_answer() is not None, 30, "the last conversation to reopen")
-        assert again.controller.current_conversation == window.controller.current_conversation
+        assert again.controller.current_conversation == conversation
+        answer = again.chat.view.last_answer()
+        assert answer is not None and answer.message is not None
+        assert answer.message.status == MessageStatus.STOPPED
+        assert answer.message.text.startswith(shown.strip()[:20])
     finally:
         again.close()

@@ -156,3 +156,57 @@ def test_keyboard_shortcuts(hearth_app: QApplication, tmp_path: Path) -> None:
     assert window.pages.currentWidget() is window.chat and window.chat.title.full_text() == "New chat"
     assert window.add_files_action.shortcut().toString() == "Ctrl+O"
     window.close()
+
+
+def _conversation(window: MainWindow) -> None:
+    passage = Passage(n=1, chunk_id=7, document_id=2, path="/notes/garden.md", text="Water twice a week.",
+                      score=0.9, cited=True, start=0, end=19)
+    question = Message(id=10, conversation_id=4, role="user", text="How often?", created_at=0.0)
+    answer = Message(id=11, conversation_id=4, role="assistant", text="Twice a week [1].", created_at=0.0,
+                     passages=(passage,))
+    window.controller.current_conversation = 4
+    window.chat.view.show_messages(4, (question, answer))
+
+
+def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
+    window = MainWindow(Controller(tmp_path / "data", MODELS, HearthSettings()))
+    _conversation(window)
+    answer = window.chat.view.last_answer()
+    assert answer is not None and answer.regenerate_button.isVisibleTo(answer)
+    answer.copy_button.click()
+    assert QApplication.clipboard().text() == "Twice a week [1]."
+    asked: list[tuple[object, ...]] = []
+    window.controller.regenerate = lambda *args, **kwargs: asked.append(args) or True  # type: ignore[method-assign]
+    answer.regenerate_button.click()
+    assert asked == [("How often?", 10, 11)]
+    assert window.chat.view.questions() == ["How often?"]
+    fresh = window.chat.view.last_answer()
+    assert fresh is not answer and fresh is window.chat.view.streaming
+
+
+def test_viewer_opens_files_only_when_asked(hearth_app: QApplication, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QDesktopServices
+
+    from desktop.ui.viewer import DocumentViewer
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    viewer = DocumentViewer()
+    note = tmp_path / "notes" / "garden.md"
+    note.parent.mkdir()
+    note.write_text("Water twice a week.", encoding="utf-8")
+    passage = Passage(n=1, chunk_id=1, document_id=1, path=str(note), text="Water", score=1.0, start=0, end=5)
+    assert viewer.open_passage(passage)  # not a PDF: the window fetches its text
+    assert not opened
+    viewer.open_button.click()
+    viewer.folder_button.click()
+    assert opened == [str(note), str(note.parent)]
+
+
+def test_the_pyside_refcount_bug_is_neutralised(hearth_app: QApplication) -> None:
+    import sys
+
+    from desktop.ui.refcount_guard import IMMORTAL, leaking_singletons
+
+    for singleton in leaking_singletons():
+        assert sys.getrefcount(singleton) > IMMORTAL // 2

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from desktop.core.errors import ModelError
 from desktop.core.settings import GenerationSettings
+from desktop.llm import gguf_info
 from desktop.llm.host import HostState, ModelHost, TokenEvent
 from desktop.llm.templates import ChatMessage, render_prompt
 from tests.llm.helpers import GREEDY, MODELS, QUESTION, forged_header, run
@@ -129,10 +131,6 @@ def test_truncated_model_never_reaches_the_host(host: ModelHost, tmp_path: Path,
 def test_refused_for_memory_without_touching_the_host(
     host: ModelHost, model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from types import SimpleNamespace
-
-    from desktop.llm import gguf_info
-
     monkeypatch.setattr(gguf_info.psutil, "virtual_memory", lambda: SimpleNamespace(available=10_000_000))
     bigger_context = GREEDY.model_copy(update={"context_length": 2048})  # a real reload would be needed
     with pytest.raises(ModelError, match=r"use --force to try anyway\.$"):

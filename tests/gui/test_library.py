@@ -1,0 +1,195 @@
+"""The library panel and the chat list, with the real indexer but no chat model."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from desktop.core.settings import HearthSettings
+from desktop.core.types import DocumentStatus
+from desktop.ui.main_window import MainWindow
+from desktop.workers.events import ConversationList
+from tests.gui.conftest import OpenWindow
+from tests.gui.helpers import Recorder, pump, wait_until
+from tests.samples import GARDEN, KETTLE
+
+INDEXING_TIMEOUT = 180
+
+
+def _indexed_window(open_gui: OpenWindow, tmp_path: Path) -> tuple[MainWindow, Path]:
+    window = open_gui(tmp_path / "data")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "garden.md").write_text(GARDEN, encoding="utf-8")
+    (notes / "kettle.txt").write_text(KETTLE, encoding="utf-8")
+    finished = Recorder(window.controller.indexFinished)
+    window.controller.add_paths([notes])
+    wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the notes to be indexed")
+    wait_until(lambda: len(window.library.document_names()) == 2, 10, "the library listing")
+    return window, notes
+
+
+def test_remove_reindex_scope_and_folder_watching(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window, notes = _indexed_window(open_gui, tmp_path)
+    controller, library = window.controller, window.library
+    window.show_page("library")
+    assert window.pages.currentWidget() is library
+
+    # Unticking a document restricts the chat to the others.
+    kettle = next(item for item in library._document_items() if item.text() == "kettle.txt")
+    garden_id = next(d.id for d in library.snapshot.documents if d.path.endswith("garden.md"))
+    kettle.setCheckState(kettle.checkState().Unchecked)
+    wait_until(lambda: controller.scope == (garden_id,), 5, "the chat scope")
+    assert window.chat.composer.scope.text() == "1 document"
+    library.select_all.click()
+    wait_until(lambda: controller.scope is None, 5, "the scope to be cleared")
+
+    # The folder is watched: a new file is picked up without asking.
+    finished = Recorder(controller.indexFinished)
+    (notes / "compost.md").write_text("# Compost\n\nTurn the heap every fortnight.\n", encoding="utf-8")
+    wait_until(lambda: finished.items, 60, "the watcher to re-sync the folder")
+    wait_until(lambda: "compost.md" in library.document_names(), 10, "the new file in the library")
+
+    # Re-index reads a file again; remove takes it out of the library (not off the disk).
+    garden = str(notes / "garden.md")
+    controller.reindex((garden,))
+    wait_until(lambda: len(finished) == 2, INDEXING_TIMEOUT, "the re-index")
+    assert finished.last.report is not None and finished.last.report.added == 1
+    controller.remove_documents((garden,))
+    wait_until(lambda: "garden.md" not in library.document_names(), 30, "the removal")
+    assert (notes / "garden.md").exists()
+
+
+def test_a_failing_request_is_a_banner_and_the_app_goes_on(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window = open_gui(tmp_path / "data")
+    finished = Recorder(window.controller.indexFinished)
+    window.controller.add_paths([tmp_path / "does-not-exist"])
+    wait_until(lambda: finished.items, 60, "the refused index run")
+    assert window.banner.isVisible() and "No such file or folder" in window.banner.text.text()
+    assert window.indexing.title.text() == "Indexing failed"
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model at all" * 100)
+    window.controller.use_model(str(broken))
+    wait_until(lambda: window.banner.problems[-1].source == "model", 60, "the model problem")
+    assert "broken.gguf" in window.banner.text.text()
+    window.banner.dismiss()
+    assert "No such file" in window.banner.text.text()  # the earlier one is still there
+    window.banner.dismiss()
+    assert not window.banner.isVisible()
+
+
+def test_conversations_rename_export_delete(open_gui: OpenWindow, tmp_path: Path) -> None:
+    from desktop.core.types import MessageStatus
+    from desktop.services.conversations import ConversationStore
+
+    data = tmp_path / "data"
+    store = ConversationStore(data / "conversations.sqlite3")
+    first, second = store.create(), store.create()
+    store.add_user_message(first.id, "What about the compost heap?")
+    answer = store.start_answer(first.id, "test")
+    store.finish_answer(answer, text="Turn it every fortnight.", status=MessageStatus.COMPLETE)
+    store.rename(second.id, "Bread")
+    store.close()
+
+    window = open_gui(data)
+    controller, sidebar = window.controller, window.sidebar
+    wait_until(lambda: len(sidebar.titles()) == 2, 30, "the conversation list")
+    listed = Recorder(controller.conversations)
+
+    controller.rename_conversation(first.id, "Compost questions")
+    wait_until(lambda: "Compost questions" in sidebar.titles(), 10, "the new title")
+    sidebar.search.setText("compost")
+    wait_until(lambda: sidebar.titles() == ["Compost questions"], 10, "the search result")
+    assert isinstance(listed.last, ConversationList) and listed.last.search == "compost"
+    sidebar.search.clear()
+
+    exported = tmp_path / "export.md"
+    controller.export_conversation(first.id, exported, "markdown")
+    wait_until(exported.exists, 10, "the Markdown export")
+    assert "# Compost questions" in exported.read_text() and "Turn it every fortnight." in exported.read_text()
+    as_json = tmp_path / "export.json"
+    controller.export_conversation(first.id, as_json, "json")
+    wait_until(as_json.exists, 10, "the JSON export")
+    assert json.loads(as_json.read_text())["messages"][1]["text"] == "Turn it every fortnight."
+
+    window.open_conversation(second.id)
+    wait_until(lambda: window.chat.title.full_text() == "Bread", 10, "the second conversation")
+    controller.delete_conversation(second.id)
+    wait_until(lambda: sidebar.titles() == ["Compost questions"], 10, "the deletion")
+    assert window.chat.title.full_text() == "New chat" and controller.current_conversation is None
+
+
+def test_settings_are_saved_and_reach_the_workers(open_gui: OpenWindow, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    window = open_gui(data)
+    saved = Recorder(window.controller.settingsChanged)
+    changed = window.controller.settings.model_copy(update={"top_k": 7, "hybrid": False})
+    window.controller.apply_settings(changed)
+    wait_until(lambda: saved.items, 10, "the settings to be saved")
+    on_disk = json.loads((data / "settings.json").read_text())
+    assert on_disk["top_k"] == 7 and on_disk["hybrid"] is False
+    assert on_disk["generation"]["max_tokens"] == 24  # what was there is kept
+    assert isinstance(saved.last, HearthSettings) and saved.last.top_k == 7
+
+
+def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window = open_gui(tmp_path / "data")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    finished = Recorder(window.controller.indexFinished)
+    window.controller.add_paths([broken])
+    wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the run")
+    assert [Path(f.path).name for f in finished.last.failed] == ["broken.pdf"]
+    started = time.monotonic()
+    wait_until(lambda: window.library.snapshot.documents, 10, "the library")
+    document = window.library.snapshot.documents[0]
+    assert document.status == DocumentStatus.FAILED and document.reason
+    assert window.library.problems.count() == 1
+    assert time.monotonic() - started < 10
+
+
+def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: OpenWindow, tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for index in range(150):
+        (many / f"note-{index:03}.md").write_text(f"# Note {index}\n\n" + "A line about the garden. " * 80,
+                                                  encoding="utf-8")
+    data = tmp_path / "data"
+    window = open_gui(data)
+    progress = Recorder(window.controller.indexProgress)
+    window.controller.add_paths([many])
+    wait_until(lambda: any(p.phase == "indexing" for p in progress.items), INDEXING_TIMEOUT, "indexing to run")
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 30, "closing never hangs"
+    assert all(not thread.running for thread in window.controller.threads.values())
+
+    again = open_gui(data)
+    wait_until(lambda: again.library.snapshot.documents, 30, "the library")
+    assert len(again.library.snapshot.documents) < 150  # it really was stopped part-way
+
+
+def test_pause_resume_and_cancel(open_gui: OpenWindow, tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for index in range(120):
+        (many / f"note-{index:03}.md").write_text(f"# Note {index}\n\n" + "Compost and tomatoes. " * 90,
+                                                  encoding="utf-8")
+    window = open_gui(tmp_path / "data")
+    bar = window.indexing
+    progress, finished = Recorder(window.controller.indexProgress), Recorder(window.controller.indexFinished)
+    window.controller.add_paths([many])
+    wait_until(lambda: any(p.phase == "indexing" for p in progress.items), INDEXING_TIMEOUT, "indexing to run")
+    bar.pause_button.click()
+    assert bar.paused and bar.title.text() == "Indexing paused"
+    pump(300)  # the file in flight may still report
+    seen = len(progress)
+    pump(1500)
+    assert len(progress) == seen, "no progress while paused"
+    bar.pause_button.click()
+    assert not bar.paused
+    wait_until(lambda: len(progress) > seen, 60, "progress after resuming")
+    bar.cancel_button.click()
+    wait_until(lambda: finished.items, 60, "the cancelled run to end")
+    assert finished.last.cancelled and bar.title.text() == "Indexing cancelled"
