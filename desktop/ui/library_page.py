@@ -6,12 +6,10 @@ its documents. Selected rows can be removed, re-indexed or shown in their folder
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QDesktopServices, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -25,31 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.types import DocumentInfo, DocumentStatus, FailedFile
+from desktop.core.types import DocumentStatus, FailedFile
 from desktop.ui import appearance
 from desktop.ui import format as fmt
 from desktop.ui.icons import icon
+from desktop.ui.library_model import PATH_ROLE, LibraryModel
 from desktop.ui.widgets import PushButton, confirm, label, tint_color
 from desktop.workers.events import LibrarySnapshot
 
-PATH_ROLE = Qt.ItemDataRole.UserRole + 1
-DOC_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS = ["Name", "Type", "Pages · passages", "Status", "Indexed"]
-STATUS_TEXT = {DocumentStatus.INDEXED: "Indexed", DocumentStatus.PENDING: "Indexing", DocumentStatus.FAILED: "Failed"}
-
-
-def top_roots(roots: tuple[str, ...]) -> list[str]:
-    """Roots not inside another root: the folders (and single files) the user added."""
-    ordered = sorted(roots, key=len)
-    kept: list[str] = []
-    for root in ordered:
-        if not any(root == k or root.startswith(k.rstrip(os.sep) + os.sep) for k in kept):
-            kept.append(root)
-    return sorted(kept)
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+RESTORED_SELECTION = 50  # rows re-selected after a refresh; more is rare and costly to find
 
 
 class LibraryPage(QWidget):
@@ -83,9 +65,8 @@ class LibraryPage(QWidget):
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self._empty_state())
-        self.model = QStandardItemModel(self)
-        self.model.setHorizontalHeaderLabels(COLUMNS)
-        self.model.itemChanged.connect(self._check_changed)
+        self.model = LibraryModel(self)
+        self.model.scopeChanged.connect(self._collect_scope)
         self.tree = QTreeView()
         self.tree.setModel(self.model)
         self.tree.setAlternatingRowColors(False)
@@ -96,8 +77,11 @@ class LibraryPage(QWidget):
         self.tree.setAcceptDrops(False)
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            self.tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: fitting columns to their contents would read every row at each refresh.
+        for column, width in enumerate((0, 110, 140, 180, 140)):
+            if column:
+                self.tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                self.tree.header().resizeSection(column, width)
         self.tree.selectionModel().selectionChanged.connect(self._update_actions)
         self.tree.doubleClicked.connect(lambda _index: self._show_in_folder())
         table = QWidget()
@@ -115,7 +99,7 @@ class LibraryPage(QWidget):
         self.remove_button.clicked.connect(self._remove)
         self.folder_button.clicked.connect(self._show_in_folder)
         self.select_all = PushButton("Use all documents", "check", tooltip="Tick every document")
-        self.select_all.clicked.connect(self._tick_all)
+        self.select_all.clicked.connect(self.model.set_all_used)
         for button in (self.reindex_button, self.remove_button, self.folder_button):
             actions.addWidget(button)
         actions.addStretch(1)
@@ -134,39 +118,17 @@ class LibraryPage(QWidget):
         self.problems.hide()
 
         self.snapshot = LibrarySnapshot(documents=(), roots=(), passages=0)
-        self._excluded: set[int] = set()
-        self._filling = False
-        self._scope_timer = QTimer(self)
-        self._scope_timer.setSingleShot(True)
-        self._scope_timer.setInterval(0)
-        self._scope_timer.timeout.connect(self._collect_scope)
+        self._scope: tuple[int, ...] | None = None
         self._update_actions()
 
     # -- updates --------------------------------------------------------------------------------
     def set_snapshot(self, snapshot: LibrarySnapshot) -> None:
         self.snapshot = snapshot
         expanded = self._expanded_paths()
-        selected = set(self.selected_paths())
-        self._filling = True
-        self.model.removeRows(0, self.model.rowCount())
-        documents = list(snapshot.documents)
-        placed: set[int] = set()
-        for root in top_roots(snapshot.roots):
-            inside = [d for d in documents if d.id not in placed and _inside(d.path, root)]
-            if not inside:
-                continue
-            placed.update(d.id for d in inside)
-            if len(inside) == 1 and inside[0].path == root:
-                self.model.appendRow(self._document_row(inside[0]))
-            else:
-                self.model.appendRow(self._folder_row(root, inside))
-        for document in documents:  # indexed before its root was recorded
-            if document.id not in placed:
-                self.model.appendRow(self._document_row(document))
-        self._filling = False
+        selected = self.selected_paths()[:RESTORED_SELECTION]
+        self.model.set_documents(snapshot.documents, snapshot.roots)
         self._restore(expanded, selected)
-        known = {d.id for d in documents}
-        self._excluded &= known
+        documents = snapshot.documents
         indexed = sum(1 for d in documents if d.status == DocumentStatus.INDEXED)
         failed = sum(1 for d in documents if d.status == DocumentStatus.FAILED)
         parts = [fmt.count(indexed, "document"), fmt.count(snapshot.passages, "passage")]
@@ -192,94 +154,24 @@ class LibraryPage(QWidget):
 
     def document_names(self) -> list[str]:
         """Every document's file name, as listed (tests and screenshots read it)."""
-        names = []
-        for row in range(self.model.rowCount()):
-            item = self.model.item(row, 0)
-            if item.data(DOC_ROLE) is not None:
-                names.append(item.text())
-            for child in range(item.rowCount()):
-                names.append(item.child(child, 0).text())
-        return names
+        return [fmt.file_name(d.path) for d in self.model.documents()]
+
+    def set_used(self, path: str, used: bool) -> None:
+        """Tick or untick a document or folder, as a click on its box does."""
+        state = Qt.CheckState.Checked if used else Qt.CheckState.Unchecked
+        self.model.setData(self.model.index_of(path), state, Qt.ItemDataRole.CheckStateRole)
 
     def expand_all(self) -> None:
         self.tree.expandAll()
 
-    # -- rows -----------------------------------------------------------------------------------
-    def _document_row(self, document: DocumentInfo) -> list[QStandardItem]:
-        colors = appearance.colors()
-        name = QStandardItem(icon("file", tint_color("muted"), 16), fmt.file_name(document.path))
-        name.setData(document.path, PATH_ROLE)
-        name.setData(document.id, DOC_ROLE)
-        name.setToolTip(document.path + (f"\n{document.title}" if document.title else ""))
-        usable = document.status == DocumentStatus.INDEXED
-        name.setCheckable(usable)
-        if usable:
-            checked = document.id not in self._excluded
-            name.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        kind = QStandardItem(fmt.KIND_NAMES.get(document.kind, document.kind.title()))
-        extent = f"{document.pages} pages · {document.chunks}" if document.pages else str(document.chunks)
-        size = QStandardItem(extent)
-        status = QStandardItem(STATUS_TEXT.get(document.status, document.status.value))
-        if document.status == DocumentStatus.FAILED:
-            status.setForeground(QBrush(colors.danger))
-            status.setToolTip(document.reason or "")
-            status.setText(f"Failed: {document.reason}" if document.reason else "Failed")
-        when = QStandardItem(_date(document.indexed_at))
-        return [name, kind, size, status, when]
-
-    def _folder_row(self, root: str, documents: list[DocumentInfo]) -> list[QStandardItem]:
-        name = QStandardItem(icon("folder", tint_color("accent"), 16), Path(root).name or root)
-        name.setData(root, PATH_ROLE)
-        name.setToolTip(root)
-        name.setCheckable(True)
-        name.setAutoTristate(True)
-        for document in documents:
-            name.appendRow(self._document_row(document))
-        checked = [d for d in documents if d.status == DocumentStatus.INDEXED and d.id not in self._excluded]
-        usable = [d for d in documents if d.status == DocumentStatus.INDEXED]
-        name.setCheckState(
-            Qt.CheckState.Checked if len(checked) == len(usable)
-            else Qt.CheckState.Unchecked if not checked else Qt.CheckState.PartiallyChecked
-        )
-        passages = sum(d.chunks for d in documents)
-        latest = max((d.indexed_at or 0 for d in documents), default=0) or None
-        failed = sum(1 for d in documents if d.status == DocumentStatus.FAILED)
-        status = QStandardItem(f"{failed} failed" if failed else "Watched")
-        status.setToolTip("Changes in this folder are picked up automatically")
-        return [
-            name, QStandardItem("Folder"), QStandardItem(f"{fmt.count(len(documents), 'file')} · {passages}"),
-            status, QStandardItem(_date(latest)),
-        ]
-
     # -- scope ----------------------------------------------------------------------------------
-    def _check_changed(self, item: QStandardItem) -> None:
-        if not self._filling:
-            self._scope_timer.start()  # a folder's tick changes all its children: collect once
-
     def _collect_scope(self) -> None:
-        excluded: set[int] = set()
-        usable: list[int] = []
-        for item in self._document_items():
-            if item.isCheckable():
-                usable.append(int(item.data(DOC_ROLE)))
-                if item.checkState() != Qt.CheckState.Checked:
-                    excluded.add(int(item.data(DOC_ROLE)))
-        self._excluded = excluded
+        excluded = self.model.excluded
+        scope = tuple(i for i in self.model.usable_ids() if i not in excluded) if excluded else None
         self.select_all.setVisible(bool(excluded))
-        self.scopeChanged.emit(tuple(i for i in usable if i not in excluded) if excluded else None)
-
-    def _tick_all(self) -> None:
-        self._excluded.clear()
-        self.set_snapshot(self.snapshot)
-
-    def _document_items(self) -> list[QStandardItem]:
-        items = []
-        for row in range(self.model.rowCount()):
-            item = self.model.item(row, 0)
-            if item.data(DOC_ROLE) is not None:
-                items.append(item)
-            items.extend(item.child(child, 0) for child in range(item.rowCount()))
-        return items
+        if scope != self._scope:
+            self._scope = scope
+            self.scopeChanged.emit(scope)
 
     # -- actions --------------------------------------------------------------------------------
     def _reindex(self) -> None:
@@ -309,20 +201,21 @@ class LibraryPage(QWidget):
 
     def _expanded_paths(self) -> set[str]:
         return {
-            str(self.model.item(row, 0).data(PATH_ROLE))
+            str(self.model.index(row, 0).data(PATH_ROLE))
             for row in range(self.model.rowCount())
             if self.tree.isExpanded(self.model.index(row, 0))
         }
 
-    def _restore(self, expanded: set[str], selected: set[str]) -> None:
+    def _restore(self, expanded: set[str], selected: list[str]) -> None:
+        for path in expanded:
+            index = self.model.index_of(path)
+            if index.isValid():
+                self.tree.setExpanded(index, True)
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for row in range(self.model.rowCount()):
-            item = self.model.item(row, 0)
-            if str(item.data(PATH_ROLE)) in expanded:
-                self.tree.setExpanded(item.index(), True)
-            for candidate in [item, *(item.child(c, 0) for c in range(item.rowCount()))]:
-                if str(candidate.data(PATH_ROLE)) in selected:
-                    self.tree.selectionModel().select(candidate.index(), flags)
+        for path in selected:
+            index = self.model.index_of(path)
+            if index.isValid() and not self.tree.selectionModel().isSelected(index):
+                self.tree.selectionModel().select(index, flags)
 
     def _empty_state(self) -> QWidget:
         frame = QFrame()
@@ -351,8 +244,3 @@ class LibraryPage(QWidget):
         layout.addStretch(1)
         return frame
 
-
-def _date(timestamp: float | None) -> str:
-    if not timestamp:
-        return ""
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

@@ -59,6 +59,7 @@ from desktop.workers.events import (
     Problem,
 )
 
+LIVE_LIBRARY_LIMIT = 3000  # documents listed even while the library page is hidden
 DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.DragLeave, QEvent.Type.Drop)
 
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self._models_dialog: ModelsDialog | None = None
         self._restored = False
         self._titles: dict[int, str] = {}
+        self._unlisted: LibrarySnapshot | None = None  # a snapshot not yet shown in the library page
         self._narrow_sizes: list[int] | None = None  # splitter sizes before the viewer widened its panel
 
         self.sidebar = Sidebar()
@@ -352,10 +354,18 @@ class MainWindow(QMainWindow):
             self.controller.add_paths([Path(folder)])
 
     def _library(self, snapshot: LibrarySnapshot) -> None:
-        self.library.set_snapshot(snapshot)
+        # A big library is only re-listed while it is on screen (or when it is next shown).
+        self._unlisted = snapshot
+        if len(snapshot.documents) <= LIVE_LIBRARY_LIMIT or self.pages.currentWidget() is self.library:
+            self._list_library()
         self.sidebar.set_library_count(len(snapshot.documents))
         self.status.set_library(snapshot)
         self.chat.view.empty.set_library_size(len(snapshot.documents))
+
+    def _list_library(self) -> None:
+        if self._unlisted is not None:
+            self.library.set_snapshot(self._unlisted)
+            self._unlisted = None
 
     def _index_finished(self, finished: IndexFinished) -> None:
         self.indexing.finished(finished)
@@ -373,6 +383,7 @@ class MainWindow(QMainWindow):
         self.sidebar.show_page(page)
         self.side.setVisible(page == "chat" and self.chat.sources_toggle.isChecked())
         if page == "library":
+            self._list_library()
             self.library.expand_all()
 
     # -- models, settings, export ------------------------------------------------------------------

@@ -92,8 +92,8 @@ class IndexWorker(QObject):
                 log.exception("indexing failed")
             reason = describe(exc)
             failed = tuple(FailedFile(path=p, reason=reason) for p in request.paths)
-            self.job_finished.emit(IndexFinished(report=None, failed=failed))
             self.problem.emit(Problem("indexing", reason))
+            self.job_finished.emit(IndexFinished(report=None, failed=failed))
         else:
             self.job_finished.emit(IndexFinished(report=report, failed=report.failed))
         self._emit_roots()

@@ -37,9 +37,8 @@ def test_remove_reindex_scope_and_folder_watching(open_gui: OpenWindow, tmp_path
     assert window.pages.currentWidget() is library
 
     # Unticking a document restricts the chat to the others.
-    kettle = next(item for item in library._document_items() if item.text() == "kettle.txt")
     garden_id = next(d.id for d in library.snapshot.documents if d.path.endswith("garden.md"))
-    kettle.setCheckState(kettle.checkState().Unchecked)
+    library.set_used(str(notes / "kettle.txt"), False)
     wait_until(lambda: controller.scope == (garden_id,), 5, "the chat scope")
     assert window.chat.composer.scope.text() == "1 document"
     library.select_all.click()
