@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.theme import Colors, stylesheet
@@ -11,8 +11,6 @@ _installed: Appearance | None = None
 
 
 class Appearance(QObject):
-    changed = Signal()
-
     def __init__(self, app: QApplication) -> None:
         super().__init__(app)
         self._app = app
@@ -31,7 +29,6 @@ class Appearance(QObject):
         if colors != self.colors:
             self.colors = colors
             self._app.setStyleSheet(stylesheet(colors))  # every widget gets a StyleChange event
-            self.changed.emit()
 
 
 def install(app: QApplication) -> Appearance:

@@ -117,6 +117,7 @@ class Controller(QObject):
         self.snapshot = LibrarySnapshot(documents=(), roots=(), passages=0)
         self.status: EngineStatus | None = None
         self.search = ""
+        self.watched: tuple[str, ...] = ()  # folders whose changes are picked up
         self._closed = False
 
         self.engine = EngineWorker(data_dir, models_dir, settings, preload=preload)
@@ -179,6 +180,7 @@ class Controller(QObject):
         indexer.roots.connect(self._on_roots)
         documents.loaded.connect(self.documentText)
         watcher.changed.connect(self._on_folders_changed)
+        watcher.watching.connect(self._on_watching)
         for worker in (engine, store, indexer, documents, watcher):
             worker.problem.connect(self._on_problem)
 
@@ -358,6 +360,9 @@ class Controller(QObject):
     def _on_roots(self, roots: tuple[str, ...]) -> None:
         if self._watch_folders:
             self._watch_roots.emit(roots)
+
+    def _on_watching(self, folders: tuple[str, ...]) -> None:
+        self.watched = folders
 
     def _on_folders_changed(self, roots: tuple[str, ...]) -> None:
         self._request_index(IndexRequest(paths=roots))

@@ -31,10 +31,7 @@ _PATHS = {
     "close": '<path d="M6 6l12 12M18 6L6 18"/>',
     "warning": '<path d="M12 4l9 16H3z"/><path d="M12 10v4M12 17v.5"/>',
     "model": '<path d="M12 3l8 4.5v9L12 21l-8-4.5v-9z"/><path d="M12 12l8-4.5M12 12v9M12 12L4 7.5"/>',
-    "more": '<circle cx="6" cy="12" r="1" fill="{c}"/><circle cx="12" cy="12" r="1" fill="{c}"/>'
-            '<circle cx="18" cy="12" r="1" fill="{c}"/>',
     "check": '<path d="M5 12l5 5 9-10"/>',
-    "filter": '<path d="M4 5h16l-6 8v6l-4-2v-4z"/>',
 }
 
 

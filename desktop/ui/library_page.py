@@ -129,7 +129,7 @@ class LibraryPage(QWidget):
         self.model.set_documents(snapshot.documents, snapshot.roots)
         self._restore(expanded, selected)
         documents = snapshot.documents
-        indexed = sum(1 for d in documents if d.status == DocumentStatus.INDEXED)
+        indexed = snapshot.indexed
         failed = sum(1 for d in documents if d.status == DocumentStatus.FAILED)
         parts = [fmt.count(indexed, "document"), fmt.count(snapshot.passages, "passage")]
         if failed:

@@ -358,9 +358,9 @@ class MainWindow(QMainWindow):
         self._unlisted = snapshot
         if len(snapshot.documents) <= LIVE_LIBRARY_LIMIT or self.pages.currentWidget() is self.library:
             self._list_library()
-        self.sidebar.set_library_count(len(snapshot.documents))
+        self.sidebar.set_library_count(snapshot.indexed)
         self.status.set_library(snapshot)
-        self.chat.view.empty.set_library_size(len(snapshot.documents))
+        self.chat.view.empty.set_library_size(snapshot.indexed)
 
     def _list_library(self) -> None:
         if self._unlisted is not None:

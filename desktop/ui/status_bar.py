@@ -42,5 +42,5 @@ class StatusBar(QStatusBar):
 
     def set_library(self, snapshot: LibrarySnapshot) -> None:
         self.index.setText(
-            f"Index: {fmt.count(len(snapshot.documents), 'document')}, {fmt.count(snapshot.passages, 'passage')}"
+            f"Index: {fmt.count(snapshot.indexed, 'document')}, {fmt.count(snapshot.passages, 'passage')}"
         )

@@ -87,12 +87,11 @@ QWidget#ChatPage, QWidget#LibraryPage, QScrollArea#ChatScroll, QWidget#ChatColum
 QScrollArea {{ border: none; background: transparent; }}
 QScrollArea > QWidget > QWidget {{ background: transparent; }}
 QSplitter::handle {{ background: {h(c.border)}; }}
-QFrame#Separator {{ background: {h(c.border)}; border: none; }}
 
 QLabel#AppTitle {{ font-size: 15pt; font-weight: 600; }}
 QLabel#PageTitle {{ font-size: 13pt; font-weight: 600; }}
 QLabel#SectionTitle {{ font-weight: 600; }}
-QLabel#Muted, QLabel#Meta {{ color: {h(c.muted)}; }}
+QLabel#Muted {{ color: {h(c.muted)}; }}
 QLabel#Faint {{ color: {h(c.faint)}; }}
 QLabel#EmptyTitle {{ font-size: 17pt; font-weight: 600; }}
 QLabel#EmptyText {{ color: {h(c.muted)}; font-size: 10.5pt; }}
@@ -159,7 +158,6 @@ QLabel#CiteBadge {{
     background: {h(c.selected)}; color: {h(c.accent)}; border-radius: 9px; padding: 0 6px; font-weight: 600;
 }}
 QFrame#DropTarget {{ border: 2px dashed {h(c.border)}; border-radius: 16px; background: {h(c.base)}; }}
-QWidget#DropOverlay {{ background: transparent; }}
 
 QFrame#Banner {{ background: {h(c.danger_bg)}; border: 1px solid {h(mix(c.danger_bg, c.danger, 0.35))};
     border-radius: 10px; }}

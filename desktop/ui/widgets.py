@@ -6,7 +6,7 @@ from typing import Literal
 
 from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QResizeEvent
-from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -129,13 +129,6 @@ def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent
         widget.setObjectName(role)
     widget.setWordWrap(wrap)
     return widget
-
-
-def separator(parent: QWidget | None = None) -> QFrame:
-    line = QFrame(parent)
-    line.setObjectName("Separator")
-    line.setFixedHeight(1)
-    return line
 
 
 def confirm(parent: QWidget, title: str, text: str, action: str) -> bool:

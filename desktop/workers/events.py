@@ -11,6 +11,7 @@ from typing import Literal
 from desktop.core.types import (
     Conversation,
     DocumentInfo,
+    DocumentStatus,
     FailedFile,
     IndexReport,
     Message,
@@ -114,6 +115,11 @@ class LibrarySnapshot:
     documents: tuple[DocumentInfo, ...]
     roots: tuple[str, ...]
     passages: int
+
+    @property
+    def indexed(self) -> int:
+        """Documents answers can use (not those still being indexed, nor those that failed)."""
+        return sum(1 for d in self.documents if d.status == DocumentStatus.INDEXED)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class _Forward(FileSystemEventHandler):
 
 class WatchWorker(QObject):
     changed = Signal(object)  # tuple[str, ...]: folders to re-sync
+    watching = Signal(object)  # tuple[str, ...]: the folders now watched
     touched = Signal(str)  # internal: from watchdog threads to this thread
     problem = Signal(object)  # Problem
 
@@ -92,6 +93,7 @@ class WatchWorker(QObject):
             observer.unschedule(watch)
         for root in sorted(folders - set(self._watches)):
             self._schedule(root)
+        self.watching.emit(tuple(sorted(self._watches)))
 
     @Slot(object)
     def apply_settings(self, settings: HearthSettings) -> None:

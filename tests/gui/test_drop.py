@@ -64,8 +64,8 @@ def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: P
     assert finished.last.report.added == 2 and not finished.last.failed
     wait_until(lambda: {"saturn.pdf", "todo.md"} <= set(window.library.document_names()), 10, "the folder listing")
     assert ".hidden.md" not in window.library.document_names()
+    wait_until(lambda: "4 documents" in window.status.index.text(), 10, "the index size in the status bar")
     assert window.sidebar.library_button.text().endswith("4")
-    assert "4 documents" in window.status.index.text()
 
 
 def test_a_dropped_model_is_added_to_the_picker(open_gui: OpenWindow, tmp_path: Path) -> None:

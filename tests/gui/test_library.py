@@ -46,6 +46,7 @@ def test_remove_reindex_scope_and_folder_watching(open_gui: OpenWindow, tmp_path
 
     # The folder is watched: a new file is picked up without asking.
     finished = Recorder(controller.indexFinished)
+    wait_until(lambda: str(notes) in controller.watched, 30, "the folder to be watched")
     (notes / "compost.md").write_text("# Compost\n\nTurn the heap every fortnight.\n", encoding="utf-8")
     wait_until(lambda: finished.items, 60, "the watcher to re-sync the folder")
     wait_until(lambda: "compost.md" in library.document_names(), 10, "the new file in the library")

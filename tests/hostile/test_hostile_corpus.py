@@ -64,8 +64,9 @@ CLASSES = {
 MIXED_TIMEOUT_S = 15.0
 MIXED_MEMORY_MB = 1024
 # What this process may grow by while indexing, beyond its state before the run (embedder loaded,
-# stores open): embedding batches, Chroma and SQLite writes, the multiprocessing resource tracker.
-HEADROOM_MB = 256
+# stores open): embedding batches, Chroma and SQLite writes, the multiprocessing resource tracker,
+# and a killed worker's successor starting before the kernel has reclaimed the old one.
+HEADROOM_MB = 512
 
 
 # -- helpers ----------------------------------------------------------------------------------------
