@@ -65,3 +65,6 @@ dist: .stamp-install models
 # Builds the bundle afresh and checks it moved elsewhere and offline: --version, --selftest, the window.
 test-dist: .stamp-install models
 	$(PY) -m pytest -q -p no:cacheprovider -m packaging -s tests/packaging
+
+screenshots: .stamp-install models
+	QT_QPA_PLATFORM=offscreen $(PY) docs/make_screenshots.py

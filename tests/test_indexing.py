@@ -209,3 +209,11 @@ def test_oversized_file_is_refused_without_being_read(workspace: Workspace, tmp_
     assert [f.reason for f in report.failed] == ["file is larger than the 256 MB limit"]
     assert hashed == [folder / "small.md"] and report.added == 1
     assert Indexer(workspace).index([folder]).unchanged == 2  # and it is not looked at again
+
+
+def test_unsupported_file_is_reported_and_not_kept_as_a_root(workspace: Workspace, corpus: Path) -> None:
+    photo = corpus.parent / "photo.xyz"
+    photo.write_bytes(b"\x00")
+    report = Indexer(workspace).index([corpus, photo])
+    assert [f.path for f in report.failed] == [str(photo)]
+    assert workspace.registry.roots() == [str(corpus)]

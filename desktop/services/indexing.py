@@ -121,8 +121,10 @@ class Indexer:
         self._remove_vanished(roots, found, skipped, tally)
         if not found and not skipped and not tally.removed:
             raise UsageError(f"Nothing Hearth can read was found in {', '.join(map(str, roots))}")
+        skipped_paths = {s.path for s in skipped}
         for root in roots:
-            self.registry.add_root(str(root))
+            if str(root) not in skipped_paths:  # an unsupported or unreadable file is no library root
+                self.registry.add_root(str(root))
 
         self._run(jobs, tally, notify, control)
         self.workspace.record_signature()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ import numpy as np
 from desktop.core.offline import enforce_offline
 
 COLLECTION = "chunks"
+# Chroma's native writes hold Python's global lock for the whole call (~100 ms per 256 vectors):
+# small slices with a pause between them let the window's thread draw while indexing runs.
+WRITE_SLICE = 32
+WRITE_PAUSE_S = 0.005
 
 
 class VectorStore:
@@ -31,17 +36,21 @@ class VectorStore:
         )
 
     def upsert(self, ids: Sequence[int], embeddings: np.ndarray, document_ids: Sequence[int]) -> None:
-        if not ids:
-            return
-        self._collection.upsert(
-            ids=[str(i) for i in ids],
-            embeddings=embeddings,
-            metadatas=[{"doc": int(d)} for d in document_ids],
-        )
+        for start in range(0, len(ids), WRITE_SLICE):
+            if start:
+                time.sleep(WRITE_PAUSE_S)
+            end = start + WRITE_SLICE
+            self._collection.upsert(
+                ids=[str(i) for i in ids[start:end]],
+                embeddings=embeddings[start:end],
+                metadatas=[{"doc": int(d)} for d in document_ids[start:end]],
+            )
 
     def delete(self, ids: Sequence[int]) -> None:
-        for start in range(0, len(ids), 5000):
-            self._collection.delete(ids=[str(i) for i in ids[start : start + 5000]])
+        for start in range(0, len(ids), WRITE_SLICE):
+            if start:
+                time.sleep(WRITE_PAUSE_S)
+            self._collection.delete(ids=[str(i) for i in ids[start : start + WRITE_SLICE]])
 
     def query(
         self, embedding: np.ndarray, limit: int, document_ids: Sequence[int] | None = None
