@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
+from functools import cache
 
 from desktop.core.errors import UsageError
 from desktop.core.settings import HearthSettings
@@ -62,6 +64,12 @@ def cap_per_document(
     return kept
 
 
+@cache
+def _keyword_pool() -> ThreadPoolExecutor:
+    """Shared by every Retriever of the process, made on first use."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
+
+
 class Retriever:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
@@ -86,11 +94,14 @@ class Retriever:
         limit = max(self.settings.candidates, k * self.settings.max_per_document)
 
         hits: dict[str, list[tuple[int, float]]] = {}
+        keyword: Future[list[tuple[int, float]]] | None = None
+        if mode in (Mode.HYBRID, Mode.KEYWORD):
+            # SQLite and torch both release the GIL: the keyword search runs while the query is embedded.
+            keyword = _keyword_pool().submit(self._keyword, query, limit, document_ids)
         if mode in (Mode.HYBRID, Mode.VECTOR):
             hits["vector"] = self._vector(query, limit, document_ids)
-        if mode in (Mode.HYBRID, Mode.KEYWORD):
-            match = fts_query(query)
-            hits["keyword"] = self.workspace.registry.keyword_search(match, limit, document_ids) if match else []
+        if keyword is not None:
+            hits["keyword"] = keyword.result()
 
         chunks = self.workspace.registry.chunks({i for found in hits.values() for i, _ in found})
         # Vectors whose chunk row is gone are orphans of an interrupted delete: never shown.
@@ -112,6 +123,10 @@ class Retriever:
             )
             for i, score, found_by in ranked[:k]
         ]
+
+    def _keyword(self, query: str, limit: int, document_ids: Sequence[int] | None) -> list[tuple[int, float]]:
+        match = fts_query(query)
+        return self.workspace.registry.keyword_search(match, limit, document_ids) if match else []
 
     def _vector(self, query: str, limit: int, document_ids: Sequence[int] | None) -> list[tuple[int, float]]:
         embedding = self.workspace.embedder.embed([query])[0]
