@@ -50,7 +50,9 @@ def main() -> int:
         with PeakMemory() as memory:
             report = indexer.index([corpus])
         first = indexer.stats
-        texts = [row[0] for row in workspace.registry.db.execute("SELECT text FROM chunks ORDER BY id")]
+        # Exactly what the pipeline embedded: each passage with its title-and-heading context.
+        texts = [embedding_text(context, text) for context, text in
+                 workspace.registry.db.execute("SELECT context, text FROM chunks ORDER BY id")]
 
         started = time.perf_counter()
         embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True)
