@@ -141,12 +141,10 @@ def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) 
     window.controller.add_paths([broken])
     wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the run")
     assert [Path(f.path).name for f in finished.last.failed] == ["broken.pdf"]
-    started = time.monotonic()
     wait_until(lambda: window.library.snapshot.documents, 10, "the library")
     document = window.library.snapshot.documents[0]
     assert document.status == DocumentStatus.FAILED and document.reason
     assert window.library.problems.count() == 1
-    assert time.monotonic() - started < 10
 
 
 def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: OpenWindow, tmp_path: Path) -> None:

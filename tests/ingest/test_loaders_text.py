@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import time
 from pathlib import Path
 
 import pytest
@@ -278,9 +277,8 @@ def test_long_heading_is_kept_whole_in_the_text(tmp_path: Path) -> None:
         ("rst.rst", ("=" * 50 + "\n") * 50_000),
     ],
 )
+@pytest.mark.timeout(60)  # a hang guard, not a speed target: the bad cases took minutes to hours
 def test_pathological_input_is_handled_in_linear_time(tmp_path: Path, name: str, text: str) -> None:
     """Backtracking regular expressions (and csv.Sniffer) take minutes on inputs like these."""
-    started = time.monotonic()
     with contextlib.suppress(ParseError):
         load_document(_write(tmp_path, name, text))
-    assert time.monotonic() - started < 5
