@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import PeakMemory, print_json, print_table
 from desktop.core.offline import enforce_offline
+from desktop.core.types import embedding_text
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 
