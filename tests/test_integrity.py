@@ -69,3 +69,4 @@ def test_second_writer_is_refused_with_a_clear_message(hearth_home: Path) -> Non
     first.close()
     again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
+

@@ -9,18 +9,25 @@ from pathlib import Path
 
 from desktop.core.errors import StoreError
 
+BUSY_TIMEOUT_S = 15.0
+
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # The busy timeout comes first: the window's workers open the same files at the same moment,
+        # and switching to WAL needs a lock the others may briefly hold.
         if read_only:
-            connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            connection = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+            )
         else:
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            connection = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
-        connection.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"Cannot open {path}: {exc}") from None
     connection.row_factory = sqlite3.Row
