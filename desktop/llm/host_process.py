@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 GGML_LOG_LEVEL_ERROR = 4  # ggml.h; llama_cpp/_logger.py still has the older numbering
 
 
+
+# Tokens produced within this time go to the app in one message: each message wakes the app's
+# process, and on a 2-core machine that wake-up stalls one of llama.cpp's threads. The first
+# token is sent at once, and cancel is still checked after every token.
+COALESCE_S = 0.025
+
 class _Refused(Exception):
     """A request this host cannot serve; the message goes to the user as it is."""
 
@@ -184,6 +190,7 @@ class _Runtime:
         generated = sampled = 0
         finish: FinishReason = "length"
         first_at = last_at = started
+        pending, sent_at = "", 0.0
         for token in llm.generate(
             tokens,
             top_k=request.top_k,
@@ -199,15 +206,16 @@ class _Runtime:
                 finish = "stop"
                 break
             generated += 1
-            text = decoder.decode(self._piece(token))
-            if text:
-                send(encode_token(text))
+            pending += decoder.decode(self._piece(token))
+            if pending and (not sent_at or last_at - sent_at >= COALESCE_S):
+                send(encode_token(pending))
+                pending, sent_at = "", last_at
             if cancel.is_set():
                 finish = "cancelled"
                 break
             if generated >= budget:
                 break
-        tail = decoder.decode(b"", final=True)
+        tail = pending + decoder.decode(b"", final=True)
         if tail:
             send(encode_token(tail))
         generation_s = last_at - first_at
