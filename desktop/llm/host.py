@@ -58,7 +58,7 @@ class HostState(StrEnum):
 
 
 class TokenEvent(BaseModel):
-    text: str  # one streamed piece; concatenated, the pieces make GenerationResult.text
+    text: str  # the first token, then what the model produced within 25 ms; joined they make the answer
 
 
 class GenerationResult(BaseModel):

@@ -4,6 +4,7 @@ token counting, and bad files refused before they reach the host."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,6 +57,25 @@ def test_cancel_from_another_thread(host: ModelHost) -> None:
     assert host.state == HostState.READY
     after = run(host, host.render_prompt(QUESTION))[1]
     assert not after.stopped and after.generated_tokens > 0
+
+
+def test_cancel_while_reading_a_long_prompt(host: ModelHost) -> None:
+    long_prompt = host.render_prompt(
+        [ChatMessage(role="user", content="Summarise: " + "ships and tides. " * 800)]
+    )
+
+    def cancel_once_busy() -> None:
+        while host.state != HostState.BUSY:
+            time.sleep(0.001)
+        host.cancel()
+
+    canceller = threading.Thread(target=cancel_once_busy)
+    canceller.start()
+    pieces, result = run(host, long_prompt, GREEDY)
+    canceller.join()
+    assert result.stopped and result.generated_tokens == 0 and pieces == []
+    assert result.prompt_tokens > 3000
+    assert not run(host, host.render_prompt(QUESTION))[1].stopped
 
 
 def test_cancel_when_idle_does_not_affect_the_next_answer(host: ModelHost) -> None:
