@@ -18,6 +18,7 @@ OFFLINE_ENVIRONMENT = {
 
 # Hearth shares a few cores with the model host and parse workers: OpenMP threads spinning while
 # they wait made a 10-token query embedding take 450 ms instead of 20 ms on a busy 2-core machine.
+# Only for the app's own process: see use_llama_threading.
 THREADING_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
@@ -27,3 +28,14 @@ def enforce_offline() -> None:
         os.environ[name] = value
     for name, value in THREADING_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
+
+
+def use_llama_threading() -> None:
+    """For the model host, before llama.cpp loads: leave OpenMP's wait policy at its default.
+
+    A token is hundreds of small steps with a barrier between each; passive threads go to sleep at
+    every barrier (40 instead of 100 tokens/s here), active ones spin even while the model is idle,
+    taking the cores from the app. The default spins briefly, then sleeps. So this process ignores
+    the app's policy (and any the user set for the app)."""
+    for name in THREADING_ENVIRONMENT:
+        os.environ.pop(name, None)

@@ -182,3 +182,15 @@ def test_no_orphan_when_the_app_is_killed(tmp_path: Path, model_path: Path) -> N
     finally:
         app.kill()
         app.wait(timeout=30)
+
+
+def test_llama_threads_keep_openmp_default_wait_policy_under_the_apps_passive_one(
+    fresh_host: ModelHost, model_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app runs with OMP_WAIT_POLICY=PASSIVE; inherited by the host it made generation 2.5x slower.
+    # libgomp prints the spin count it settled on when it starts (OMP_DISPLAY_ENV); passive means 0.
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("OMP_DISPLAY_ENV", "VERBOSE")
+    fresh_host.load(model_path, GREEDY, models_dir=MODELS)
+    shown = capfd.readouterr().err
+    assert "GOMP_SPINCOUNT = '300000'" in shown
