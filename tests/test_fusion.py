@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from desktop.services.evaluation import QuestionResult, compare, summarize
-from desktop.services.keywords import fts_query, has_identifier, query_terms
+from desktop.services.keywords import has_identifier, query_terms, required_terms
 from desktop.services.retrieval import cap_per_document, convex_fusion, normalise
+from desktop.store.registry import fts_any
 
 
 def test_query_terms_drop_stop_words_and_keep_identifiers() -> None:
@@ -11,8 +12,15 @@ def test_query_terms_drop_stop_words_and_keep_identifiers() -> None:
 
 
 def test_fts_query_quotes_terms_and_handles_empty() -> None:
-    assert fts_query('what is "NEAR" AND x') == '"near"'
-    assert fts_query("how is it?") is None
+    assert fts_any(query_terms('what is "NEAR" AND x')) == '"near"'
+    assert fts_any(['say "hi"', "x"]) == '"say ""hi""" OR "x"'
+    assert query_terms("how is it?") == []
+
+
+def test_required_terms_are_the_uncommon_ones_or_the_rarest() -> None:
+    assert required_terms({"kettle": 900, "descaling": 3, "citric": 40, "absent": 0}, 1000) == ["descaling", "citric"]
+    assert required_terms({"kettle": 900, "water": 300, "absent": 0}, 1000) == ["water"]
+    assert required_terms({"absent": 0}, 1000) == []
 
 
 def test_identifiers_are_recognised() -> None:

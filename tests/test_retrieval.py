@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from desktop.core.types import ChunkDraft
 from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Mode, Retriever
 from desktop.services.workspace import Workspace
@@ -41,3 +42,29 @@ def test_keyword_side_ignores_stop_words(workspace: Workspace, tmp_path: Path) -
     Indexer(workspace).index([folder])
     hits = Retriever(workspace).search("how does it do the boiler bleeding?", 2, mode=Mode.KEYWORD)
     assert hits[0].path.endswith("boiler.txt")
+
+
+def _keyword_corpus(workspace: Workspace, texts: list[str]) -> None:
+    """Passages straight into the registry: the keyword side needs no vectors."""
+    for n, text in enumerate(texts):
+        document = workspace.registry.start_document(
+            path=f"/notes/{n:03}.txt", kind="text", size=1, mtime=0.0, content_hash=str(n)
+        )
+        workspace.registry.add_chunks([(document, None, ChunkDraft(seq=0, text=text, start=0, end=len(text)))])
+        workspace.registry.mark_indexed(document)
+
+
+def test_passages_holding_only_common_terms_are_not_scored(workspace: Workspace) -> None:
+    # "kettle" is in every passage, "descaling" in 2 of 60: only those two are worth scoring.
+    _keyword_corpus(workspace, [
+        f"Kettle note {n}." + (" Descaling with citric acid." if n in (7, 41) else " Boils water quickly.")
+        for n in range(60)
+    ])
+    hits = Retriever(workspace).search("kettle descaling", 10, mode=Mode.KEYWORD)
+    assert sorted(hit.path for hit in hits) == ["/notes/007.txt", "/notes/041.txt"]
+
+
+def test_when_every_term_is_common_the_rarest_decides_what_is_scored(workspace: Workspace) -> None:
+    _keyword_corpus(workspace, [f"Kettle note {n}." + (" Water." if n % 2 else "") for n in range(60)])
+    hits = Retriever(workspace).search("kettle water", 50, mode=Mode.KEYWORD)
+    assert len(hits) == 30 and all(int(hit.path[-7:-4]) % 2 for hit in hits)

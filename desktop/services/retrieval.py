@@ -11,8 +11,9 @@ from functools import cache
 from desktop.core.errors import UsageError
 from desktop.core.settings import HearthSettings
 from desktop.core.types import SearchHit
-from desktop.services.keywords import fts_query, has_identifier
+from desktop.services.keywords import has_identifier, query_terms, required_terms
 from desktop.services.workspace import Workspace
+from desktop.store.registry import fts_any
 
 
 class Mode(StrEnum):
@@ -125,8 +126,16 @@ class Retriever:
         ]
 
     def _keyword(self, query: str, limit: int, document_ids: Sequence[int] | None) -> list[tuple[int, float]]:
-        match = fts_query(query)
-        return self.workspace.registry.keyword_search(match, limit, document_ids) if match else []
+        terms = query_terms(query)
+        if not terms:
+            return []
+        registry = self.workspace.registry
+        passages_with, passages = registry.passages_with_terms(terms)
+        required = required_terms(passages_with, passages)
+        if not required:
+            return []
+        scored_only_with = fts_any(required) if set(required) != set(terms) else None
+        return registry.keyword_search(fts_any(terms), limit, document_ids, required=scored_only_with)
 
     def _vector(self, query: str, limit: int, document_ids: Sequence[int] | None) -> list[tuple[int, float]]:
         embedding = self.workspace.embedder.embed([query])[0]

@@ -66,6 +66,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 FTS_WEIGHTS = (4.0, 2.0, 1.0)
 
 
+def fts_any(terms: Sequence[str]) -> str:
+    """FTS5: any of these terms, each quoted so that no FTS5 syntax can come from a question."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
 def chunk_id(document_id: int, seq: int) -> int:
     return (document_id << SEQ_BITS) | seq
 
@@ -325,14 +330,31 @@ class Registry:
     def all_chunk_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
 
+    def passages_with_terms(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many passages hold each term (as FTS5 tokenises it), and how many there are."""
+        counts = {}
+        for term in terms:
+            try:
+                sql = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
+                counts[term] = self.db.execute(sql, (fts_any([term]),)).fetchone()[0]
+            except sqlite3.OperationalError:
+                counts[term] = 0
+        return counts, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def keyword_search(
-        self, match: str, limit: int, document_ids: Sequence[int] | None = None
+        self, match: str, limit: int, document_ids: Sequence[int] | None = None, *, required: str | None = None
     ) -> list[tuple[int, float]]:
-        """(chunk id, bm25 score; higher is better) for an FTS5 MATCH expression."""
+        """(chunk id, bm25 score; higher is better) for an FTS5 MATCH expression; with ``required``,
+        only passages that also match that expression are scored."""
         sql = (
             "SELECT rowid, -bm25(chunks_fts, ?, ?, ?) AS score FROM chunks_fts WHERE chunks_fts MATCH ?"
         )
         params: list[Any] = [*FTS_WEIGHTS, match]
+        if required is not None:
+            # '+rowid': a plain rowid IN would make SQLite fetch each listed row through FTS5, re-matching
+            # the whole expression for every one (seconds instead of milliseconds).
+            sql += " AND +rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)"
+            params.append(required)
         if document_ids is not None:
             marks = ",".join("?" * len(document_ids))
             sql += f" AND (rowid >> {SEQ_BITS}) IN ({marks})"
