@@ -32,11 +32,12 @@ from typing import Any
 
 import psutil
 
+from desktop.core.cpu import physical_cores
 from desktop.core.offline import enforce_offline, use_llama_threading
 from desktop.core.paths import models_dir
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Message
-from desktop.llm.host import GenerationResult, ModelHost, TokenEvent, default_threads
+from desktop.llm.host import GenerationResult, ModelHost, TokenEvent
 from desktop.services.answering import Answerer, AnswerFinished, AnswerToken
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
@@ -141,7 +142,7 @@ def _bare_run(prompt: str, max_tokens: int) -> tuple[float, list[float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Hearth answering against a bare llama-cpp-python loop.")
-    parser.add_argument("--threads", type=int, default=default_threads(), help="default: physical cores")
+    parser.add_argument("--threads", type=int, default=physical_cores(), help="default: physical cores")
     parser.add_argument("--repetitions", type=int, default=12, help="of each generation (~1 s each)")
     parser.add_argument("--prompts", type=int, default=3, help="long-prompt repetitions (~8 s each)")
     args = parser.parse_args()

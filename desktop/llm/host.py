@@ -9,7 +9,6 @@ thread is generating waits for that answer to finish. ``cancel()`` never waits.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 import weakref
@@ -21,9 +20,9 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-import psutil
 from pydantic import BaseModel
 
+from desktop.core.cpu import physical_cores
 from desktop.core.errors import ModelError
 from desktop.core.settings import GenerationSettings
 from desktop.llm import host_process
@@ -75,10 +74,6 @@ class GenerationResult(BaseModel):
 
 class _HostDied(Exception):
     pass
-
-
-def default_threads() -> int:
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def _stop_process(process: BaseProcess, conn: Connection, cancel: Event, graceful: bool) -> None:
@@ -190,7 +185,7 @@ class ModelHost:
         request = LoadRequest(
             model_path=str(model_path.resolve()),
             n_ctx=info.ram_context_length,
-            threads=settings.threads or default_threads(),
+            threads=settings.threads or physical_cores(),
             gpu_layers=settings.gpu_layers,
             seed=settings.seed,
             lora_path=settings.lora_path,
