@@ -171,3 +171,13 @@ def test_chat_restricted_to_chosen_documents(answerer: Answerer, tmp_path: Path)
     assert started.passages and all(p.path.endswith("garden.txt") for p in started.passages)
     with pytest.raises(UsageError, match="No indexed documents"):
         documents_in(answerer.workspace, [tmp_path / "elsewhere"])
+
+
+def test_new_settings_apply_to_the_loaded_model(answerer: Answerer) -> None:
+    answerer.use_model()
+    assert answerer.host.context_length == 2048
+    answerer.apply_settings(HearthSettings(generation=SHORT.model_copy(update={"temperature": 0.5})))
+    assert answerer.host.context_length == 2048 and answerer.generation().temperature == 0.5
+    answerer.apply_settings(HearthSettings(generation=SHORT.model_copy(update={"context_length": 1024})))
+    assert answerer.host.context_length == 1024
+    assert _collect(answerer.ask("What does KX-409 mean?"))[2].message.status == MessageStatus.COMPLETE

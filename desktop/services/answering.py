@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from desktop.core.errors import ModelError, UsageError
-from desktop.core.settings import GenerationSettings
+from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Frozen, Message, MessageStatus, Passage, SearchHit, Timings
 from desktop.llm.crash_marks import crashed_models
 from desktop.llm.host import GenerationResult, HostState, ModelHost, TokenEvent
@@ -69,6 +69,13 @@ class Answerer:
             generation = self.workspace.settings.generation_for(path.name)
             self.host.load(path, generation, force=force, models_dir=self.workspace.models_dir)
         self.model_path = path
+
+    def apply_settings(self, settings: HearthSettings) -> None:
+        """Use new settings; a loaded model is reloaded only if its context, threads or LoRA changed."""
+        self.workspace.settings = settings
+        if self.model_path is not None and self.host.state == HostState.READY:
+            generation = settings.generation_for(self.model_path.name)
+            self.host.load(self.model_path, generation, models_dir=self.workspace.models_dir)
 
     def autoload(self) -> None:
         """Load the default model at start-up, unless it crashed the model host while loading last

@@ -112,17 +112,14 @@ class EngineWorker(QObject):
         self._settings = settings
         if self._answerer is None:
             return
-        self._answerer.workspace.settings = settings
         path = self._answerer.model_path
-        host = self._answerer.host
-        if path is not None and host.state == HostState.READY:
-            # load() is a no-op unless context, threads or LoRA changed: then it reloads.
-            reloading = f"Reloading {path.name}…"
+        if path is not None:
+            reloading = f"Applying settings to {path.name}…"
             self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, reloading, self._model()))
-            try:
-                host.load(path, settings.generation_for(path.name), models_dir=self._models_dir)
-            finally:
-                self._report_state()
+        try:
+            self._answerer.apply_settings(settings)
+        finally:
+            self._report_state()
 
     @Slot(object)
     def ask(self, request: AskRequest) -> None:
