@@ -71,9 +71,9 @@ def test_export_round_trips_with_citations(store: ConversationStore) -> None:
 
 def test_citations_keep_valid_markers_and_drop_invented_ones() -> None:
     passages = [_passage(1, "/a.md"), _passage(2, "/b.pdf", 3)]
-    text, citations, marked = resolve("Tomatoes need sun [2]. Also [7] and [1, 9].", passages)
-    assert text == "Tomatoes need sun [2]. Also and [1]."
+    text, citations, marked, removed = resolve("Tomatoes need sun [2]. Also [7] and [1, 9].", passages)
+    assert text == "Tomatoes need sun [2]. Also and [1]." and removed == [7, 9]
     assert [(c.n, c.path, c.page) for c in citations] == [(2, "/b.pdf", 3), (1, "/a.md", None)]
     assert [p.cited for p in marked] == [True, True]
-    _, none, unmarked = resolve("No sources used.", passages)
-    assert none == [] and not any(p.cited for p in unmarked)
+    _, none, unmarked, removed = resolve("No sources used.", passages)
+    assert none == [] and not any(p.cited for p in unmarked) and removed == []

@@ -172,7 +172,10 @@ class Answerer:
                 notes=[*notes, "the model stopped unexpectedly"],
             )
             raise
-        text, citations, marked = resolve("".join(pieces), passages)
+        text, citations, marked, removed = resolve("".join(pieces), passages)
+        if removed:  # the answer was shown as written: say why the saved one differs
+            listed = ", ".join(f"[{n}]" for n in removed)
+            notes = [*notes, f"removed citations naming no passage the model was shown: {listed}"]
         status = MessageStatus.STOPPED if result is not None and result.stopped else MessageStatus.COMPLETE
         timings = Timings(
             retrieval_ms=retrieval_ms,

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from desktop.core.types import Citation, Passage
 
 _MARKER = re.compile(r"( ?)\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
-def resolve(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[Passage]]:
-    """(answer without markers that name no given passage, citations in order, passages marked cited)."""
+class ResolvedAnswer(NamedTuple):
+    text: str  # without markers that name no given passage
+    citations: list[Citation]  # in order of first mention
+    passages: list[Passage]  # marked cited or not
+    removed: list[int]  # invented numbers, dropped from the text
+
+
+def resolve(answer: str, passages: Sequence[Passage]) -> ResolvedAnswer:
     by_number = {p.n: p for p in passages}
     cited: list[int] = []
+    removed: list[int] = []
 
     def keep_valid(match: re.Match[str]) -> str:
         numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
         valid = [n for n in numbers if n in by_number]
+        removed.extend(n for n in numbers if n not in by_number)
         for n in valid:
             if n not in cited:
                 cited.append(n)
@@ -29,4 +38,4 @@ def resolve(answer: str, passages: Sequence[Passage]) -> tuple[str, list[Citatio
         for n in cited
     ]
     marked = [p.model_copy(update={"cited": p.n in cited}) for p in passages]
-    return cleaned, citations, marked
+    return ResolvedAnswer(cleaned, citations, marked, removed)
