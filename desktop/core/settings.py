@@ -81,7 +81,9 @@ class HearthSettings(BaseSettings):
     chunk_tokens: int = Field(200, ge=32, le=254, description="word-pieces per chunk")
     chunk_overlap: int = Field(32, ge=0, le=128)
 
-    embed_batch_size: int = Field(64, ge=1, le=1024)
+    # Measured on SQLite pages: 16 embeds as fast as 64 or faster (less padding) and needs 300 MB
+    # less memory at its peak (attention scores grow with the batch times the square of its length).
+    embed_batch_size: int = Field(16, ge=1, le=1024)
     parse_workers: int = Field(1, ge=1, le=32)
     parse_timeout_s: float = Field(60.0, gt=0)
     parse_memory_mb: int = Field(2048, ge=256, description="a parse worker needs about 200 MB to start")
