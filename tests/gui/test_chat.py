@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,18 +87,31 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
                "the conversation in the list")
 
 
+@contextmanager
+def long_answers(window: MainWindow) -> Iterator[None]:
+    """Free-running stories of up to 2,000 tokens (the module's answers stop at 24, about a quarter
+    of a second at this model's speed: too short to interrupt)."""
+    before = window.controller.settings
+    window.controller.apply_settings(
+        before.model_copy(update={"generation": before.generation.model_copy(update={"max_tokens": 2000})})
+    )  # reaches the engine before the question: both are queued to its thread, in order
+    window.chat.composer.use_files.setChecked(False)
+    try:
+        yield
+    finally:
+        window.chat.composer.use_files.setChecked(True)
+        window.controller.apply_settings(before)
+
+
 def test_stop_ends_the_answer_within_a_token(window: MainWindow) -> None:
     controller = window.controller
     pieces, done = Recorder(controller.answerPiece), Recorder(controller.answerDone)
-    window.chat.composer.use_files.setChecked(False)  # a free-running story, not a grounded answer
-    try:
+    with long_answers(window):
         ask(window, "Write a long story about a dragon who learns to bake bread.")
         wait_until(lambda: pieces.items, ANSWER_TIMEOUT, "the first token")
         shortcut(window.chat.composer.input, Qt.Key.Key_Escape)
         stopped_at, seen = time.monotonic(), len(pieces)
         wait_until(lambda: done.items, 30, "the stopped answer")
-    finally:
-        window.chat.composer.use_files.setChecked(True)
     message = done.last.message
     assert message.status == MessageStatus.STOPPED
     assert len(pieces) - seen <= 2, "at most the token in flight arrives after Stop"
@@ -133,11 +147,11 @@ def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(window: MainWi
     controller = window.controller
     pieces = Recorder(controller.answerPiece)
     conversation = controller.current_conversation
-    window.chat.composer.use_files.setChecked(False)
-    ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
-    wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
-    pump(RENDER_INTERVAL_MS * 2)
-    shown = window.chat.view.last_answer().text()  # type: ignore[union-attr]
+    with long_answers(window):
+        ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
+        wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
+        pump(RENDER_INTERVAL_MS * 2)
+        shown = window.chat.view.last_answer().text()  # type: ignore[union-attr]
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 20, "closing never hangs"
