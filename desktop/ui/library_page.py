@@ -131,7 +131,10 @@ class LibraryPage(QWidget):
         documents = snapshot.documents
         indexed = snapshot.indexed
         failed = sum(1 for d in documents if d.status == DocumentStatus.FAILED)
+        pending = sum(1 for d in documents if d.status == DocumentStatus.PENDING)
         parts = [fmt.count(indexed, "document"), fmt.count(snapshot.passages, "passage")]
+        if pending:  # the folder rows count these too: say where the difference is
+            parts.insert(1, f"{pending} being indexed")
         if failed:
             parts.append(f"{failed} could not be read")
         self.summary.setText(" · ".join(parts) if documents else "Nothing indexed yet")

@@ -10,15 +10,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.settings import HearthSettings
-from desktop.core.types import Message, MessageStatus, Passage
+from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
 from desktop.ui.composer import Composer
 from desktop.ui.controller import Controller
+from desktop.ui.library_page import LibraryPage
 from desktop.ui.main_window import MainWindow
 from desktop.ui.markdown_view import MarkdownView, linkify_citations
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
-from desktop.workers.events import ModelCatalog
+from desktop.workers.events import LibrarySnapshot, ModelCatalog
 from tests.conftest import MODELS
 from tests.gui.helpers import Recorder, click_link, shortcut, wait_until
 
@@ -210,3 +211,16 @@ def test_the_pyside_refcount_bug_is_neutralised(hearth_app: QApplication) -> Non
 
     for singleton in leaking_singletons():
         assert sys.getrefcount(singleton) > IMMORTAL // 2
+
+
+def test_library_summary_names_documents_still_being_indexed(hearth_app: QApplication) -> None:
+    def document(n: int, status: DocumentStatus) -> DocumentInfo:
+        return DocumentInfo(id=n, path=f"/notes/journal-{n}.md", kind="markdown", size=1, mtime=0.0,
+                            content_hash=str(n), status=status, chunks=7 if status == DocumentStatus.INDEXED else 0)
+
+    page = LibraryPage()
+    statuses = [DocumentStatus.INDEXED] * 3 + [DocumentStatus.PENDING] * 2 + [DocumentStatus.FAILED]
+    page.set_snapshot(LibrarySnapshot(
+        documents=tuple(document(n, status) for n, status in enumerate(statuses)), roots=("/notes",), passages=23,
+    ))
+    assert page.summary.text() == "3 documents · 2 being indexed · 23 passages · 1 could not be read"
