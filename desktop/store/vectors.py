@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,14 @@ COLLECTION = "chunks"
 # small slices with a pause between them let the window's thread draw while indexing runs.
 WRITE_SLICE = 32
 WRITE_PAUSE_S = 0.005
+
+
+def _write_slices(count: int) -> Iterator[slice]:
+    """WRITE_SLICE items at a time, pausing between slices."""
+    for start in range(0, count, WRITE_SLICE):
+        if start:
+            time.sleep(WRITE_PAUSE_S)
+        yield slice(start, start + WRITE_SLICE)
 
 
 class VectorStore:
@@ -36,21 +44,16 @@ class VectorStore:
         )
 
     def upsert(self, ids: Sequence[int], embeddings: np.ndarray, document_ids: Sequence[int]) -> None:
-        for start in range(0, len(ids), WRITE_SLICE):
-            if start:
-                time.sleep(WRITE_PAUSE_S)
-            end = start + WRITE_SLICE
+        for part in _write_slices(len(ids)):
             self._collection.upsert(
-                ids=[str(i) for i in ids[start:end]],
-                embeddings=embeddings[start:end],
-                metadatas=[{"doc": int(d)} for d in document_ids[start:end]],
+                ids=[str(i) for i in ids[part]],
+                embeddings=embeddings[part],
+                metadatas=[{"doc": int(d)} for d in document_ids[part]],
             )
 
     def delete(self, ids: Sequence[int]) -> None:
-        for start in range(0, len(ids), WRITE_SLICE):
-            if start:
-                time.sleep(WRITE_PAUSE_S)
-            self._collection.delete(ids=[str(i) for i in ids[start : start + WRITE_SLICE]])
+        for part in _write_slices(len(ids)):
+            self._collection.delete(ids=[str(i) for i in ids[part]])
 
     def query(
         self, embedding: np.ndarray, limit: int, document_ids: Sequence[int] | None = None

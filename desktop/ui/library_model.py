@@ -71,6 +71,11 @@ def build_tree(documents: tuple[DocumentInfo, ...], roots: tuple[str, ...]) -> l
     return nodes
 
 
+def _shape(nodes: list[Node]) -> list[tuple[str, int | None, list[int]]]:
+    """What a tree's rows are, whatever their statuses and counts."""
+    return [(n.path, n.document.id if n.document else None, [d.id for d in n.children]) for n in nodes]
+
+
 def _date(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else ""
 
@@ -87,19 +92,9 @@ class LibraryModel(QAbstractItemModel):
     def set_documents(self, documents: tuple[DocumentInfo, ...], roots: tuple[str, ...]) -> None:
         nodes = build_tree(documents, roots)
         self.excluded &= {d.id for d in documents}
-        same_shape = [(n.path, n.document and n.document.id, [d.id for d in n.children]) for n in nodes] == [
-            (n.path, n.document and n.document.id, [d.id for d in n.children]) for n in self.nodes
-        ]
-        if same_shape:  # only statuses and counts changed: no reset, the view keeps its state
+        if _shape(nodes) == _shape(self.nodes):  # only statuses and counts changed: no reset, the view keeps its state
             self.nodes = nodes
-            if nodes:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(nodes) - 1, len(COLUMNS) - 1))
-                for row, node in enumerate(nodes):
-                    if node.children:
-                        parent = self.index(row, 0)
-                        self.dataChanged.emit(
-                            self.index(0, 0, parent), self.index(len(node.children) - 1, len(COLUMNS) - 1, parent)
-                        )
+            self._announce_changes(len(COLUMNS) - 1)
             return
         self.beginResetModel()
         self.nodes = nodes
@@ -252,10 +247,17 @@ class LibraryModel(QAbstractItemModel):
         return True
 
     def _checks_changed(self) -> None:
+        self._announce_changes(0, [Qt.ItemDataRole.CheckStateRole])
+        self.scopeChanged.emit()
+
+    def _announce_changes(self, last_column: int, roles: list[int] | None = None) -> None:
+        """Every row, folders' children included, may show something new in columns 0..last_column."""
+        if not self.nodes:
+            return
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self.nodes) - 1, last_column), roles or [])
         for row, node in enumerate(self.nodes):
-            self.dataChanged.emit(self.index(row, 0), self.index(row, 0), [Qt.ItemDataRole.CheckStateRole])
             if node.children:
                 parent = self.index(row, 0)
-                self.dataChanged.emit(self.index(0, 0, parent), self.index(len(node.children) - 1, 0, parent),
-                                      [Qt.ItemDataRole.CheckStateRole])
-        self.scopeChanged.emit()
+                self.dataChanged.emit(
+                    self.index(0, 0, parent), self.index(len(node.children) - 1, last_column, parent), roles or []
+                )

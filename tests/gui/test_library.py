@@ -147,12 +147,16 @@ def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) 
     assert window.library.problems.count() == 1
 
 
+def _notes(folder: Path, count: int, body: str) -> Path:
+    """A folder of ``count`` Markdown notes, each a heading and ``body``: enough to index for a while."""
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"note-{index:03}.md").write_text(f"# Note {index}\n\n{body}", encoding="utf-8")
+    return folder
+
+
 def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: OpenWindow, tmp_path: Path) -> None:
-    many = tmp_path / "many"
-    many.mkdir()
-    for index in range(150):
-        (many / f"note-{index:03}.md").write_text(f"# Note {index}\n\n" + "A line about the garden. " * 80,
-                                                  encoding="utf-8")
+    many = _notes(tmp_path / "many", 150, "A line about the garden. " * 80)
     data = tmp_path / "data"
     window = open_gui(data)
     progress = Recorder(window.controller.indexProgress)
@@ -169,11 +173,7 @@ def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: Open
 
 
 def test_pause_resume_and_cancel(open_gui: OpenWindow, tmp_path: Path) -> None:
-    many = tmp_path / "many"
-    many.mkdir()
-    for index in range(120):
-        (many / f"note-{index:03}.md").write_text(f"# Note {index}\n\n" + "Compost and tomatoes. " * 90,
-                                                  encoding="utf-8")
+    many = _notes(tmp_path / "many", 120, "Compost and tomatoes. " * 90)
     window = open_gui(tmp_path / "data")
     bar = window.indexing
     progress, finished = Recorder(window.controller.indexProgress), Recorder(window.controller.indexFinished)
