@@ -2,15 +2,18 @@
 
 The registry is the source of truth. Vectors without a chunk row are orphans (deleted); chunk
 rows without a vector are re-embedded from their stored text; FTS rows are rebuilt from chunk
-rows; a document marked indexed whose chunk count disagrees, or one left unfinished, is indexed
-again from its file.
+rows; a document marked indexed whose chunk count disagrees is indexed again from its file.
+
+An interrupted run is a normal state, not damage: documents left unfinished (and vectors written
+by a batch whose rows a crash kept from committing, still in the journal) are counted as pending,
+and the next `hearth index` or `check --repair` resumes them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from desktop.core.types import DocumentStatus, embedding_text
 from desktop.services.indexing import Indexer
@@ -19,16 +22,26 @@ from desktop.store.registry import SEQ_BITS
 
 
 class Problem(BaseModel):
-    kind: str  # orphan_vectors | missing_vectors | fts_mismatch | bad_document | unfinished
+    kind: str  # orphan_vectors | missing_vectors | fts_mismatch | bad_document
     detail: str
     count: int = 1
     path: str | None = None  # the document concerned, if one
 
 
 class CheckReport(BaseModel):
-    ok: bool
+    ok: bool  # registry, keyword index and vectors agree; pending documents do not make it false
     problems: list[Problem]
+    pending: int = 0  # documents an interrupted run left unfinished
+    pending_paths: list[str] = []
     repaired: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hint(self) -> str | None:
+        if not self.pending:
+            return None
+        return (f"{self.pending} document(s) were left unfinished by an interrupted run; "
+                "`hearth index` or `hearth check --repair` finishes them.")
 
 
 def check(workspace: Workspace) -> CheckReport:
@@ -36,7 +49,8 @@ def check(workspace: Workspace) -> CheckReport:
     registry = workspace.registry
     chunk_ids = registry.all_chunk_ids()
     vector_ids = workspace.vectors.all_ids()
-    if orphans := vector_ids - chunk_ids:
+    settling = set(registry.journal())  # written by a batch a crash interrupted: the next writer settles them
+    if orphans := vector_ids - chunk_ids - settling:
         problems.append(Problem(kind="orphan_vectors", detail="vectors with no passage in the registry",
                                 count=len(orphans)))
     if missing := chunk_ids - vector_ids:
@@ -48,14 +62,15 @@ def check(workspace: Workspace) -> CheckReport:
     per_document: dict[int, int] = {}
     for chunk in chunk_ids:
         per_document[chunk >> SEQ_BITS] = per_document.get(chunk >> SEQ_BITS, 0) + 1
+    pending: list[str] = []
     for document in registry.documents():
         stored = per_document.get(document.id, 0)
         if document.status == DocumentStatus.INDEXED and (stored == 0 or stored != document.chunks):
             problems.append(Problem(kind="bad_document", path=document.path,
                                     detail=f"marked indexed with {stored} of {document.chunks} passages"))
         elif document.status == DocumentStatus.PENDING:
-            problems.append(Problem(kind="unfinished", path=document.path, detail="indexing did not finish"))
-    return CheckReport(ok=not problems, problems=problems)
+            pending.append(document.path)
+    return CheckReport(ok=not problems, problems=problems, pending=len(pending), pending_paths=pending)
 
 
 def repair(workspace: Workspace) -> CheckReport:
@@ -73,7 +88,8 @@ def repair(workspace: Workspace) -> CheckReport:
             vectors = workspace.embedder.embed([embedding_text(stored[i].context, stored[i].text) for i in ids])
             workspace.vectors.upsert(ids, vectors, [stored[i].document_id for i in ids])
     registry.rebuild_fts()
-    damaged = {p.path for p in check(workspace).problems if p.path}
+    before = check(workspace)
+    damaged = {p.path for p in before.problems if p.path} | set(before.pending_paths)
     for path in damaged:
         document = registry.document_by_path(path)
         if document is not None and document.status == DocumentStatus.INDEXED:
