@@ -13,7 +13,7 @@ from desktop.core.settings import HearthSettings
 from desktop.core.types import SearchHit
 from desktop.services.keywords import has_identifier, query_terms, required_terms
 from desktop.services.workspace import Workspace
-from desktop.store.registry import fts_any
+from desktop.store.registry import StoredChunk, fts_any
 
 
 class Mode(StrEnum):
@@ -94,19 +94,7 @@ class Retriever:
         mode = mode or (Mode.HYBRID if self.settings.hybrid else Mode.VECTOR)
         limit = max(self.settings.candidates, k * self.settings.max_per_document)
 
-        hits: dict[str, list[tuple[int, float]]] = {}
-        keyword: Future[list[tuple[int, float]]] | None = None
-        if mode in (Mode.HYBRID, Mode.KEYWORD):
-            # SQLite and torch both release the GIL: the keyword search runs while the query is embedded.
-            keyword = _keyword_pool().submit(self._keyword, query, limit, document_ids)
-        if mode in (Mode.HYBRID, Mode.VECTOR):
-            hits["vector"] = self._vector(query, limit, document_ids)
-        if keyword is not None:
-            hits["keyword"] = keyword.result()
-
-        chunks = self.workspace.registry.chunks({i for found in hits.values() for i, _ in found})
-        # Vectors whose chunk row is gone are orphans of an interrupted delete: never shown.
-        hits = {name: [(i, score) for i, score in found if i in chunks] for name, found in hits.items()}
+        hits, chunks = self.candidates(query, limit, mode=mode, document_ids=document_ids)
         if mode == Mode.HYBRID:
             weight = self.settings.identifier_vector_weight if has_identifier(query) else self.settings.vector_weight
             ranked = convex_fusion(hits["vector"], hits["keyword"], weight)
@@ -124,6 +112,23 @@ class Retriever:
             )
             for i, score, found_by in ranked[:k]
         ]
+
+    def candidates(
+        self, query: str, limit: int, *, mode: Mode, document_ids: Sequence[int] | None = None
+    ) -> tuple[dict[str, list[tuple[int, float]]], dict[int, StoredChunk]]:
+        """Each retriever's (chunk id, score) pairs, best first, and the chunks they name."""
+        hits: dict[str, list[tuple[int, float]]] = {}
+        keyword: Future[list[tuple[int, float]]] | None = None
+        if mode in (Mode.HYBRID, Mode.KEYWORD):
+            # SQLite and torch both release the GIL: the keyword search runs while the query is embedded.
+            keyword = _keyword_pool().submit(self._keyword, query, limit, document_ids)
+        if mode in (Mode.HYBRID, Mode.VECTOR):
+            hits["vector"] = self._vector(query, limit, document_ids)
+        if keyword is not None:
+            hits["keyword"] = keyword.result()
+        chunks = self.workspace.registry.chunks({i for found in hits.values() for i, _ in found})
+        # Vectors whose chunk row is gone are orphans of an interrupted delete: never shown.
+        return {name: [(i, score) for i, score in found if i in chunks] for name, found in hits.items()}, chunks
 
     def _keyword(self, query: str, limit: int, document_ids: Sequence[int] | None) -> list[tuple[int, float]]:
         terms = query_terms(query)

@@ -1,0 +1,203 @@
+"""Choosing retrieval settings that generalise: every candidate method on the same candidates, both dev corpora.
+
+    .venv/bin/python benchmarks/retrieval_lab.py index VARIANT [--corpus sqlite|git] [--set key=value ...]
+    .venv/bin/python benchmarks/retrieval_lab.py dump VARIANT
+    .venv/bin/python benchmarks/retrieval_lab.py score VARIANT [VARIANT ...]
+
+``index`` builds a data folder per corpus and chunking variant (settings given with --set) under
+benchmarks/results/lab/; ``dump`` stores, per question, what each retriever returns (ids and scores,
+200 deep) with the chunk each id names; ``score`` replays every fusion, aggregation and duplicate
+rule over those dumps, prints recall@5/@10/MRR per corpus, and picks a configuration
+leave-one-corpus-out: chosen on one corpus, reported on the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from desktop.core.offline import enforce_offline
+from desktop.core.settings import HearthSettings
+from desktop.services import evaluation, ranking
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = REPO / "benchmarks" / "results" / "lab"
+EVAL = REPO.parent / "shared" / "eval"
+CORPORA = {
+    "sqlite": (EVAL / "sqlite_docs_qa.jsonl", Path("/usr/share/doc/sqlite3")),
+    "git": (EVAL / "git_docs_qa.jsonl", Path("/usr/share/doc/git-doc")),
+}
+DEPTH = 200
+
+
+def home(variant: str) -> Path:
+    """One data folder per variant holding both corpora, as `make eval` builds it; each question
+    set is searched within its own corpus."""
+    return LAB / variant
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    return {key: json.loads(value) for key, value in (pair.split("=", 1) for pair in pairs)}
+
+
+def cmd_index(args: argparse.Namespace) -> None:
+    from desktop.services.indexing import Indexer
+    from desktop.services.workspace import Workspace
+
+    folder = home(args.variant)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.json").write_text(json.dumps(parse_sets(args.set)))
+    workspace = Workspace(folder, exclusive=True)
+    indexer = Indexer(workspace)
+    stats: dict[str, Any] = {}
+    for corpus, (_, root) in CORPORA.items():
+        before = workspace.registry.counts()["chunks"]
+        report = indexer.index([root])
+        stats[corpus] = {"chunks": workspace.registry.counts()["chunks"] - before, "total_s": indexer.stats.total_s,
+                         "embed_s": indexer.stats.embed_s, "failed": len(report.failed)}
+        print(args.variant, corpus, stats[corpus], flush=True)
+    (folder / "index-stats.json").write_text(json.dumps(stats))
+    workspace.close()
+
+
+def cmd_dump(args: argparse.Namespace) -> None:
+    from desktop.services.retrieval import Mode, Retriever
+    from desktop.services.workspace import Workspace
+
+    workspace = Workspace(home(args.variant))
+    retriever = Retriever(workspace)
+    for corpus, (questions_file, root) in CORPORA.items():
+        within = [d.id for d in workspace.registry.documents(under=str(root))]
+        questions = evaluation.load_questions(questions_file)
+        chunks: dict[int, dict[str, Any]] = {}
+        records = []
+        for question in questions:
+            lists, stored = retriever.candidates(question.question, DEPTH, mode=Mode.HYBRID, document_ids=within)
+            for chunk_id in {i for found in lists.values() for i, _ in found}:
+                chunk = stored[chunk_id]
+                chunks[chunk_id] = {"doc": chunk.document_id, "path": chunk.path, "text": chunk.text}
+            records.append({
+                "id": question.id, "kind": question.kind,
+                "relevant": sorted(os.path.normpath(os.path.join(root, r)) for r in question.relevant),
+                **{name: found for name, found in lists.items()},
+            })
+        (home(args.variant) / f"candidates-{corpus}.json").write_text(
+            json.dumps({"questions": records, "chunks": chunks}))
+        print("dumped", corpus, len(records), "questions,", len(chunks), "chunks", flush=True)
+    workspace.close()
+
+
+@dataclass(frozen=True)
+class Config:
+    retrievers: tuple[str, ...]
+    fusion: ranking.Fusion
+    keyword_weight: float
+    aggregation: str  # an Aggregation, or "passages" (today's passage list, two per document)
+    depth: int
+    collapse: bool
+
+    def name(self) -> str:
+        fusion = "+".join(self.retrievers) if len(self.retrievers) == 1 else f"{self.fusion}(k={self.keyword_weight})"
+        return f"{fusion} {self.aggregation} n={self.depth}{' dedup' if self.collapse else ''}"
+
+
+def configs() -> list[Config]:
+    found: list[Config] = []
+    aggregations = ["passages", *[str(a) for a in ranking.Aggregation]]
+    for aggregation, depth, collapse in itertools.product(aggregations, (50, 100, 200), (False, True)):
+        found.append(Config(("vector",), ranking.Fusion.RRF, 0.0, aggregation, depth, collapse))
+        found.append(Config(("keyword",), ranking.Fusion.RRF, 1.0, aggregation, depth, collapse))
+        for fusion, weight in itertools.product(ranking.Fusion, (0.3, 0.5, 1.0)):
+            found.append(Config(("vector", "keyword"), fusion, weight, aggregation, depth, collapse))
+    return found
+
+
+def ranked_paths(config: Config, record: dict[str, Any], chunks: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """The result list: each entry the files one hit stands for (several when duplicates collapse)."""
+    lists = {name: [(int(i), s) for i, s in record.get(name, [])[: config.depth]] for name in config.retrievers}
+    weights = {"vector": 1.0 - config.keyword_weight if config.fusion != ranking.Fusion.RRF else 1.0,
+               "keyword": config.keyword_weight}
+    fused = ranking.fuse(lists, weights, config.fusion)
+    document_of = {i: int(chunks[str(i)]["doc"]) for i, _, _ in fused}
+    path_of = {int(chunks[str(i)]["doc"]): chunks[str(i)]["path"] for i, _, _ in fused}
+    if config.aggregation == "passages":
+        taken: dict[int, int] = {}
+        shown: list[list[str]] = []
+        for item, _, _ in fused:
+            document = document_of[item]
+            if taken.get(document, 0) < 2:
+                taken[document] = taken.get(document, 0) + 1
+                shown.append([path_of[document]])
+        return shown
+    documents = ranking.rank_documents(fused, document_of, ranking.Aggregation(config.aggregation))
+    if not config.collapse:
+        return [[path_of[document]] for document, _, _ in documents]
+    texts = {i: chunks[str(i)]["text"] for i, _, _ in fused}
+    groups = ranking.collapse_duplicates([(d, passages[0]) for d, _, passages in documents], texts)
+    return [[path_of[d] for d in group] for group in groups]
+
+
+def evaluate(config: Config, dump: dict[str, Any]) -> list[evaluation.QuestionResult]:
+    results = []
+    for record in dump["questions"]:
+        relevant = set(record["relevant"])
+        shown = ranked_paths(config, record, dump["chunks"])[: max(evaluation.K_VALUES)]
+        rank = next((n for n, paths in enumerate(shown, start=1) if relevant & set(paths)), None)
+        results.append(evaluation.QuestionResult(id=record["id"], kind=record["kind"], rank=rank))
+    return results
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    for variant in args.variants:
+        dumps = {corpus: json.loads((home(variant) / f"candidates-{corpus}.json").read_text()) for corpus in CORPORA}
+        for config in configs():
+            name = f"[{variant}] {config.name()}"
+            for corpus, dump in dumps.items():
+                summary = evaluation.summarize(evaluate(config, dump))
+                table[(name, corpus)] = {m: float(summary[m]) for m in ("recall@5", "recall@10", "mrr")}  # type: ignore[arg-type]
+    names = sorted({name for name, _ in table})
+
+    def key(name: str, corpus: str) -> tuple[float, float]:
+        return table[(name, corpus)]["recall@5"], table[(name, corpus)]["mrr"]
+
+    print(f"{'configuration':<60} " + " ".join(f"{c + ' r@5':>11} {'r@10':>6} {'mrr':>6}" for c in CORPORA))
+    for name in sorted(names, key=lambda n: -sum(key(n, c)[0] for c in CORPORA))[: args.top]:
+        cells = " ".join(f"{table[(name, c)]['recall@5']:>11.3f} {table[(name, c)]['recall@10']:>6.3f} "
+                         f"{table[(name, c)]['mrr']:>6.3f}" for c in CORPORA)
+        print(f"{name:<60} {cells}")
+    print("\nleave one corpus out: chosen on one corpus, reported on the other")
+    for chosen_on, reported_on in itertools.permutations(CORPORA, 2):
+        best = max(names, key=lambda n: key(n, chosen_on))
+        print(f"  best on {chosen_on}: {best}  ->  on {reported_on}: r@5 {table[(best, reported_on)]['recall@5']:.3f}"
+              f" mrr {table[(best, reported_on)]['mrr']:.3f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    index = commands.add_parser("index")
+    index.add_argument("variant")
+    index.add_argument("--set", action="append", default=[], help="a setting, key=JSON value")
+    dump = commands.add_parser("dump")
+    dump.add_argument("variant")
+    score = commands.add_parser("score")
+    score.add_argument("variants", nargs="+")
+    score.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    enforce_offline()
+    HearthSettings()  # fail early on a bad HEARTH_* variable
+    {"index": cmd_index, "dump": cmd_dump, "score": cmd_score}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
