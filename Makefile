@@ -45,10 +45,18 @@ eval: .stamp-install models
 	fi
 	touch $@
 
-# llama-cpp-python compiles from source here: about 6 minutes the first time, cached by pip after.
+# llama-cpp-python compiles from source (about 6 minutes) for any x86-64 with AVX2, not just this
+# processor: a wheel built with -march=native, found in a pip cache filled on another machine, dies
+# with SIGILL at the first token. The portable wheel is kept outside pip's cache, keyed by version.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' pyproject.toml)
+LLAMA_WHEELS := $(HOME)/.cache/hearth/llama-cpp-python-$(LLAMA_VERSION)-portable
+
 .stamp-install: pyproject.toml .stamp-system
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip wheel
+	ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip wheel -q \
+		--no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PY) -m pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/*.whl
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 

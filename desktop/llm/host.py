@@ -9,6 +9,7 @@ thread is generating waits for that answer to finish. ``cancel()`` never waits.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 import weakref
@@ -46,6 +47,10 @@ from desktop.llm.host_protocol import (
 from desktop.llm.templates import ChatMessage, render_prompt
 
 STOP_TIMEOUT_S = 3.0
+ILLEGAL_INSTRUCTION = (
+    "The model host stopped: its llama.cpp library uses processor instructions this computer lacks "
+    "(it was built for another machine). Reinstall Hearth, or rebuild llama-cpp-python on this computer."
+)
 
 
 class HostState(StrEnum):
@@ -244,6 +249,8 @@ class ModelHost:
         ``info`` and ``context_length`` stay: they describe the model the next request reloads."""
         if self._child is not None:
             self._child.stop(graceful=False)
+            if self._child.process.exitcode == -signal.SIGILL:
+                message = ILLEGAL_INSTRUCTION
             self._child = None
         self._loaded = None
         if self._closing:

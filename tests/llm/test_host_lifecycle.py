@@ -76,6 +76,18 @@ def test_killed_mid_answer_then_restarts(fresh_host: ModelHost, model_path: Path
     assert fresh_host.state == HostState.READY and fresh_host.pid not in (None, pid)
 
 
+def test_illegal_instruction_is_named(fresh_host: ModelHost, model_path: Path) -> None:
+    """A llama.cpp built for another processor dies with SIGILL at the first matrix product."""
+    fresh_host.load(model_path, GREEDY, models_dir=MODELS)
+    events = fresh_host.generate(fresh_host.render_prompt(QUESTION), LONG)
+    assert isinstance(next(events), TokenEvent)
+    assert fresh_host.pid is not None
+    os.kill(fresh_host.pid, signal.SIGILL)
+    with pytest.raises(ModelError, match="processor instructions this computer lacks"):
+        list(events)
+    assert fresh_host.state == HostState.CRASHED
+
+
 def test_killed_while_loading_is_remembered(fresh_host: ModelHost, model_path: Path, tmp_path: Path) -> None:
     def kill_during_load() -> None:
         while fresh_host.state != HostState.LOADING or fresh_host.pid is None:
