@@ -2,8 +2,13 @@
 
 llama.cpp aborts the whole process on some malformed headers, so every count, length and offset is
 checked here against sane limits and the file size before llama.cpp is allowed to open the file.
-Reads go through a growing in-memory buffer rather than mmap, so a file truncated while being read
+Reads go through a small in-memory window rather than mmap, so a file truncated while being read
 raises an error instead of SIGBUS.
+
+The header is untrusted and read in the app's process, so what parsing may cost is budgeted, not
+just what the file declares: entries walked one by one (strings, nested arrays; vocabulary and
+merges included) bound the time; entries kept outside the vocabulary, and bytes of text kept
+anywhere, bound the memory. Long arrays and long text nobody needs are skipped without being buffered.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ MAX_NESTING = 2
 MAX_HEADER_BYTES = 256 << 20  # real headers, vocabulary included, stay under ~20 MB
 SMALL_ARRAY = 4096  # arrays up to this length are kept whole; longer ones only if listed below
 KEPT_LARGE_ARRAYS = frozenset({"tokenizer.ggml.tokens", "tokenizer.ggml.token_type"})
+MAX_VOCABULARY = 1 << 20  # the largest real vocabularies hold 262,144 tokens
+# Strings and nested arrays read one at a time, anywhere: a 256k vocabulary plus its merges is ~0.6M.
+MAX_WALKED_ENTRIES = 1 << 21
+# Real models keep a few hundred values besides the vocabulary, and a few MB of text with it.
+MAX_KEPT_ENTRIES = 1 << 16  # outside the vocabulary, nested arrays counted
+MAX_KEPT_TEXT_BYTES = 32 << 20  # vocabulary included
+MAX_KEPT_STRING_BYTES = 1 << 20  # longer text (an embedded tokenizer.json) is skipped, not kept
 
 # GGUF value type id -> (struct format, size) for fixed-size scalars.
 _SCALARS: dict[int, tuple[str, int]] = {
@@ -51,7 +63,6 @@ _ARRAY_CODES = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 10: "Q",
 _STRING = 8
 _ARRAY = 9
 _READ_CHUNK = 1 << 20
-_MAX_READ_CHUNK = 64 << 20
 
 MetaValue = int | float | bool | str | list["MetaValue"] | array
 
@@ -80,32 +91,78 @@ def _damaged(name: str, reason: str) -> ModelError:
 
 
 class _Cursor:
-    """Sequential little-endian reads from a file, failing cleanly at the end of the file."""
+    """Sequential little-endian reads from a file, failing cleanly at the end of the file.
+
+    ``buffer`` is a window on the file starting at ``offset``; ``pos`` indexes into it. Consumed
+    bytes are dropped when the window is refilled, so memory stays at about one read-ahead block.
+    """
 
     def __init__(self, handle: BinaryIO, file_size: int, name: str) -> None:
         self._handle = handle
         self.file_size = file_size
         self.name = name
         self.buffer = bytearray()
+        self.offset = 0
         self.pos = 0
+        self.walked = 0  # strings and nested arrays read one by one
+        self.kept = 0  # entries kept outside the vocabulary
+        self.kept_text = 0  # bytes of text kept, vocabulary included
 
-    def need(self, n: int) -> None:
-        end = self.pos + n
-        if end <= len(self.buffer):
-            return
+    def tell(self) -> int:
+        return self.offset + self.pos
+
+    def _check_end(self, end: int) -> None:
         if end > self.file_size:
             raise _damaged(self.name, "the file ends in the middle of its header")
         if end > MAX_HEADER_BYTES:
             raise _damaged(self.name, f"its header is larger than {MAX_HEADER_BYTES >> 20} MiB")
-        # Read ahead generously: the vocabulary is hundreds of thousands of tiny strings.
-        want = max(end - len(self.buffer), min(max(len(self.buffer), _READ_CHUNK), _MAX_READ_CHUNK))
-        self.buffer += self._handle.read(want)
-        if end > len(self.buffer):
+
+    def need(self, n: int) -> None:
+        if self.pos + n <= len(self.buffer):
+            return
+        self._check_end(self.tell() + n)
+        del self.buffer[: self.pos]
+        self.offset += self.pos
+        self.pos = 0
+        # Read ahead: the vocabulary is hundreds of thousands of tiny strings.
+        self.buffer += self._handle.read(max(n - len(self.buffer), _READ_CHUNK))
+        if n > len(self.buffer):
             raise _damaged(self.name, "the file ends in the middle of its header")
+
+    def skip(self, n: int) -> None:
+        """Move past ``n`` bytes without buffering them (a long array or text nobody needs)."""
+        if self.pos + n <= len(self.buffer):
+            self.pos += n
+            return
+        end = self.tell() + n
+        self._check_end(end)
+        self._handle.seek(end)
+        self.buffer.clear()
+        self.offset, self.pos = end, 0
 
     def remaining(self) -> int:
         """Bytes the rest of the header can span: bounds every declared count and length."""
-        return min(self.file_size, MAX_HEADER_BYTES) - self.pos
+        return min(self.file_size, MAX_HEADER_BYTES) - self.tell()
+
+    def walk(self, count: int) -> None:
+        """Budget ``count`` entries that will be read one by one."""
+        self.walked += count
+        if self.walked > MAX_WALKED_ENTRIES:
+            raise _damaged(self.name, f"its metadata holds more than {MAX_WALKED_ENTRIES:,} entries")
+
+    def keep(self, count: int) -> None:
+        """Budget values kept in memory outside the vocabulary."""
+        self.kept += count
+        if self.kept > MAX_KEPT_ENTRIES:
+            raise _damaged(self.name, f"its metadata holds more than {MAX_KEPT_ENTRIES:,} small values")
+
+    def keep_text(self, n_bytes: int) -> None:
+        self.kept_text += n_bytes
+        if self.kept_text > MAX_KEPT_TEXT_BYTES:
+            raise self._too_much_text()
+
+    def _too_much_text(self) -> ModelError:
+        return _damaged(self.name, f"its metadata holds more than {MAX_KEPT_TEXT_BYTES >> 20} MiB of text")
 
     def scalar(self, fmt: str, size: int) -> int | float | bool:
         self.need(size)
@@ -119,10 +176,14 @@ class _Cursor:
     def u64(self) -> int:
         return int(self.scalar("<Q", 8))
 
-    def string(self, limit: int | None = None) -> str:
+    def _length(self) -> int:
         length = self.u64()
         if length > self.remaining():
             raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
+        return length
+
+    def string(self, limit: int | None = None) -> str:
+        length = self._length()
         if limit is not None and length > limit:
             raise _damaged(self.name, f"a name in its header is {length:,} bytes long")
         self.need(length)
@@ -130,9 +191,24 @@ class _Cursor:
         self.pos += length
         return self.buffer[start : self.pos].decode("utf-8", errors="replace")
 
+    def text_value(self) -> str | None:
+        """A metadata string: kept (and budgeted) unless too long to be useful."""
+        length = self._length()
+        if length > MAX_KEPT_STRING_BYTES:
+            self.skip(length)
+            return None
+        self.keep(1)
+        self.keep_text(length)
+        self.need(length)
+        start = self.pos
+        self.pos += length
+        return self.buffer[start : self.pos].decode("utf-8", errors="replace")
+
     def string_array(self, count: int, keep: bool) -> list[MetaValue]:
         """Many short strings: a tight loop, since vocabularies hold hundreds of thousands."""
+        self.walk(count)
         kept: list[MetaValue] = []
+        text_left = MAX_KEPT_TEXT_BYTES - self.kept_text
         unpack = struct.Struct("<Q").unpack_from
         for _ in range(count):
             if self.pos + 8 > len(self.buffer):
@@ -141,36 +217,48 @@ class _Cursor:
             self.pos += 8
             if length > self.remaining():
                 raise _damaged(self.name, f"a text field claims to be {length:,} bytes long")
+            if not keep:
+                self.skip(length)
+                continue
+            text_left -= length
+            if text_left < 0:
+                raise self._too_much_text()
             if self.pos + length > len(self.buffer):
                 self.need(length)
-            if keep:
-                kept.append(self.buffer[self.pos : self.pos + length].decode("utf-8", errors="replace"))
+            kept.append(self.buffer[self.pos : self.pos + length].decode("utf-8", errors="replace"))
             self.pos += length
+        self.kept_text = MAX_KEPT_TEXT_BYTES - text_left
         return kept
 
 
-def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue | None:
-    """Read one value; large arrays nobody needs are skipped and return None."""
+def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0, wanted: bool = True) -> MetaValue | None:
+    """Read one value; what is not ``wanted``, and arrays and text nobody needs, are skipped (None)."""
     if type_id in _SCALARS:
         return cursor.scalar(*_SCALARS[type_id])
     if type_id == _STRING:
-        return cursor.string()
+        return cursor.text_value()
     if type_id != _ARRAY:
         raise _damaged(cursor.name, f"metadata key {key!r} has unknown type {type_id}")
     if depth >= MAX_NESTING:
         raise _damaged(cursor.name, f"metadata key {key!r} nests arrays too deeply")
     item_type = cursor.u32()
     count = cursor.u64()
-    keep = count <= SMALL_ARRAY or key in KEPT_LARGE_ARRAYS
+    vocabulary = depth == 0 and key in KEPT_LARGE_ARRAYS
+    if vocabulary and count > MAX_VOCABULARY:
+        raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+    keep = wanted and (vocabulary or count <= SMALL_ARRAY)
+    if keep and not vocabulary:
+        cursor.keep(count)
     if item_type in _SCALARS:
         size = _SCALARS[item_type][1]
         if count > cursor.remaining() // size:
             raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+        if not keep:
+            cursor.skip(count * size)
+            return None
         cursor.need(count * size)
         start = cursor.pos
         cursor.pos += count * size
-        if not keep:
-            return None
         if item_type == 7:
             return [bool(byte) for byte in cursor.buffer[start : cursor.pos]]
         values = array(_ARRAY_CODES[item_type])
@@ -184,8 +272,13 @@ def _value(cursor: _Cursor, type_id: int, key: str, depth: int = 0) -> MetaValue
     if item_type == _ARRAY:
         if count > cursor.remaining() // 12:
             raise _damaged(cursor.name, f"metadata key {key!r} claims {count:,} entries")
+        cursor.walk(count)
+        if not keep:
+            for _ in range(count):
+                _value(cursor, _ARRAY, key, depth + 1, wanted=False)
+            return None
         nested = [_value(cursor, _ARRAY, key, depth + 1) for _ in range(count)]
-        return [item for item in nested if item is not None] if keep else None
+        return [item for item in nested if item is not None]
     raise _damaged(cursor.name, f"metadata key {key!r} holds entries of unknown type {item_type}")
 
 
@@ -250,7 +343,7 @@ def _parse(cursor: _Cursor) -> GGUFHeader:
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
         raise _damaged(name, f"its data alignment {alignment!r} is not a power of two")
-    data_offset = -(-cursor.pos // alignment) * alignment
+    data_offset = -(-cursor.tell() // alignment) * alignment
     for tensor in tensors:
         if tensor.offset % alignment:
             raise _damaged(name, f"tensor {tensor.name!r} is not aligned")

@@ -51,6 +51,9 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             read_bytes[0] += len(data)
             return data
 
+        def seek(self, offset: int) -> int:
+            return int(self._handle.seek(offset))
+
         def __enter__(self) -> Counting:
             return self
 
