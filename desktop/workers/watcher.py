@@ -121,6 +121,10 @@ class WatchWorker(QObject):
             return
         except OSError as exc:  # inotify watch limit, or no inotify at all
             log.info("watching %s by polling: %s", root, exc)
+        except RecursionError:  # watchdog walks folders recursively (polling too): ~1,000 deep is beyond it
+            message = f"Changes in {root} will not be noticed: its folders are nested too deeply to watch."
+            self.problem.emit(Problem("watcher", message))
+            return
         try:
             poller = self._polling()
             self._watches[root] = (poller, poller.schedule(handler, root, recursive=True))

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -28,11 +29,12 @@ from desktop.core.types import DocumentStatus, IndexReport
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
 from desktop.ingest.parsing import ParseOutcome, ParserPool
+from desktop.ingest.walker import FoundFile, SkippedFile, walk
 from desktop.services import indexing
 from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
-from tests.hostile.generate import HUGE, HostileFile, attribute_flood, generate
+from tests.hostile.generate import HUGE, SECRET, HostileFile, attribute_flood, generate, outside, remove_tree
 from tests.ingest.samples import chapter, write_epub
 from tests.samples import write_corpus
 
@@ -56,7 +58,9 @@ CLASSES = {
     "html-deep-nesting", "html-huge-attributes", "remote-resources",
     "text-binary", "text-invalid-utf8", "text-huge-single-line",
     "fs-permission-denied", "fs-changed-while-indexing", "fs-symlink-loop", "fs-special-files",
-    "parse-timeout",
+    "fs-deep-nesting", "fs-link-outside", "fs-proc-files", "parse-timeout",
+    # Harmless to index; what shows their names and text must not obey them.
+    "name-terminal-escapes", "markdown-html-heading", "text-forged-source",
 }
 # Mixed run: generous for every file (the slowest real one parses in well under a second), yet
 # short enough that the attribute flood, which would parse for hours, is cut off quickly.
@@ -84,6 +88,22 @@ def is_human(reason: str) -> bool:
 
 def failures(report: IndexReport) -> dict[str, str]:
     return {failed.path: failed.reason for failed in report.failed}
+
+
+def pop_failure(failed: dict[str, str], path: Path) -> str | None:
+    """The reason reported for ``path``, or for the folder above it that was skipped whole (too deep)."""
+    for candidate in (path, *path.parents):
+        if str(candidate) in failed:
+            return failed.pop(str(candidate))
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _remove_the_deep_folder(tmp_path: Path) -> Iterator[None]:
+    """Empty the test's folder afterwards: pytest's own clean-up recurses, and fails on the 1,000-deep folder."""
+    yield
+    for entry in tmp_path.iterdir():
+        remove_tree(entry)
 
 
 def assert_searchable(workspace: Workspace, root: Path, good: Iterable[str]) -> None:
@@ -149,19 +169,27 @@ class MemoryPeak:
 
 @contextmanager
 def sabotage_after_scan(monkeypatch: pytest.MonkeyPatch, root: Path, files: list[HostileFile]) -> Iterator[None]:
-    """Run each file's sabotage once the indexer has scanned and hashed, just before parsing starts.
+    """Run each file's sabotage once the indexer has scanned, just before hashing or parsing starts.
 
     That is the window in which a user deletes, truncates or replaces a file; it is made certain
     here instead of hoped for.
     """
 
+    def sabotage(before: str) -> None:
+        for item in files:
+            if item.sabotage is not None and item.sabotage_before == before:
+                item.sabotage(root / item.path)
+
+    def walk_then_sabotage(*args: Any, **kwargs: Any) -> Iterator[FoundFile | SkippedFile]:
+        yield from walk(*args, **kwargs)  # the indexer scans everything, then hashes
+        sabotage("hash")
+
     class SabotagingPool(ParserPool):
         def parse(self, paths: Iterable[str]) -> Iterator[ParseOutcome]:
-            for item in files:
-                if item.sabotage is not None:
-                    item.sabotage(root / item.path)
+            sabotage("parse")
             return super().parse(paths)
 
+    monkeypatch.setattr(indexing, "walk", walk_then_sabotage)
     monkeypatch.setattr(indexing, "ParserPool", SabotagingPool)
     yield
 
@@ -191,13 +219,14 @@ def test_hostile_corpus_mixed_with_good_files(
     workspace.settings.parse_memory_mb = MIXED_MEMORY_MB
     baseline = warm_up(workspace)
     with sabotage_after_scan(monkeypatch, hostile_root, hostile), MemoryPeak() as peak:
-        report = Indexer(workspace).index([root])
+        # Two roots, so the folder beside the corpus (what its links point at) is outside both.
+        report = Indexer(workspace).index([hostile_root, root / "good"])
 
     failed = failures(report)
     registry = workspace.registry
     for item in hostile:
         path = str(hostile_root / item.path)
-        reason = failed.pop(path, None)
+        reason = pop_failure(failed, hostile_root / item.path)
         if item.reason is not None:
             assert reason is not None and item.reason.lower() in reason.lower(), (item.path, reason)
         elif reason is None:  # harmless enough to read: it must then be fully indexed
@@ -212,6 +241,8 @@ def test_hostile_corpus_mixed_with_good_files(
     assert sum("/circle/" in path for path in indexed) == 1  # the folder that contains itself: read once
     chunks = registry.chunks(registry.all_chunk_ids()).values()
     assert not any("root:x:0:0" in chunk.text for chunk in chunks)  # external entities never resolved
+    assert not any(SECRET in chunk.text for chunk in chunks)  # links out of the corpus never followed
+    assert not any(path.startswith(str(outside(hostile_root))) for path in indexed)
     with pytest.raises(BlockingIOError):
         listener.accept()  # nothing was fetched
     listener.close()

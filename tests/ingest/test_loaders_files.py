@@ -146,32 +146,38 @@ def test_whitespace_only_file(tmp_path: Path) -> None:
         load_document(path)
 
 
-def test_file_growing_past_the_limit_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """stat said small, but more bytes arrive: the read stops one byte past the limit and refuses."""
+def test_size_from_the_open_descriptor_is_checked_against_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stat said small, but the file grew before it was opened: the size fstat gives is what counts."""
     path = tmp_path / "growing.log"
-    path.write_text("x" * 5000)
+    path.write_text("x" * 500)
     real_fstat = os.fstat
 
-    def stale(fd: int) -> os.stat_result:
+    def grown(fd: int) -> os.stat_result:
         fields = list(real_fstat(fd))
-        fields[6] = 10  # st_size as it was when the writer had just started
+        fields[6] = 5000  # st_size once the writer went on
         return os.stat_result(fields)
 
-    monkeypatch.setattr(os, "fstat", stale)
+    monkeypatch.setattr(os, "fstat", grown)
     with pytest.raises(ParseError, match="file is larger than the 1 KB limit"):
         load_document(path, LoadLimits(max_bytes=1024))
 
 
-def test_file_reporting_size_zero_is_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Like files in /proc, or one still being written: the size from stat is only a hint."""
+def test_read_stops_at_the_size_fstat_gave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like /proc/self/pagemap, which claims 0 bytes then streams gigabytes: no read goes past the size."""
     path = tmp_path / "status.txt"
     path.write_text("state: running\n" * 100)
     real_fstat = os.fstat
+    claimed = {"size": 15}
 
-    def zero(fd: int) -> os.stat_result:
+    def lying(fd: int) -> os.stat_result:
         fields = list(real_fstat(fd))
-        fields[6] = 0
+        fields[6] = claimed["size"]
         return os.stat_result(fields)
 
-    monkeypatch.setattr(os, "fstat", zero)
-    assert load_document(path).text == ("state: running\n" * 100).strip()
+    monkeypatch.setattr(os, "fstat", lying)
+    assert load_document(path).text == "state: running"
+    claimed["size"] = 0
+    with pytest.raises(ParseError, match="empty document"):
+        load_document(path)
