@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,15 +184,46 @@ def test_multi_page_pdf_keeps_page_numbers(workspace: Workspace, tmp_path: Path)
 
 def test_parser_that_cannot_start_fails_the_files_instead_of_looping(corpus: Path, embedder_folder: Path) -> None:
     from desktop.ingest.limits import LoadLimits
-    from desktop.ingest.parsing import CANNOT_START, ParserConfig, ParserPool
+    from desktop.ingest.parsing import CANNOT_START, ChunkingConfig, ParserConfig, ParserPool
 
     # 16 MB of address space is too little for a Python worker to even start.
-    config = ParserConfig(tokenizer_folder=embedder_folder, max_tokens=200, overlap=32, context_tokens=54,
-                          limits=LoadLimits(), timeout_s=30, memory_mb=16)
+    chunking = ChunkingConfig(tokenizer_folder=embedder_folder, max_tokens=200, overlap=32, context_tokens=54)
+    config = ParserConfig(limits=LoadLimits(), timeout_s=30, memory_mb=16, chunking=chunking)
     paths = [str(p) for p in sorted(corpus.iterdir())]
     outcomes = list(ParserPool(config).parse(paths))
     assert sorted(o.path for o in outcomes) == sorted(paths)
     assert {o.error for o in outcomes} == {CANNOT_START}
+
+
+def _ready_then_gone(connection: Connection, _config: object) -> None:
+    """A parse worker that hangs up as soon as it says it is ready, before any file reaches it."""
+    from desktop.ingest.parsing import READY
+
+    connection.send_bytes(READY)
+    connection.close()
+    time.sleep(1)  # alive, but deaf: the file sent to it meets a broken pipe
+
+
+def test_workers_that_die_once_ready_fail_the_files_instead_of_looping(
+    corpus: Path, embedder_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import desktop.ingest.parsing as parsing
+    from desktop.ingest.limits import LoadLimits
+
+    monkeypatch.setattr(parsing, "_worker_main", _ready_then_gone)
+    real_wait = parsing.wait
+
+    def unhurried_wait(*args: Any, **kwargs: Any) -> Any:
+        ready = real_wait(*args, **kwargs)
+        time.sleep(0.2)  # so that the worker has hung up before it is sent a file
+        return ready
+
+    monkeypatch.setattr(parsing, "wait", unhurried_wait)
+    config = parsing.ParserConfig(limits=LoadLimits(), timeout_s=30, memory_mb=2048, chunking=None)
+    paths = [str(p) for p in sorted(corpus.iterdir())]
+    outcomes = list(parsing.ParserPool(config).parse(paths))
+    assert sorted(o.path for o in outcomes) == sorted(paths)  # every file reported, no hang
+    assert {o.error for o in outcomes} == {parsing.CANNOT_START}  # none blamed on its file
 
 
 def test_oversized_file_is_refused_without_being_read(workspace: Workspace, tmp_path: Path,

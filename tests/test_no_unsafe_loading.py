@@ -1,9 +1,20 @@
-"""Nothing runs that shouldn't: no pickle (or torch.load, which unpickles) on anything read from disk."""
+"""Nothing runs that shouldn't: no pickle (or torch.load, which unpickles) on anything read from disk or
+received from a parse worker."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # spawned workers import this module: keep it light
+    from desktop.services.workspace import Workspace
 
 PACKAGE = Path(__file__).resolve().parents[1] / "desktop"
 UNSAFE = re.compile(r"\b(pickle\.loads?|cPickle|dill\.loads?|torch\.load|joblib\.load|shelve\.open|marshal\.loads?)\b")
@@ -25,3 +36,42 @@ def test_embedder_loads_safetensors_only() -> None:
     entry = load_manifest(PACKAGE.parent / "models").find("all-MiniLM-L6-v2")
     assert entry is not None
     assert not any(name.endswith((".bin", ".pt", ".pkl", ".pickle")) for name in entry.sha256)
+
+
+# -- what parse workers send back ------------------------------------------------------------------
+
+MARKER = "TEST_PAYLOAD_MARKER"
+
+
+class _Payload:
+    """Unpickling this runs ``os.mkdir(marker)``: proof that the app executed what a worker sent."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Callable[[str], None], tuple[str]]:
+        return os.mkdir, (self.marker,)
+
+
+def _hijacked_worker(connection: Connection, _config: object) -> None:
+    """A parse worker a hostile file has taken over: its reply is a pickle that runs code when loaded."""
+    connection.send_bytes(pickle.dumps(_Payload(os.environ[MARKER])))
+
+
+def test_app_never_unpickles_what_a_parse_worker_sends(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import desktop.ingest.parsing as parsing
+    from desktop.services.indexing import Indexer
+
+    marker = tmp_path / "payload-ran"
+    monkeypatch.setenv(MARKER, str(marker))  # the spawned workers inherit it
+    monkeypatch.setattr(parsing, "_worker_main", _hijacked_worker)
+    note = tmp_path / "notes" / "garden.md"
+    note.parent.mkdir()
+    note.write_text("# Garden\n\nTomatoes need full sun.\n", encoding="utf-8")
+
+    report = Indexer(workspace).index([note.parent])
+
+    assert not marker.exists()  # the payload was never unpickled
+    assert [failed.path for failed in report.failed] == [str(note)]  # the file is reported, not lost

@@ -4,12 +4,17 @@ A hostile or huge file can hang a parser, exhaust memory or crash native code. H
 costs one worker process: it is killed or found dead, the file is reported as failed with a
 reason, a fresh worker takes its place, and the batch goes on. A driver thread keeps the
 workers busy and drains their pipes while the caller is busy embedding.
+
+Nothing a worker sends is unpickled: a worker that parsed a hostile file may be the attacker's,
+so its replies are raw frames, ``READY`` or the JSON of a ParseOutcome, and anything else marks
+the worker as broken. Requests are the file's path as bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -19,33 +24,44 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
+
 from desktop.core.errors import ParseError
-from desktop.core.types import Frozen, ParsedFile
+from desktop.core.types import ExtractedDocument, Frozen, ParsedFile
 from desktop.ingest.limits import LoadLimits
 
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
+CRASHED = "the parser crashed or ran out of memory"
+GARBLED = "the parser sent an unreadable reply (it was stopped)"
+READY = b"ready"  # a worker's first frame: it can take files
 
 
-class ParserConfig(Frozen):
+class ChunkingConfig(Frozen):
     tokenizer_folder: Path
     max_tokens: int
     context_tokens: int
     overlap: int
+
+
+class ParserConfig(Frozen):
     limits: LoadLimits
     timeout_s: float
     memory_mb: int
+    chunking: ChunkingConfig | None = None  # None: outcomes carry the extracted text instead of passages
 
 
 class ParseOutcome(Frozen):
     path: str
     parsed: ParsedFile | None = None
+    document: ExtractedDocument | None = None  # when the pool does not chunk
     error: str | None = None
     parse_s: float = 0.0  # measured in the worker, for the benchmarks' time split
     chunk_s: float = 0.0
 
 
-def make_chunker(config: ParserConfig) -> Any:
+def make_chunker(config: ChunkingConfig) -> Any:
     from desktop.ingest.chunker import Chunker, load_tokenizer
 
     return Chunker(
@@ -55,15 +71,15 @@ def make_chunker(config: ParserConfig) -> Any:
 
 
 def parse_one(path: Path, config: ParserConfig, chunker: Any = None) -> ParseOutcome:
-    """Load and chunk one file in this process (the worker body; also handy in tests)."""
+    """Load (and chunk, if the config says so) one file in this process: the worker body."""
     from desktop.ingest.loaders import load_document
 
-    if chunker is None:
-        chunker = make_chunker(config)
     started = time.perf_counter()
     document = load_document(path, config.limits)
     parsed_at = time.perf_counter()
-    chunks = chunker.chunk(document)
+    if config.chunking is None:
+        return ParseOutcome(path=str(path), document=document, parse_s=parsed_at - started)
+    chunks = (chunker or make_chunker(config.chunking)).chunk(document)
     if not chunks:
         raise ParseError("no text found")
     parsed = ParsedFile(kind=document.kind, title=document.title, pages=document.pages, chunks=tuple(chunks))
@@ -77,22 +93,38 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
 
     cap = config.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    chunker = make_chunker(config)
-    connection.send("ready")
+    chunker = make_chunker(config.chunking) if config.chunking is not None else None
+    connection.send_bytes(READY)
     while True:
         try:
-            path = connection.recv()
+            path = os.fsdecode(connection.recv_bytes())
         except EOFError:
             return  # the indexer has gone away
         try:
-            outcome = parse_one(Path(path), config, chunker).model_copy(update={"path": path})
+            outcome = parse_one(Path(path), config, chunker)
         except ParseError as exc:
             outcome = ParseOutcome(path=path, error=str(exc))
         except MemoryError:
             outcome = ParseOutcome(path=path, error=f"needs more than the {config.memory_mb} MB memory limit")
         except Exception as exc:  # a parser bug must cost one file, not the batch
             outcome = ParseOutcome(path=path, error=f"could not be read ({type(exc).__name__})")
-        connection.send(outcome)
+        connection.send_bytes(_encode(outcome))
+
+
+def _encode(outcome: ParseOutcome) -> bytes:
+    """The outcome's JSON, without its path: the app knows which file it gave this worker."""
+    try:
+        return outcome.model_copy(update={"path": ""}).model_dump_json().encode()
+    except PydanticSerializationError:  # text that is not valid Unicode (lone surrogates)
+        return ParseOutcome(path="", error="its text is not valid Unicode").model_dump_json().encode()
+
+
+def _decode(frame: bytes, path: str) -> ParseOutcome | None:
+    """The outcome a worker sent for ``path``, or None if the frame is not one (never unpickled)."""
+    try:
+        return ParseOutcome.model_validate_json(frame).model_copy(update={"path": path})
+    except ValidationError:
+        return None
 
 
 @dataclass
@@ -115,17 +147,21 @@ class ParserPool:
         self._workers: list[_Worker] = []
 
     def parse(self, paths: Iterable[str]) -> Iterator[ParseOutcome]:
-        """Outcomes in completion order; stops early if ``close()`` is called."""
+        """Outcomes in completion order; stops early if ``close()`` or ``cancel()`` is called."""
         pending = list(paths)
-        if not pending:
+        if not pending or self._stop.is_set():
             return
         self._thread = threading.Thread(target=self._drive, args=(pending,), name="parser-pool", daemon=True)
         self._thread.start()
         try:
-            while (outcome := self._results.get()) is not None:
+            while (outcome := self._next()) is not None:
                 yield outcome
         finally:
             self.close()
+
+    def cancel(self) -> None:
+        """Stop soon, from any thread, without waiting: ``parse`` ends and its workers are killed."""
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()
@@ -135,6 +171,15 @@ class ParserPool:
                 with contextlib.suppress(queue.Empty):
                     self._results.get(timeout=0.05)
             self._thread = None
+
+    def _next(self) -> ParseOutcome | None:
+        """The next outcome; None at the end or once stopped (a cancelled driver sends no end mark)."""
+        while True:
+            try:
+                return self._results.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return None
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -158,17 +203,36 @@ class ParserPool:
                 continue
         return False
 
+    def _receive(self, worker: _Worker) -> tuple[ParseOutcome | None, bool]:
+        """Read one frame from ``worker``: (the outcome it finished, if any; whether to replace it)."""
+        try:
+            frame = worker.connection.recv_bytes()
+        except (EOFError, OSError):
+            return (ParseOutcome(path=worker.job, error=CRASHED) if worker.job else None), True
+        if frame == READY and not worker.ready:
+            worker.ready = True
+            return None, False
+        outcome = _decode(frame, worker.job) if worker.job else None
+        if outcome is None:  # not our protocol: stop the worker, never interpret what it sent
+            return (ParseOutcome(path=worker.job, error=GARBLED) if worker.job else None), True
+        return outcome, False
+
     def _drive(self, pending: list[str]) -> None:
         todo = list(reversed(pending))
         in_flight = 0
-        failed_starts = 0  # consecutive workers that died before they were ready
+        failed_starts = 0  # consecutive workers that died before they were ready, or while idle
         try:
             self._workers = [self._spawn() for _ in range(min(self.size, len(pending)))]
             while (todo or in_flight) and not self._stop.is_set():
                 for worker in self._workers:
                     if worker.ready and worker.job is None and todo:
-                        worker.job, worker.started = todo.pop(), time.monotonic()
-                        worker.connection.send(worker.job)
+                        job = todo.pop()
+                        try:
+                            worker.connection.send_bytes(os.fsencode(job))
+                        except OSError:  # it died since it said it was ready: its end of file comes next
+                            todo.append(job)
+                            continue
+                        worker.job, worker.started = job, time.monotonic()
                         in_flight += 1
                 now = time.monotonic()
                 deadlines = [w.started + self.config.timeout_s - now for w in self._workers if w.job]
@@ -178,19 +242,7 @@ class ParserPool:
                     outcome: ParseOutcome | None = None
                     replace = False
                     if worker.connection in readable:
-                        try:
-                            message = worker.connection.recv()
-                        except (EOFError, OSError):
-                            replace = True
-                            if worker.job:
-                                outcome = ParseOutcome(
-                                    path=worker.job, error="the parser crashed or ran out of memory"
-                                )
-                        else:
-                            if message == "ready":
-                                worker.ready = True
-                            else:
-                                outcome = message
+                        outcome, replace = self._receive(worker)
                     elif worker.job and time.monotonic() - worker.started > self.config.timeout_s:
                         replace = True
                         outcome = ParseOutcome(
@@ -203,9 +255,11 @@ class ParserPool:
                             return
                     if replace:
                         self._kill(worker)
-                        failed_starts = 0 if worker.ready else failed_starts + 1
+                        # A worker lost over a file was the file's doing; one lost before it was
+                        # ready, or while idle, was not.
+                        failed_starts = 0 if outcome is not None else failed_starts + 1
                         if failed_starts >= MAX_FAILED_STARTS:
-                            # Workers that die before they are ready will keep dying: give up on the rest.
+                            # Workers that die without a file's help will keep dying: give up on the rest.
                             unfinished = [w.job for w in self._workers if w.job] + list(reversed(todo))
                             for path in unfinished:
                                 if not self._emit(ParseOutcome(path=path, error=CANNOT_START)):

@@ -28,11 +28,12 @@ from desktop.core.types import (
     IndexReport,
     ParsedFile,
 )
+from desktop.core.userfiles import describe_os_error
 from desktop.ingest.chunker import model_token_limit
-from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import kind_for
-from desktop.ingest.parsing import ParseOutcome, ParserConfig, ParserPool
+from desktop.ingest.parsing import ChunkingConfig, ParseOutcome, ParserConfig, ParserPool
 from desktop.ingest.walker import FoundFile, SkippedFile, walk
+from desktop.services.documents import parser_config
 from desktop.services.workspace import Workspace
 from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT
 
@@ -158,7 +159,10 @@ class Indexer:
         found: list[FoundFile] = []
         skipped: list[SkippedFile] = []
         supported = lambda path: kind_for(path) is not None  # noqa: E731
-        for item in walk(roots, ignore=self.settings.ignore_patterns, supported=supported):
+        # Links may lead into any folder of the library, so a re-sync of one folder judges them as a full run does.
+        library = [Path(root) for root in self.registry.roots()]
+        for item in walk(roots, ignore=self.settings.ignore_patterns, supported=supported, within=library,
+                         follow_links=self.settings.follow_external_links):
             (found if isinstance(item, FoundFile) else skipped).append(item)  # type: ignore[arg-type]
         return found, skipped
 
@@ -191,7 +195,7 @@ class Indexer:
             try:
                 digest = sha256_of(Path(item.path))
             except OSError as exc:
-                tally.failed.append(FailedFile(path=item.path, reason=f"cannot read ({exc.strerror or exc})"))
+                tally.failed.append(FailedFile(path=item.path, reason=describe_os_error(exc, opened=True)))
                 continue
             if existing is not None and existing.content_hash == digest and existing.status != DocumentStatus.PENDING:
                 self.registry.touch(existing.id, size=item.size, mtime=item.mtime)
@@ -214,7 +218,9 @@ class Indexer:
     def _remove_vanished(
         self, roots: list[Path], found: list[FoundFile], skipped: list[SkippedFile], tally: _Tally
     ) -> None:
-        present = {f.path for f in found} | {s.path for s in skipped}
+        # A file skipped by an error keeps what was indexed; one excluded by a rule (a link leaving the
+        # library, say) loses it, or turning follow_external_links off would leave the targets searchable.
+        present = {f.path for f in found} | {s.path for s in skipped if not s.excluded}
         for root in roots:
             for document in self.registry.documents(under=str(root)):
                 if document.path not in present:
@@ -264,15 +270,13 @@ class Indexer:
             pool.close()
 
     def _parser_config(self) -> ParserConfig:
-        return ParserConfig(
-            tokenizer_folder=self.workspace.embedder_folder,
+        folder = self.workspace.embedder_folder
+        return parser_config(self.settings, ChunkingConfig(
+            tokenizer_folder=folder,
             max_tokens=self.settings.chunk_tokens,
-            context_tokens=model_token_limit(self.workspace.embedder_folder) - self.settings.chunk_tokens,
+            context_tokens=model_token_limit(folder) - self.settings.chunk_tokens,
             overlap=self.settings.chunk_overlap,
-            limits=LoadLimits(max_bytes=int(self.settings.max_file_mb * 2**20)),
-            timeout_s=self.settings.parse_timeout_s,
-            memory_mb=self.settings.parse_memory_mb,
-        )
+        ))
 
     def _accept(self, job: _Job, outcome: ParseOutcome, batch: _Batch, tally: _Tally) -> None:
         item = job.found

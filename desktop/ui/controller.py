@@ -27,6 +27,7 @@ from desktop.workers.events import (
     AnswerFailed,
     AskRequest,
     ConversationList,
+    DocumentRequest,
     EngineStatus,
     ExportRequest,
     IndexFinished,
@@ -62,7 +63,7 @@ class Controller(QObject):
     indexStarted = Signal(object)  # IndexStarted
     indexProgress = Signal(object)  # IndexProgress
     indexFinished = Signal(object)  # IndexFinished
-    documentText = Signal(object)  # DocumentText
+    documentShown = Signal(object)  # DocumentShown: text, a PDF's bytes, or why it cannot be shown
     models = Signal(object)  # ModelCatalog
     settingsChanged = Signal(object)  # HearthSettings
     problem = Signal(object)  # Problem
@@ -95,6 +96,7 @@ class Controller(QObject):
     _watch_settings = Signal(object)
     _watch_close = Signal()
     _viewer_load = Signal(object)
+    _viewer_settings = Signal(object)
     _viewer_close = Signal()
 
     def __init__(
@@ -123,7 +125,7 @@ class Controller(QObject):
         self.engine = EngineWorker(data_dir, models_dir, settings, preload=preload)
         self.store = StoreWorker(data_dir, models_dir, settings)
         self.indexer = IndexWorker(data_dir, models_dir, settings)
-        self.documents = DocumentWorker()
+        self.documents = DocumentWorker(settings)
         self.watcher = WatchWorker(data_dir, settings)
         self._watch_folders = watch_folders
         self.threads = {
@@ -156,7 +158,8 @@ class Controller(QObject):
             (self._index_close, indexer.close),
             (self._watch_start, watcher.start), (self._watch_roots, watcher.watch),
             (self._watch_settings, watcher.apply_settings), (self._watch_close, watcher.close),
-            (self._viewer_load, documents.load), (self._viewer_close, documents.close),
+            (self._viewer_load, documents.load), (self._viewer_settings, documents.apply_settings),
+            (self._viewer_close, documents.close),
         ]:
             signal.connect(slot)
 
@@ -178,7 +181,7 @@ class Controller(QObject):
         indexer.job_finished.connect(self._on_index_finished)
         indexer.changed.connect(self._store_library)
         indexer.roots.connect(self._on_roots)
-        documents.loaded.connect(self.documentText)
+        documents.loaded.connect(self.documentShown)
         watcher.changed.connect(self._on_folders_changed)
         watcher.watching.connect(self._on_watching)
         for worker in (engine, store, indexer, documents, watcher):
@@ -202,6 +205,7 @@ class Controller(QObject):
         self._library_timer.stop()
         self.engine.stop_answer()  # the answer is saved, marked as stopped
         self.indexer.shut_down()  # work done so far is kept
+        self.documents.want(None)  # a document being read is abandoned
         for close in (self._engine_close, self._index_close, self._store_close, self._viewer_close,
                       self._watch_close):
             close.emit()
@@ -291,8 +295,10 @@ class Controller(QObject):
         self.scope = document_ids
 
     def open_passage(self, passage: Passage) -> None:
-        """Ask the viewer thread for the document's text (PDFs are drawn from the file directly)."""
-        self._viewer_load.emit(passage)
+        """Ask the viewer thread for the document (its text, or a PDF's bytes); a read still running is abandoned."""
+        request = DocumentRequest(passage=passage)
+        self.documents.want(request)
+        self._viewer_load.emit(request)
 
     # -- models and settings ------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -314,6 +320,7 @@ class Controller(QObject):
         self._engine_settings.emit(settings)
         self._index_settings.emit(settings)
         self._watch_settings.emit(settings)
+        self._viewer_settings.emit(settings)
         if rebuild and self.snapshot.roots:
             self._request_index(IndexRequest(paths=self.snapshot.roots))
 

@@ -51,7 +51,6 @@ from desktop.workers.events import (
     AnswerFailed,
     ConversationContent,
     ConversationList,
-    DocumentText,
     EngineStatus,
     IndexFinished,
     LibrarySnapshot,
@@ -206,7 +205,7 @@ class MainWindow(QMainWindow):
         c.indexStarted.connect(lambda _started: self.indexing.started())
         c.indexProgress.connect(self.indexing.update_progress)
         c.indexFinished.connect(self._index_finished)
-        c.documentText.connect(self._document_text)
+        c.documentShown.connect(self.viewer.show_document)
         c.models.connect(self._models)
         c.problem.connect(self._problem)
         c.notice.connect(lambda text: self.status.showMessage(text, 6000))
@@ -318,11 +317,8 @@ class MainWindow(QMainWindow):
         self._show_side()
         self.side.setCurrentWidget(self.viewer)
         self._widen_side()
-        if self.viewer.open_passage(passage):
-            self.controller.open_passage(passage)
-
-    def _document_text(self, document: DocumentText) -> None:
-        self.viewer.show_text(document)
+        self.viewer.open_passage(passage)
+        self.controller.open_passage(passage)
 
     def _show_side(self) -> None:
         self.chat.sources_toggle.setChecked(True)

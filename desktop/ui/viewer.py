@@ -1,15 +1,17 @@
 """Cited documents opened inside Hearth: PDFs at the cited page, other files scrolled to the passage.
 
-PDFs are drawn by QtPdf straight from the file (the cited passage is found with a text search and
-highlighted). Other formats show the text Hearth extracted (re-extracted in a worker thread),
-with the passage ``text[start:end]`` highlighted and centred.
+Nothing here touches the file: the viewer thread reads it (desktop/workers/documents.py) with the
+limits and checks of indexing. PDFs are drawn by QtPdf from the bytes it read, never from the path
+(the cited passage is found with a text search and highlighted). Other formats show the text a
+parse worker extracted, with the passage ``text[start:end]`` highlighted and centred. Names and
+headings are shown as plain text: they come from the files, not from Hearth.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPointF, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QPointF, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -23,10 +25,11 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
 
 from desktop.core.types import Passage
+from desktop.services.documents import safe_to_open
 from desktop.ui import appearance
 from desktop.ui import format as fmt
 from desktop.ui.widgets import PushButton, ToolButton, label
-from desktop.workers.events import DocumentText
+from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentShown, DocumentText
 
 SEARCH_WORDS = 6  # words of the passage searched for in the PDF to highlight it
 
@@ -52,26 +55,36 @@ class PdfPane(QWidget):
         # Until the person scrolls, the passage stays in view while the size settles.
         self.view.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
         layout.addWidget(self.view)
-        self._path: str | None = None
+        self._data: bytes | None = None  # the PDF shown
+        self._buffer: QBuffer | None = None  # QtPdf reads pages from it as it draws them
         self._page = 0
         self._spot = QPointF(0, 0)  # where on the page, in points
         self._follow = False
 
-    def show_passage(self, passage: Passage) -> str | None:
-        """Open the PDF at the passage's page; returns an error message if it cannot be opened."""
-        if passage.path != self._path:
+    def show_passage(self, passage: Passage, data: bytes) -> str | None:
+        """Show the PDF ``data`` at the passage's page; returns an error message if QtPdf cannot read it."""
+        if data != self._data:
             self.search.setSearchString("")
-            error = self.document.load(passage.path)
-            if error != QPdfDocument.Error.None_:
-                self._path = None
-                return f"{fmt.file_name(passage.path)} cannot be opened ({error.name})."
-            self._path = passage.path
+            error = self._load(data)
+            if error is not None:
+                return f"{fmt.file_name(passage.path)} cannot be opened ({error})."
         self._page = max(0, min((passage.page or 1) - 1, self.document.pageCount() - 1))
         self._spot = QPointF(0, 0)
         self._follow = True
         self._place()
         words = passage.text.split()[:SEARCH_WORDS]
         self.search.setSearchString(" ".join(words))
+        return None
+
+    def _load(self, data: bytes) -> str | None:
+        buffer = QBuffer()
+        buffer.setData(QByteArray(data))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        self.document.load(buffer)  # from memory, at once: a buffer never blocks
+        self._buffer, self._data = buffer, data
+        if self.document.status() != QPdfDocument.Status.Ready:
+            self._data = None
+            return self.document.error().name
         return None
 
     @property
@@ -181,7 +194,9 @@ class DocumentViewer(QWidget):
         back.clicked.connect(self.backRequested)
         top.addWidget(back)
         top.addStretch(1)
-        self.open_button = PushButton("Open", "external", tooltip="Open in the default application")
+        self.open_button = PushButton(
+            "Open", "external", tooltip="Open in the default application (a program or script is shown in its folder)"
+        )
         self.open_button.clicked.connect(self._open_externally)
         self.folder_button = PushButton("Show in folder", "folder", tooltip="Show the file in its folder")
         self.folder_button.clicked.connect(self._show_in_folder)
@@ -192,10 +207,12 @@ class DocumentViewer(QWidget):
         heading.setContentsMargins(16, 4, 16, 6)
         heading.setSpacing(2)
         self.title = label("", "PageTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.where = label("", "Muted")
-        heading.addWidget(self.title)
-        heading.addWidget(self.where)
+        self.note = label("", "Muted", wrap=True)  # why the Open button showed the folder instead
+        self.note.hide()
+        for line in (self.title, self.where, self.note):
+            line.setTextFormat(Qt.TextFormat.PlainText)
+            heading.addWidget(line)
         layout.addLayout(heading)
 
         self.stack = QStackedWidget()
@@ -203,6 +220,7 @@ class DocumentViewer(QWidget):
         self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error = label("", "ErrorNote", wrap=True)
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.pdf = PdfPane()
         self.text = TextPane()
         for page in (self.loading, self.error, self.pdf, self.text):
@@ -210,36 +228,53 @@ class DocumentViewer(QWidget):
         layout.addWidget(self.stack, 1)
         self.passage: Passage | None = None
 
-    def open_passage(self, passage: Passage) -> bool:
-        """Show the passage; True if the window must fetch the document's text (not a PDF)."""
+    def open_passage(self, passage: Passage) -> None:
+        """Name the passage and wait for its document (``show_document``), which the window asks for."""
         self.passage = passage
         self.title.setText(fmt.file_name(passage.path))
         self.title.setToolTip(passage.path)
         where = fmt.location(passage)
         self.where.setText(f"[{passage.n}] {where}" if where else f"[{passage.n}]")
-        if Path(passage.path).suffix.lower() == ".pdf":
-            problem = self.pdf.show_passage(passage)
-            if problem:
-                self.show_error(problem)
-            else:
-                self.stack.setCurrentWidget(self.pdf)
-            return False
+        self.note.hide()
         self.stack.setCurrentWidget(self.loading)
-        return True
 
-    def show_text(self, document: DocumentText) -> None:
-        if self.passage is None or document.passage != self.passage:
+    def show_document(self, shown: DocumentShown) -> None:
+        if self.passage is None or shown.passage != self.passage:
             return  # the user has since opened another passage
-        self.text.show_passage(document)
-        self.stack.setCurrentWidget(self.text)
+        if isinstance(shown, DocumentRefused):
+            self.show_error(shown.message)
+        elif isinstance(shown, DocumentPdf):
+            self._show_pdf(shown)
+        else:
+            self._show_text(shown)
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
         self.stack.setCurrentWidget(self.error)
 
+    def _show_pdf(self, shown: DocumentPdf) -> None:
+        problem = self.pdf.show_passage(shown.passage, shown.data)
+        if problem:
+            self.show_error(problem)
+        else:
+            self.stack.setCurrentWidget(self.pdf)
+
+    def _show_text(self, shown: DocumentText) -> None:
+        self.text.show_passage(shown)
+        self.stack.setCurrentWidget(self.text)
+
     def _open_externally(self) -> None:
-        if self.passage is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.passage.path))
+        """Hand documents to the desktop; a program or script would be run, so its folder is shown instead."""
+        if self.passage is None:
+            return
+        path = Path(self.passage.path)
+        if safe_to_open(path):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+            return
+        self.note.setText(f"{fmt.file_name(self.passage.path)} is not a document Hearth opens (it could be a "
+                          "program or script), so its folder is shown instead.")
+        self.note.show()
+        self._show_in_folder()
 
     def _show_in_folder(self) -> None:
         if self.passage is not None:

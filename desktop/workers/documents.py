@@ -1,50 +1,74 @@
-"""The viewer thread: re-extracts a cited document's text so the window can show the passage in place.
+"""The viewer thread: reads a cited document so the window can show the passage in place.
 
-Extraction can take seconds for a long document, so it never runs in the GUI thread. The last
-document is kept, since people often click several citations of the same file in a row.
+Text is extracted by a parse worker process with the indexing limits, and a PDF's bytes are read
+here for QtPdf (see desktop/services/documents.py), so a hostile, huge or swapped file costs a
+worker process or a message, never the window. Only the latest request is read: a newer one
+abandons the read in progress.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.core.errors import HearthError
-from desktop.core.types import ExtractedDocument, Passage
-from desktop.ingest.loaders import load_document
+from desktop.core.errors import Cancelled, ParseError
+from desktop.core.settings import HearthSettings
+from desktop.core.types import Passage
+from desktop.ingest.loaders import kind_for
+from desktop.services.documents import DocumentReader
 from desktop.workers.errors import reported
-from desktop.workers.events import DocumentText
+from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentRequest, DocumentShown, DocumentText
 from desktop.workers.threads import quit_current_thread
 
 
 class DocumentWorker(QObject):
-    loaded = Signal(object)  # DocumentText
+    loaded = Signal(object)  # DocumentShown
     problem = Signal(object)  # Problem
 
-    def __init__(self) -> None:
+    def __init__(self, settings: HearthSettings) -> None:
         super().__init__()
-        self._cached: tuple[str, float, ExtractedDocument] | None = None
+        self._reader = DocumentReader(settings)
+        self._wanted: DocumentRequest | None = None  # written by the GUI thread
+
+    def want(self, request: DocumentRequest | None) -> None:
+        """Thread-safe; called before ``load``: only this request is still wanted (None: none is)."""
+        self._wanted = request
+        self._reader.cancel()
 
     @Slot(object)
     @reported("viewer")
-    def load(self, passage: Passage) -> None:
-        document = self._extract(passage.path)
-        self.loaded.emit(DocumentText(passage=passage, kind=document.kind, text=document.text))
+    def load(self, request: DocumentRequest) -> None:
+        if request is not self._wanted:
+            return  # another passage was asked for since
+        try:
+            shown = self._read(request)
+        except Cancelled:
+            return
+        except ParseError as exc:
+            message = f"{_name(request.passage)} cannot be shown: {exc}."
+            shown = DocumentRefused(passage=request.passage, message=message)
+        self.loaded.emit(shown)
+
+    @Slot(object)
+    def apply_settings(self, settings: HearthSettings) -> None:
+        self._reader = DocumentReader(settings)
 
     @Slot()
     def close(self) -> None:
-        self._cached = None
         quit_current_thread()
 
-    def _extract(self, path: str) -> ExtractedDocument:
-        try:
-            mtime = os.stat(path).st_mtime
-        except FileNotFoundError:
-            raise HearthError(f"{Path(path).name} is no longer at {path}.") from None
-        if self._cached is not None and self._cached[:2] == (path, mtime):
-            return self._cached[2]
-        document = load_document(Path(path))
-        self._cached = (path, mtime, document)
-        return document
+    def _read(self, request: DocumentRequest) -> DocumentShown:
+        passage = request.passage
+
+        def wanted() -> bool:
+            return request is self._wanted
+
+        if kind_for(Path(passage.path)) == "pdf":
+            return DocumentPdf(passage=passage, data=self._reader.pdf(passage.path, wanted))
+        document = self._reader.text(passage.path, wanted)
+        return DocumentText(passage=passage, kind=document.kind, text=document.text)
+
+
+def _name(passage: Passage) -> str:
+    return Path(passage.path).name or passage.path

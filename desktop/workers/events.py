@@ -149,6 +149,13 @@ class IndexFinished:
 
 
 # -- viewer -------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class DocumentRequest:
+    """One click on a citation; a newer request abandons this one (requests compare by identity)."""
+
+    passage: Passage
+
+
 @dataclass(frozen=True)
 class DocumentText:
     """The extracted text of a cited document; the passage is ``text[passage.start:passage.end]``."""
@@ -156,3 +163,22 @@ class DocumentText:
     passage: Passage
     kind: str
     text: str
+
+
+@dataclass(frozen=True)
+class DocumentPdf:
+    """A cited PDF's bytes for QtPdf, which never opens the path itself."""
+
+    passage: Passage
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DocumentRefused:
+    """A cited document that cannot be shown; ``message`` names it and says why."""
+
+    passage: Passage
+    message: str
+
+
+DocumentShown = DocumentText | DocumentPdf | DocumentRefused

@@ -1,0 +1,123 @@
+"""Cited documents for the viewer, read under the same limits and checks as indexing.
+
+Text is extracted in a parse worker process (time limit, memory cap, size limit), never in the
+app. A PDF is drawn by QtPdf in the app, so it gets its bytes from here: read through the file
+checks (regular file, non-blocking open, size bound), and only once the sandboxed parser has read
+that same file within the limits.
+
+"Open with the system" is for documents only: a script or program would be run, not shown.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop.core.errors import Cancelled, ParseError
+from desktop.core.settings import HearthSettings
+from desktop.core.types import ExtractedDocument
+from desktop.core.userfiles import describe_os_error
+from desktop.ingest.limits import LoadLimits
+from desktop.ingest.loaders import kind_for
+from desktop.ingest.loaders.files import read_bytes
+from desktop.ingest.parsing import ChunkingConfig, ParserConfig, ParserPool
+
+# Kinds the desktop may open: not "code", whose scripts some systems run when opened (.js, .py, .sh).
+OPENABLE_KINDS = frozenset({"text", "config", "markdown", "rst", "org", "pdf", "docx", "html", "epub", "csv"})
+
+Identity = tuple[int, int, int, int, int]
+
+
+def parser_config(settings: HearthSettings, chunking: ChunkingConfig | None = None) -> ParserConfig:
+    """The limits every read of a person's file goes through, for indexing and the viewer alike."""
+    return ParserConfig(
+        limits=LoadLimits(max_bytes=int(settings.max_file_mb * 2**20)),
+        timeout_s=settings.parse_timeout_s,
+        memory_mb=settings.parse_memory_mb,
+        chunking=chunking,
+    )
+
+
+def safe_to_open(path: Path) -> bool:
+    """True for a regular, non-executable file of a document kind Hearth indexes (checked by stat, never opened)."""
+    if kind_for(path) not in OPENABLE_KINDS:
+        return False
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and not info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+class DocumentReader:
+    """Reads cited documents one at a time, keeping the last one (people click several citations of
+    the same file in a row). ``cancel`` may be called from any thread."""
+
+    def __init__(self, settings: HearthSettings) -> None:
+        self.config = parser_config(settings)
+        self._pool: ParserPool | None = None
+        self._lock = threading.Lock()
+        self._last: tuple[str, Identity, ExtractedDocument | bytes] | None = None
+
+    def text(self, path: str, wanted: Callable[[], bool] = lambda: True) -> ExtractedDocument:
+        """The document's text, extracted in a parse worker; raises ParseError, or Cancelled once
+        ``wanted()`` turns false."""
+        identity = _identity(path)
+        cached = self._recall(path, identity)
+        if isinstance(cached, ExtractedDocument):
+            return cached
+        document = self._extract(path, wanted)
+        self._last = (path, identity, document)
+        return document
+
+    def pdf(self, path: str, wanted: Callable[[], bool] = lambda: True) -> bytes:
+        """A PDF's bytes for QtPdf, once a parse worker has read the same file within the limits."""
+        identity = _identity(path)
+        cached = self._recall(path, identity)
+        if isinstance(cached, bytes):
+            return cached
+        data = read_bytes(Path(path), self.config.limits.max_bytes)
+        self._extract(path, wanted)
+        if _identity(path) != identity:  # QtPdf must get the very file the parser checked
+            raise ParseError("the file changed while it was being opened")
+        self._last = (path, identity, data)
+        return data
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.cancel()
+
+    def _recall(self, path: str, identity: Identity) -> ExtractedDocument | bytes | None:
+        return self._last[2] if self._last is not None and self._last[:2] == (path, identity) else None
+
+    def _extract(self, path: str, wanted: Callable[[], bool]) -> ExtractedDocument:
+        pool = ParserPool(self.config)
+        with self._lock:
+            self._pool = pool
+        if not wanted():  # asked to stop before the pool could be cancelled
+            pool.cancel()
+        try:
+            outcomes = list(pool.parse([path]))
+        finally:
+            with self._lock:
+                self._pool = None
+        if outcomes and outcomes[0].document is not None:
+            return outcomes[0].document
+        if not wanted():
+            raise Cancelled("stopped")
+        raise ParseError((outcomes[0].error if outcomes else None) or "the parser stopped unexpectedly")
+
+
+def _identity(path: str) -> Identity:
+    """What changes when the file is written, replaced or swapped (stat never opens it)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ParseError(f"it is no longer at {path}") from None
+    except OSError as exc:
+        raise ParseError(describe_os_error(exc, opened=False)) from exc
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
