@@ -4,6 +4,9 @@ The model runs in a child process started with "spawn", so a native crash in lla
 segfault, OOM kill) becomes a ModelError and the CRASHED state; the next ``load()`` or
 ``generate()`` starts a fresh process. Requests are served one at a time: a call made while another
 thread is generating waits for that answer to finish. ``cancel()`` never waits.
+
+Prompts are rendered by a second child, the template renderer (``host_renderer``), within a time and
+memory budget: the model's chat template is untrusted code.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from desktop.llm.host_protocol import (
     decode_reply,
     encode,
 )
-from desktop.llm.templates import ChatMessage, render_prompt
+from desktop.llm.host_renderer import TemplateBudget, TemplateRenderer
+from desktop.llm.templates import ChatMessage
 
 STOP_TIMEOUT_S = 3.0
 ILLEGAL_INSTRUCTION = (
@@ -136,8 +140,9 @@ class _Child:
 
 
 class ModelHost:
-    def __init__(self, *, data_dir: Path | None = None) -> None:
+    def __init__(self, *, data_dir: Path | None = None, template_budget: TemplateBudget | None = None) -> None:
         self._data_dir = data_dir  # where crash marks go; None: not recorded
+        self._renderer = TemplateRenderer(template_budget)
         self._lock = threading.Lock()
         self._child: _Child | None = None
         self._state = HostState.STOPPED
@@ -164,6 +169,11 @@ class ModelHost:
     def pid(self) -> int | None:
         child = self._child
         return child.process.pid if child is not None and child.process.is_alive() else None
+
+    @property
+    def renderer_pid(self) -> int | None:
+        """The template renderer's process, if it runs."""
+        return self._renderer.pid
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -199,6 +209,8 @@ class ModelHost:
         if self._state == HostState.READY and request == self._loaded:
             self._info = info
             return info
+        if info.chat_template:
+            self._renderer.start()  # starts while the model loads: the first question need not wait for it
         child = self._ensure_child()
         self._state = HostState.LOADING
         self._info = self._loaded = self._n_ctx = None
@@ -265,6 +277,7 @@ class ModelHost:
         child = self._child
         if child is not None:
             child.cancel.set()
+        self._renderer.close()
         acquired = self._lock.acquire(timeout=STOP_TIMEOUT_S)
         try:
             if self._child is not None:
@@ -280,16 +293,24 @@ class ModelHost:
     # -- requests ----------------------------------------------------------------------------
 
     def cancel(self) -> None:
-        """Stop the current answer within about one token; safe from any thread, a no-op when idle."""
+        """Stop the current answer within about one token, or the prompt being rendered; safe from any
+        thread, a no-op when idle."""
+        self._renderer.cancel()
         child = self._child
         if child is not None:
             child.cancel.set()
 
     def render_prompt(self, messages: list[ChatMessage]) -> str:
+        """The prompt for ``messages`` in the loaded model's chat format: its own template, or the
+        built-in format when the template fails or breaks its budget (see ``take_template_notices``)."""
         info = self._info
         if info is None:
             raise ModelError("No model is loaded.")
-        return render_prompt(messages, info)
+        return self._renderer.render(messages, info)
+
+    def take_template_notices(self) -> list[str]:
+        """Notes for the next answer: chat templates replaced by a built-in format, each said once."""
+        return self._renderer.take_notices()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts with the loaded model's tokenizer, as the texts would be inside a prompt."""

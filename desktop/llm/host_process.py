@@ -56,6 +56,20 @@ class _Refused(Exception):
     """A request this host cannot serve; the message goes to the user as it is."""
 
 
+class _NoChatFormatter:
+    """Stands in for llama-cpp-python's ``Jinja2ChatFormatter``, which ``Llama()`` builds for every
+    chat template in the model file while loading. Compiling is not harmless: Jinja folds constant
+    expressions as it compiles, so ``' '|center(10**9)`` cost this process 25 s and 3.8 GB, with no
+    budget. Hearth never uses llama-cpp-python's chat completion: templates render in the template
+    renderer (``host_renderer``), within its budget."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def to_chat_handler(self) -> None:
+        return None
+
+
 def _exit_with_parent() -> None:
     """If the app dies (even by SIGKILL), end this process too instead of lingering mid-answer."""
     parent = multiprocessing.parent_process()
@@ -72,7 +86,9 @@ def _exit_with_parent() -> None:
 class _Runtime:
     def __init__(self) -> None:
         import llama_cpp  # heavy native library: imported here, in the child only
+        import llama_cpp.llama_chat_format
 
+        llama_cpp.llama_chat_format.Jinja2ChatFormatter = _NoChatFormatter  # type: ignore[misc,assignment]
         self._lib = llama_cpp
         self._llm: Llama | None = None
         self._errors: list[str] = []  # the first few of the current load

@@ -1,4 +1,4 @@
-"""Messages between the app and the model host process.
+"""Messages between the app and its child processes: the model host and the template renderer.
 
 Every frame on the pipe is bytes whose first byte says what follows:
 ``TOKEN`` + UTF-8 text for each streamed piece (the hot path: no JSON, no pickle), or
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from desktop.llm.templates import ChatMessage
 
 TOKEN = 0
 MESSAGE = 1
@@ -78,12 +80,40 @@ class Failed(_Message):
     message: str  # one sentence for the user
 
 
+# The template renderer's messages (see host_renderer).
+
+
+class RenderRequest(_Message):
+    kind: Literal["render"] = "render"
+    template: str  # the model's own, untrusted
+    messages: list[ChatMessage]  # control tokens already defused
+    bos_token: str
+    eos_token: str
+
+
+class RendererReady(_Message):
+    kind: Literal["renderer_ready"] = "renderer_ready"
+
+
+class Rendered(_Message):
+    kind: Literal["rendered"] = "rendered"
+    text: str
+
+
+class RenderFailed(_Message):
+    kind: Literal["render_failed"] = "render_failed"
+    reason: str  # completes "the model's chat template ..."
+    over_budget: bool = False  # ran out of its memory budget: not worth trying again
+
+
 Request = Annotated[
     LoadRequest | GenerateRequest | CountRequest | ShutdownRequest, Field(discriminator="kind")
 ]
 Reply = Annotated[Loaded | Finished | Counts | Failed, Field(discriminator="kind")]
+RenderReply = Annotated[RendererReady | Rendered | RenderFailed, Field(discriminator="kind")]
 _requests: TypeAdapter[Request] = TypeAdapter(Request)
 _replies: TypeAdapter[Reply] = TypeAdapter(Reply)
+_render_replies: TypeAdapter[RenderReply] = TypeAdapter(RenderReply)
 
 
 def encode(message: _Message) -> bytes:
@@ -100,3 +130,11 @@ def decode_request(frame: bytes) -> Request:
 
 def decode_reply(frame: bytes) -> Reply:
     return _replies.validate_json(frame[1:])
+
+
+def decode_render_request(frame: bytes) -> RenderRequest:
+    return RenderRequest.model_validate_json(frame[1:])
+
+
+def decode_render_reply(frame: bytes) -> RenderReply:
+    return _render_replies.validate_json(frame[1:])

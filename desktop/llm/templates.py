@@ -2,20 +2,21 @@
 
 A GGUF file comes from the internet, so its template is untrusted code: it is compiled by an
 ``ImmutableSandboxedEnvironment`` (no attribute walks to Python internals, no mutation of lists
-or dicts), with string/list growth capped so a template cannot exhaust memory in one expression.
-A model without a template, or whose template fails or trips the sandbox, gets a built-in format
-chosen from its architecture and vocabulary (ChatML by default).
+or dicts), with ``+ * **`` growth and the output capped. Those caps are a first line only (``~``,
+filters and loops escape them): the app renders templates through ``host_renderer``, in a child
+process with a time and memory budget. A model without a template, or whose template fails, trips
+the sandbox or breaks the budget, gets a built-in format chosen from its architecture and
+vocabulary (ChatML by default).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from jinja2 import Template
 from jinja2.exceptions import SecurityError, TemplateError
@@ -24,9 +25,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 
-from desktop.llm.gguf_info import ModelInfo
-
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # gguf_info pulls in numpy and gguf: the renderer process starts faster without them
+    from desktop.llm.gguf_info import ModelInfo
 
 MAX_VALUE_LENGTH = 1 << 22  # characters or items one expression may build
 MAX_EXPONENT = 4096
@@ -119,22 +119,35 @@ def defuse_control_tokens(text: str, tokens: tuple[str, ...]) -> str:
     return pattern.sub(lambda match: match[0][0] + ZERO_WIDTH_SPACE + match[0][1:], text)
 
 
-def _render_template(source: str, messages: list[dict[str, str]], info: ModelInfo) -> str:
+def defuse_messages(messages: Sequence[ChatMessage], info: ModelInfo) -> list[ChatMessage]:
+    return [
+        ChatMessage(role=message.role, content=defuse_control_tokens(message.content, info.control_tokens))
+        for message in messages
+    ]
+
+
+def render_template(source: str, messages: Sequence[ChatMessage], *, bos_token: str, eos_token: str) -> str:
+    """A model's template rendered with ``messages``; raises if it fails or renders nothing.
+
+    Untrusted code with per-expression caps only: the app runs it in the renderer process."""
     template = _compile(source)
-    limit = _BASE_OUTPUT_LIMIT + 2 * sum(len(message["content"]) for message in messages)
+    limit = _BASE_OUTPUT_LIMIT + 2 * sum(len(message.content) for message in messages)
     pieces: list[str] = []
     size = 0
     for piece in template.generate(
-        messages=messages,
+        messages=[message.model_dump() for message in messages],
         add_generation_prompt=True,
-        bos_token=info.bos_token or "",
-        eos_token=info.eos_token or "",
+        bos_token=bos_token,
+        eos_token=eos_token,
     ):
         size += len(piece)
         if size > limit:
             raise SecurityError("the template's output is far larger than the conversation")
         pieces.append(piece)
-    return "".join(pieces)
+    rendered = "".join(pieces)
+    if not rendered.strip():
+        raise TemplateError("it rendered nothing")
+    return rendered
 
 
 # Built-in formats: trusted code, so plain Python rather than templates.
@@ -214,24 +227,10 @@ def fallback_name(info: ModelInfo) -> str:
     return "chatml"
 
 
-@lru_cache(maxsize=64)
-def _warn_once(model: str, reason: str) -> None:
-    log.warning("The chat template of %s was not used (%s); using a built-in format instead.", model, reason)
+FORMAT_NAMES = {"chatml": "ChatML", "llama3": "Llama 3", "gemma": "Gemma", "phi3": "Phi-3", "inst": "[INST]"}
 
 
-def render_prompt(messages: Sequence[ChatMessage], info: ModelInfo) -> str:
-    """The prompt text for ``messages``, ending where the assistant's answer begins."""
-    safe = [
-        ChatMessage(role=message.role, content=defuse_control_tokens(message.content, info.control_tokens))
-        for message in messages
-    ]
-    if info.chat_template:
-        try:
-            rendered = _render_template(info.chat_template, [m.model_dump() for m in safe], info)
-        except Exception as exc:  # untrusted code: any failure means "use the built-in format"
-            _warn_once(info.name, f"{type(exc).__name__}: {exc}")
-        else:
-            if rendered.strip():
-                return rendered
-            _warn_once(info.name, "it rendered nothing")
-    return FALLBACKS[fallback_name(info)](safe, info)
+def fallback_prompt(messages: Sequence[ChatMessage], info: ModelInfo) -> str:
+    """The built-in format's prompt for already defused ``messages``."""
+    return FALLBACKS[fallback_name(info)](messages, info)
+

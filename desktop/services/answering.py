@@ -137,6 +137,7 @@ class Answerer:
             context_length=self.host.context_length or generation.context_length,
             render=self.host.render_prompt, count=self.host.count_tokens, grounded=rag,
         )
+        plan.notes.extend(self.host.take_template_notices())
         yield AnswerStarted(
             conversation_id=conversation_id, question_id=asked.id, answer_id=answer_id,
             passages=tuple(plan.passages),

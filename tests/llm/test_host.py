@@ -14,7 +14,7 @@ from desktop.core.errors import ModelError
 from desktop.core.settings import GenerationSettings
 from desktop.llm import gguf_info
 from desktop.llm.host import HostState, ModelHost, TokenEvent
-from desktop.llm.templates import ChatMessage, render_prompt
+from desktop.llm.templates import ChatMessage, defuse_messages, render_template
 from tests.llm.helpers import GREEDY, MODELS, QUESTION, forged_header, run
 
 STORY = [ChatMessage(role="user", content="Write a very long story about a dragon who learns to bake bread.")]
@@ -111,7 +111,13 @@ def test_prompt_longer_than_the_context_is_refused(host: ModelHost) -> None:
 
 def test_render_prompt_uses_the_loaded_models_template(host: ModelHost) -> None:
     assert host.info is not None
-    assert host.render_prompt(QUESTION) == render_prompt(QUESTION, host.info)
+    info = host.info
+    assert info.chat_template
+    expected = render_template(
+        info.chat_template, defuse_messages(QUESTION, info),
+        bos_token=info.bos_token or "", eos_token=info.eos_token or "",
+    )
+    assert host.render_prompt(QUESTION) == expected
 
 
 def test_loading_the_same_model_again_reuses_the_host(host: ModelHost, model_path: Path) -> None:
