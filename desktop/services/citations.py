@@ -8,7 +8,10 @@ from typing import NamedTuple
 
 from desktop.core.types import Citation, Passage
 
-_MARKER = re.compile(r"( ?)\[(\d+(?:\s*,\s*\d+)*)\]")
+# A marker names passages by short numbers: no prompt holds a million passages, and a longer run of
+# digits is text, not a citation (int() would refuse one of 4,300 digits or more).
+_NUMBER = r"\d{1,6}"
+_MARKER = re.compile(rf"( ?)\[({_NUMBER}(?:\s*,\s*{_NUMBER})*)\]")
 
 
 class ResolvedAnswer(NamedTuple):
@@ -24,7 +27,7 @@ def resolve(answer: str, passages: Sequence[Passage]) -> ResolvedAnswer:
     removed: list[int] = []
 
     def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(2))]
+        numbers = [int(n) for n in re.findall(_NUMBER, match.group(2))]
         valid = [n for n in numbers if n in by_number]
         removed.extend(n for n in numbers if n not in by_number)
         for n in valid:
