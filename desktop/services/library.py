@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.errors import UsageError
+from desktop.core.markup import escape_markdown
 from desktop.core.types import Citation, DocumentStatus
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
@@ -61,8 +62,9 @@ def answer_library_question(question: str, workspace: Workspace) -> LibraryAnswe
         for hit in hits:
             seen.setdefault(hit.path, hit.page)
         if not seen:
-            return LibraryAnswer(f"I found no indexed documents about {topic}.", [])
-        lines = [f"Documents about {topic}:"] + [f"- {Path(p).name} [{n}]" for n, p in enumerate(seen, 1)]
+            return LibraryAnswer(f"I found no indexed documents about {escape_markdown(topic)}.", [])
+        lines = [f"Documents about {escape_markdown(topic)}:"]
+        lines += [f"- {escape_markdown(Path(p).name)} [{n}]" for n, p in enumerate(seen, 1)]
         citations = [Citation(n=n, path=p, page=page) for n, (p, page) in enumerate(seen.items(), 1)]
         return LibraryAnswer("\n".join(lines), citations)
     if match := _COUNT.search(question):
@@ -82,7 +84,10 @@ def answer_library_question(question: str, workspace: Workspace) -> LibraryAnswe
             return LibraryAnswer("Your library is empty: drop files or folders on the window to add some.", [])
         shown = documents[:LIST_LIMIT]
         lines = [f"You have {len(documents)} indexed documents:"]
-        lines += [f"- {Path(d.path).name} ({d.kind}, {d.chunks} passages)" for d in shown]
+        lines += [
+            f"- {escape_markdown(Path(d.path).name)} ({d.kind}, {d.chunks} passage{'' if d.chunks == 1 else 's'})"
+            for d in shown
+        ]
         if len(documents) > LIST_LIMIT:
             lines.append(f"… and {len(documents) - LIST_LIMIT} more.")
         return LibraryAnswer("\n".join(lines), [])

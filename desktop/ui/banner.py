@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QWidget
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -27,10 +27,9 @@ class ProblemBanner(QWidget):
         layout = QHBoxLayout(frame)
         layout.setContentsMargins(12, 8, 6, 8)
         layout.setSpacing(10)
-        self.icon = QLabel()
+        self.icon = label()
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         self.text = label("", wrap=True)
-        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.text, 1)
         self.more = label("", "Muted")

@@ -73,7 +73,6 @@ class ChatPage(QWidget):
         header = QHBoxLayout()
         header.setContentsMargins(24, 12, 16, 8)
         self.title = ElidedLabel("New chat", "PageTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
         header.addWidget(self.title, 1)
         self.model_button = ModelButton()
         header.addWidget(self.model_button)

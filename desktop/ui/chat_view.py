@@ -7,7 +7,7 @@ The view sticks to the bottom while the user is there, and stays put if they scr
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.types import Message
 from desktop.ui.icons import app_pixmap
@@ -29,7 +29,7 @@ class EmptyState(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 24)
         layout.addStretch(3)
-        logo = QLabel()
+        logo = label()
         logo.setPixmap(app_pixmap(72))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(logo)

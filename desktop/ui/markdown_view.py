@@ -1,7 +1,8 @@
 """A read-only Markdown view that never reaches the network and turns [n] into citation links.
 
-Privacy: links are never followed by the view itself and no resource (image, style sheet) is ever
-loaded, local or remote; model output cannot make Hearth fetch anything.
+Privacy and safety: links are never followed by the view itself and no resource (image, style sheet)
+is ever loaded, local or remote; model output cannot make Hearth fetch anything, nor open a device or
+a named pipe (``![x](/dev/zero)`` would read forever, a FIFO would block the GUI thread).
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ import math
 import re
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSize, QUrl, Signal
-from PySide6.QtGui import QFont, QResizeEvent, QTextBlockFormat, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QFont,
+    QImage,
+    QResizeEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 from desktop.ui import appearance
@@ -21,6 +31,8 @@ LINE_HEIGHT = 128  # percent: easier reading than Qt's tight default
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\](?![(:])")
 _CODE = re.compile(r"(^```.*?(?:^```|\Z)|`[^`\n]+`)", re.DOTALL | re.MULTILINE)
 _FEATURES = QTextDocument.MarkdownFeature.MarkdownDialectGitHub | QTextDocument.MarkdownFeature.MarkdownNoHTML
+_NO_IMAGE = QImage(1, 1, QImage.Format.Format_ARGB32)
+_NO_IMAGE.fill(Qt.GlobalColor.transparent)
 
 
 def linkify_citations(markdown: str) -> str:
@@ -71,6 +83,7 @@ class MarkdownView(QTextBrowser):
         self._markdown = markdown
         document = self.document()
         document.setMarkdown(linkify_citations(markdown), _FEATURES)
+        self._images_as_text()
         cursor = QTextCursor(document)
         cursor.select(QTextCursor.SelectionType.Document)
         spacing = QTextBlockFormat()
@@ -86,6 +99,26 @@ class MarkdownView(QTextBrowser):
         super().changeEvent(event)
         if event.type() == QEvent.Type.StyleChange:
             self._colour_links()
+
+    def _images_as_text(self) -> None:
+        """Each image becomes its alt text: the reader sees what the model wrote, and nothing is loaded."""
+        images = []
+        block = self.document().begin()
+        while block.isValid():
+            fragments = block.begin()
+            while not fragments.atEnd():
+                fragment = fragments.fragment()
+                if fragment.charFormat().isImageFormat():
+                    images.append((fragment.position(), fragment.length(), fragment.charFormat()))
+                fragments += 1
+            block = block.next()
+        for position, length, image in reversed(images):
+            look = QTextCharFormat(image)  # the same look, without the image
+            look.setObjectType(QTextFormat.ObjectTypes.NoObject)
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(position)
+            cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText(image.stringProperty(QTextFormat.Property.ImageAltText) * length, look)
 
     def _colour_links(self) -> None:
         """Links in the accent colour; citations also bold and without underline, like footnote marks."""
@@ -111,7 +144,15 @@ class MarkdownView(QTextBrowser):
             block = block.next()
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:
-        return None  # nothing is ever fetched: not remote images, not local files
+        """An empty stand-in for every resource, so nothing is ever read: not remote images, not local files.
+
+        Not None: QTextDocument then reads a local path itself. Not a null image either: Qt's image
+        handler then loads the file by name. (Images are replaced by text once parsed; this covers the
+        layout that may run before.)
+        """
+        if kind == QTextDocument.ResourceType.ImageResource.value:
+            return _NO_IMAGE
+        return QByteArray()
 
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self._height())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.types import Message, MessageStatus, Passage
 from desktop.ui import format as fmt
@@ -40,10 +40,7 @@ class UserMessage(QWidget):
         self.bubble.setObjectName("UserBubble")
         inner = QVBoxLayout(self.bubble)
         inner.setContentsMargins(14, 9, 14, 9)
-        body = QLabel(text)
-        body.setObjectName("QuestionText")
-        body.setWordWrap(True)
-        body.setTextFormat(body.textFormat().PlainText)
+        body = label(text, "QuestionText", wrap=True)
         body.setTextInteractionFlags(body.textInteractionFlags().TextSelectableByMouse)
         inner.addWidget(body)
         row.addWidget(self.bubble, 0)
@@ -83,7 +80,7 @@ class AnswerMessage(QWidget):
         outer.setSpacing(4)
         header = QHBoxLayout()
         header.setSpacing(8)
-        avatar = QLabel()
+        avatar = label()
         avatar.setPixmap(app_pixmap(22))
         avatar.setFixedSize(22, 22)
         header.addWidget(avatar)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QMenu,
@@ -79,7 +78,7 @@ class Sidebar(QWidget):
 
         brand = QHBoxLayout()
         brand.setSpacing(8)
-        logo = QLabel()
+        logo = label()
         logo.setPixmap(app_pixmap(26))
         brand.addWidget(logo)
         brand.addWidget(label("Hearth", "AppTitle"))

@@ -29,7 +29,6 @@ class SourceCard(QFrame):
         badge.setMinimumWidth(20)
         top.addWidget(badge)
         name = label(fmt.file_name(passage.path), "SectionTitle")
-        name.setTextFormat(Qt.TextFormat.PlainText)
         top.addWidget(name, 1)
         score = label(f"{passage.score:.3f}", "Faint")
         score.setToolTip("Relevance score from the search (higher is closer)")
@@ -38,7 +37,6 @@ class SourceCard(QFrame):
         self.meta = label("", "Muted")
         layout.addWidget(self.meta)
         text = label(fmt.snippet(passage.text), wrap=True)
-        text.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(text)
         self.passage = passage
         self.set_passage(passage)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QStatusBar, QWidget
 
 from desktop.llm.gguf_info import format_gb
 from desktop.ui import format as fmt
+from desktop.ui.widgets import label
 from desktop.workers.events import EnginePhase, EngineStatus, LibrarySnapshot
 
 
@@ -13,11 +14,10 @@ class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(False)
-        self.model = QLabel("Starting…")
-        self.speed = QLabel("")
-        self.index = QLabel("")
-        self.offline = QLabel("● Offline")
-        self.offline.setObjectName("OfflinePill")
+        self.model = label("Starting…")
+        self.speed = label()
+        self.index = label()
+        self.offline = label("● Offline", "OfflinePill")
         self.offline.setToolTip(
             "Hearth never connects to the network: models, search and your files all stay on this computer."
         )

@@ -1,12 +1,18 @@
-"""Small building blocks shared by the panels: tinted icon buttons, labels with roles, separators."""
+"""Small building blocks shared by the panels: tinted icon buttons, labels with roles, separators.
+
+Text in labels, tooltips and message boxes is plain text: Qt renders anything that looks like HTML
+as rich text, which loads images (``<img src=...>``) from disk, and file names, headings and model
+names are data Hearth did not write. Every label comes from ``label`` or ``ElidedLabel``; every
+tooltip is made plain by ``install_plain_tooltips``.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QColor, QResizeEvent
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -101,6 +107,7 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         if role:
             self.setObjectName(role)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setMinimumWidth(40)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._full = ""
@@ -122,9 +129,36 @@ class ElidedLabel(QLabel):
         self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
 
 
+class _PlainToolTips(QObject):
+    """Turns the label that shows tooltips to plain text as Qt builds it (it is polished before its
+    text is set; tests/gui/test_untrusted_text.py checks that this still holds).
+
+    Tooltips come from widgets, item models (ToolTipRole), link titles in the chat's Markdown and
+    Qt's own widgets, and all of them are shown by that one label: this covers every source, even
+    ones no call site sees, where escaping each call site's text would miss some.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.Polish
+            and isinstance(watched, QLabel)
+            and watched.windowType() == Qt.WindowType.ToolTip
+        ):
+            watched.setTextFormat(Qt.TextFormat.PlainText)
+        return False
+
+
+def install_plain_tooltips(app: QApplication) -> None:
+    """Every tooltip of ``app`` shows its text literally (once per application)."""
+    if app.findChild(_PlainToolTips) is None:
+        app.installEventFilter(_PlainToolTips(app))
+
+
 def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:
-    """A label whose look comes from the style sheet's ``role`` (object name)."""
-    widget = QLabel(text, parent)
+    """A plain-text label whose look comes from the style sheet's ``role`` (object name)."""
+    widget = QLabel(parent)
+    widget.setTextFormat(Qt.TextFormat.PlainText)  # before the text: it is never parsed as HTML
+    widget.setText(text)
     if role:
         widget.setObjectName(role)
     widget.setWordWrap(wrap)
@@ -133,8 +167,12 @@ def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent
 
 def confirm(parent: QWidget, title: str, text: str, action: str) -> bool:
     """Ask before something that cannot be undone; the safe choice is the default."""
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    box = QMessageBox(QMessageBox.Icon.Question, title, "", QMessageBox.StandardButton.Cancel, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the text names files and conversations
+    box.setText(text)
     go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
-    return box.clickedButton() is go
+    chosen = box.clickedButton() is go
+    box.setParent(None)  # parented to a long-lived window, it would outlive the question: now it goes with us
+    return chosen

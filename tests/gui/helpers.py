@@ -1,10 +1,14 @@
-"""Waiting for the window without fixed sleeps, and clicking links inside a text view."""
+"""Waiting for the window without fixed sleeps, clicking links inside a text view, watching a named pipe."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
@@ -99,3 +103,59 @@ def anchor_position(view: QTextBrowser, href: str) -> QPoint:
 def click_link(view: QTextBrowser, href: str) -> None:
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      anchor_position(view, href))
+
+
+# Opens the pipe's write end, non-blocking, in a loop: that fails (ENXIO) while nobody reads it and
+# succeeds as soon as someone opens it to read, which also releases that reader. Each success is
+# logged before anything else happens; the loop ends once the pipe is gone.
+_COUNT_OPENS = """
+import errno, os, sys, time
+log = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+os.write(log, b"ready ")
+while True:
+    try:
+        end = os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        break
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:
+            raise
+        time.sleep(0.002)
+        continue
+    os.write(log, b"open ")
+    os.close(end)
+"""
+
+
+class WatchedPipe:
+    """A named pipe at ``path`` and a process counting how often anyone opens it to read.
+
+    An open by this process (say, the GUI thread loading ``<img src=pipe>``) is counted instead of
+    blocking forever. The watcher is a process, not a thread: Qt holds the GIL while it reads.
+    """
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path = path
+        self._log = path.with_name(path.name + ".opens")
+        self._watcher = subprocess.Popen([sys.executable, "-c", _COUNT_OPENS, str(path), str(self._log)])
+        wait_until(lambda: self._log.exists() and self._log.read_text().startswith("ready"), 30, "the pipe watcher")
+
+    def opens(self) -> int:
+        """Removes the pipe, which ends the watcher; how many times it was opened.
+
+        (Only the GUI thread reads, and it runs this: no reader can be waiting for the watcher now.
+        Once the pipe is gone, a widget that still names it later finds nothing instead of hanging.)
+        """
+        self.path.unlink(missing_ok=True)
+        assert self._watcher.wait(30) == 0, "the pipe watcher failed"
+        return self._log.read_text().count("open")
+
+    def __enter__(self) -> WatchedPipe:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.path.unlink(missing_ok=True)
+        if self._watcher.poll() is None:
+            self._watcher.kill()
+            self._watcher.wait(30)
