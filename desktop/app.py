@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.cli import main as cli_main
+from desktop.core.private import private_umask, secure_data_dir
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -29,16 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     from_environment = "HEARTH_HOME" in os.environ
     _use_chosen_data_dir()
-    if args:
-        return cli_main(args)
-    return run_window(data_folder_locked=from_environment)
+    with private_umask():  # what Hearth writes (SQLite, Chroma, logs, exports) is the user's alone
+        if args:
+            return cli_main(args)
+        return run_window(data_folder_locked=from_environment)
 
 
 def _use_chosen_data_dir() -> None:
     """A folder chosen in Settings becomes HEARTH_HOME, so the window and the CLI use the same one."""
     if "HEARTH_HOME" in os.environ:
         return
-    from desktop.ui.data_location import chosen_data_dir
+    from desktop.core.data_location import chosen_data_dir
 
     chosen = chosen_data_dir()
     if chosen is not None:
@@ -56,16 +58,21 @@ def run_window(*, data_folder_locked: bool = False) -> int:
     data_dir = paths.data_dir()
     try:
         setup_logging(data_dir)
+        secure_data_dir(data_dir)
     except OSError as exc:  # an unwritable data folder is reported in the window, not here
-        print(f"hearth: cannot write logs in {data_dir}: {exc}", file=sys.stderr)
+        print(f"hearth: cannot write in the data folder {data_dir}: {exc}", file=sys.stderr)
     app = create_application()
     windows: list[MainWindow] = []
 
     def reopen(folder: Path) -> None:
-        from desktop.ui.data_location import remember_data_dir
+        from desktop.core.data_location import remember_data_dir
 
         remember_data_dir(folder)
         os.environ["HEARTH_HOME"] = str(folder)
+        try:
+            secure_data_dir(folder)  # a folder an older version made is made private here too
+        except OSError as exc:  # the window's workers report an unusable folder
+            log.warning("Cannot make %s private: %s", folder, exc)
         old = windows.pop()
         windows.append(open_window(folder, paths.models_dir(), locked=data_folder_locked, on_move=reopen))
         old.close()
@@ -86,6 +93,7 @@ def create_application() -> QApplication:
     from desktop.ui import appearance
     from desktop.ui.icons import app_icon
     from desktop.ui.refcount_guard import guard_singletons
+    from desktop.ui.widgets import install_plain_tooltips
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -96,6 +104,7 @@ def create_application() -> QApplication:
     app.setStyle("Fusion")  # follows the system's light or dark scheme, and looks the same everywhere
     app.setWindowIcon(app_icon())
     appearance.install(app)
+    install_plain_tooltips(app)  # tooltips show file names and titles: never as HTML
     return app
 
 

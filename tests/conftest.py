@@ -16,9 +16,11 @@ MODELS = REPO / "models"
 
 @pytest.fixture(autouse=True)
 def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Never the real user data folder."""
+    """Never the real user data folder, nor the real config folder (the data folder's location and the
+    files picked in the window): platformdirs reads XDG_CONFIG_HOME on each call, and subprocesses inherit it."""
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     for name in [n for n in os.environ if n.startswith("HEARTH_") and n not in ("HEARTH_HOME", "HEARTH_MODELS")]:
         monkeypatch.delenv(name)
     return home

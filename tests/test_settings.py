@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from desktop.core.errors import HearthError
+from desktop.core.picked import remember_picked
 from desktop.core.settings import HearthSettings, load_settings, save_settings
 
 
@@ -60,3 +65,86 @@ def test_save_keeps_only_changes_and_round_trips(tmp_path: Path) -> None:
 def test_index_signature_tracks_what_vectors_depend_on() -> None:
     assert HearthSettings(top_k=3).index_signature() == HearthSettings().index_signature()
     assert HearthSettings(chunk_tokens=120).index_signature() != HearthSettings().index_signature()
+
+
+# -- a data folder's own settings cannot switch protections off ----------------------------------
+REPO = Path(__file__).resolve().parents[1]
+
+
+HOME = "{home}"  # replaced by the data folder's path
+HOSTILE = [  # (the field named in the refusal, a value that lifts a protection)
+    ("parse_timeout_s", {"parse_timeout_s": 1e12}),
+    ("parse_memory_mb", {"parse_memory_mb": 1e8}),
+    ("max_file_mb", {"max_file_mb": 1e9}),
+    ("embedder", {"embedder": f"{HOME}/evil-embedder"}),
+    ("embedder", {"embedder": "../../evil-embedder"}),
+    ("default_model", {"default_model": f"{HOME}/evil.gguf"}),
+    ("default_model", {"default_model": "../evil.gguf"}),
+    ("generation.lora_path", {"generation": {"lora_path": f"{HOME}/evil.gguf"}}),
+    ("model_overrides.small.gguf.lora_path", {"model_overrides": {"small.gguf": {"lora_path": f"{HOME}/evil.gguf"}}}),
+    ("model_overrides.../evil.gguf", {"model_overrides": {"../evil.gguf": {"temperature": 0.5}}}),
+]
+
+
+@pytest.mark.parametrize(("field", "hostile"), HOSTILE)
+def test_a_hostile_value_is_refused_by_the_cli_with_the_fields_name(
+    field: str, hostile: dict[str, object], hearth_home: Path
+) -> None:
+    """A data folder's own settings.json must not lift a limit nor load a model from anywhere (here
+    files in the hostile folder itself): `hearth status` refuses it, naming the field, and keeps it."""
+    hearth_home.mkdir(parents=True)
+    (hearth_home / "evil.gguf").write_bytes(b"GGUF" + bytes(60))
+    (hearth_home / "evil-embedder").mkdir()
+    (hearth_home / "evil-embedder" / "modules.json").write_text("[]", encoding="utf-8")
+    text = json.dumps(hostile).replace(HOME, str(hearth_home))
+    (hearth_home / "settings.json").write_text(text, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "desktop", "status"], capture_output=True, text=True,
+                            env={**os.environ, "HEARTH_HOME": str(hearth_home)}, cwd=REPO, timeout=120)
+    assert result.returncode == 2, result.stdout
+    assert f"Invalid setting: {field}" in result.stderr and "Traceback" not in result.stderr
+    assert (hearth_home / "settings.json").read_text(encoding="utf-8") == text
+
+
+def test_bounds_leave_room_for_real_use(tmp_path: Path) -> None:
+    generous = {"parse_timeout_s": 600, "parse_memory_mb": 16_384, "max_file_mb": 4096, "embedder": "my-embedder",
+                "generation": {"gpu_layers": -1, "top_k": 0, "seed": 2**32 - 1, "context_length": 131_072},
+                "default_model": "Qwen2.5-7B-Instruct-Q4_K_M.gguf"}
+    (tmp_path / "settings.json").write_text(json.dumps(generous))
+    settings = load_settings(tmp_path)
+    assert settings.parse_timeout_s == 600 and settings.generation.context_length == 131_072
+
+
+def test_files_picked_in_the_window_may_be_named_by_full_path(tmp_path: Path) -> None:
+    model, adapter = str(tmp_path / "elsewhere" / "big.gguf"), str(tmp_path / "elsewhere" / "style.gguf")
+    chosen = {"default_model": model, "model_overrides": {"big.gguf": {"lora_path": adapter}}}
+    (tmp_path / "settings.json").write_text(json.dumps(chosen))
+    with pytest.raises(HearthError, match=r"default_model.*model_overrides\.big\.gguf\.lora_path"):
+        load_settings(tmp_path)
+    remember_picked(models=[model], adapters=[adapter])
+    settings = load_settings(tmp_path)
+    assert settings.default_model == model and settings.generation_for("big.gguf").lora_path == adapter
+
+
+def test_an_invalid_settings_file_is_never_saved_over(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text(json.dumps({"top_k": 7, "parse_timeout_s": 1e12}))
+    before = (tmp_path / "settings.json").read_bytes()
+    with pytest.raises(HearthError, match=r"not saved.*parse_timeout_s"):
+        save_settings(tmp_path, HearthSettings(top_k=8))
+    assert (tmp_path / "settings.json").read_bytes() == before
+
+
+def test_an_older_list_in_the_data_folder_is_ignored_said_once_and_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Older versions kept the picked files in the data folder's models.json: it no longer counts (the
+    folder could list its own files), the log says so once, and the file is left as it is."""
+    model = str(tmp_path / "elsewhere" / "big.gguf")
+    (tmp_path / "settings.json").write_text(json.dumps({"default_model": model}))
+    (tmp_path / "models.json").write_text(json.dumps({"paths": [model]}))
+    with caplog.at_level(logging.INFO, logger="hearth.models"):
+        for _ in range(2):
+            with pytest.raises(HearthError, match="default_model"):
+                load_settings(tmp_path)
+    told = [r for r in caplog.records if "models.json" in r.getMessage() and r.levelno == logging.INFO]
+    assert len(told) == 1 and "add them again" in told[0].getMessage()
+    assert json.loads((tmp_path / "models.json").read_text()) == {"paths": [model]}

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     JsonConfigSettingsSource,
@@ -19,6 +19,8 @@ from pydantic_settings import (
 )
 
 from desktop.core.errors import HearthError
+from desktop.core.picked import PickedFiles, load_picked, mention_old_list
+from desktop.core.private import write_private_text
 
 SETTINGS_FILE = "settings.json"
 # Bump when what the embedder is fed changes (e.g. the title/heading context), so indexes rebuild.
@@ -53,6 +55,32 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+def _bare_name(value: str) -> str:
+    """A file or folder name inside the models folder: a path could lead anywhere on the disk."""
+    separated = value != PurePosixPath(value).name or value != PureWindowsPath(value).name
+    if separated or value in ("", "..") or "\x00" in value:
+        raise ValueError("give a name in the models folder, not a path")
+    return value
+
+
+def _full_path(value: str) -> str:
+    """A file the user picked in the window, which records it (see desktop.core.picked)."""
+    if "\x00" in value or not Path(value).is_absolute():
+        raise ValueError("give the full path of a file chosen in the window")
+    return value
+
+
+def _name_or_full_path(value: str) -> str:
+    return _full_path(value) if Path(value).is_absolute() else _bare_name(value)
+
+
+# Names and paths are bounded too: they end up in file names, logs and the window.
+_Name = Annotated[str, StringConstraints(max_length=255), AfterValidator(_bare_name)]
+_FullPath = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_full_path)]
+_NameOrFullPath = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_name_or_full_path)]
+_Pattern = Annotated[str, StringConstraints(max_length=255)]
+
+
 class GenerationSettings(BaseModel):
     """How one model generates; defaults suit short grounded answers."""
 
@@ -60,15 +88,15 @@ class GenerationSettings(BaseModel):
 
     context_length: int = Field(4096, ge=256, le=1_048_576)
     threads: int | None = Field(None, ge=1, le=512, description="None: physical cores")
-    gpu_layers: int = Field(0, ge=-1)
+    gpu_layers: int = Field(0, ge=-1, le=1024, description="-1: all")
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0)
+    top_k: int = Field(40, ge=0, le=1000, description="0: no limit")
     repeat_penalty: float = Field(1.1, ge=0.5, le=2.0)
     max_tokens: int = Field(512, ge=1, le=32_768)
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    seed: int = 42
-    lora_path: str | None = None
+    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
+    seed: int = Field(42, ge=0, le=2**32 - 1)
+    lora_path: _FullPath | None = None
 
 
 class HearthSettings(BaseSettings):
@@ -77,7 +105,7 @@ class HearthSettings(BaseSettings):
     )
 
     # Index: changing any of these three invalidates stored vectors.
-    embedder: str = "all-MiniLM-L6-v2"
+    embedder: _Name = "all-MiniLM-L6-v2"
     chunk_tokens: int = Field(200, ge=32, le=254, description="word-pieces per chunk")
     chunk_overlap: int = Field(32, ge=0, le=128)
 
@@ -85,10 +113,13 @@ class HearthSettings(BaseSettings):
     # less memory at its peak (attention scores grow with the batch times the square of its length).
     embed_batch_size: int = Field(16, ge=1, le=1024)
     parse_workers: int = Field(1, ge=1, le=32)
-    parse_timeout_s: float = Field(60.0, gt=0)
-    parse_memory_mb: int = Field(2048, ge=256, description="a parse worker needs about 200 MB to start")
-    max_file_mb: float = Field(256.0, gt=0)
-    ignore_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORE))
+    # The limits that protect against hostile files: each bounded, so a settings file cannot lift them.
+    parse_timeout_s: float = Field(60.0, gt=0, le=600)
+    parse_memory_mb: int = Field(2048, ge=256, le=16_384, description="a parse worker needs about 200 MB to start")
+    max_file_mb: float = Field(256.0, gt=0, le=4096)
+    ignore_patterns: list[_Pattern] = Field(default_factory=lambda: list(DEFAULT_IGNORE), max_length=1000)
+    # A link inside an indexed folder that leads outside every indexed folder (to ~/.ssh, say) is skipped.
+    follow_external_links: bool = False
 
     # Retrieval.
     top_k: int = Field(5, ge=1, le=100)
@@ -102,9 +133,10 @@ class HearthSettings(BaseSettings):
     identifier_vector_weight: float = Field(0.5, ge=0.0, le=1.0)
 
     # Chat.
-    default_model: str | None = None
+    # A model's file name in the models folder, or the full path of one added in the window.
+    default_model: _NameOrFullPath | None = None
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
-    model_overrides: dict[str, GenerationSettings] = Field(default_factory=dict)
+    model_overrides: dict[_Name, GenerationSettings] = Field(default_factory=dict, max_length=1000)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> HearthSettings:
@@ -150,20 +182,43 @@ def load_settings(data_dir: Path, **overrides: Any) -> HearthSettings:
     path = data_dir / SETTINGS_FILE
     token = _settings_file.set(path if path.is_file() else None)
     try:
-        return HearthSettings(**overrides)
+        settings = HearthSettings(**overrides)
     except ValidationError as exc:
         raise HearthError(describe_validation_error(exc)) from None
     except ValueError as exc:  # the JSON itself is malformed
         raise HearthError(f"Settings file {path} is not valid JSON: {exc}") from None
     finally:
         _settings_file.reset(token)
+    mention_old_list(data_dir)
+    _check_picked(settings, load_picked())
+    return settings
+
+
+def _check_picked(settings: HearthSettings, picked: PickedFiles) -> None:
+    """Full paths name only files the user picked in the window: a settings file alone cannot make
+    Hearth load a model or an adapter from anywhere on the disk."""
+    problems = []
+    model = settings.default_model
+    if model is not None and Path(model).is_absolute() and model not in picked.paths:
+        problems.append(f"default_model: {model} is neither in the models folder nor a model added in the window")
+    generations = {"generation": settings.generation} | {
+        f"model_overrides.{name}": generation for name, generation in settings.model_overrides.items()
+    }
+    for where, generation in generations.items():
+        if generation.lora_path is not None and generation.lora_path not in picked.adapters:
+            problems.append(f"{where}.lora_path: {generation.lora_path} is not an adapter chosen in the window")
+    if problems:
+        raise HearthError("Invalid setting: " + "; ".join(problems))
 
 
 def save_settings(data_dir: Path, settings: HearthSettings) -> None:
-    """Write only what differs from the defaults, so new defaults reach existing users."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    changed = settings.model_dump(mode="json", exclude_defaults=True)
+    """Write only what differs from the defaults, so new defaults reach existing users. A settings
+    file that does not load is never replaced: the values in it that were valid would be lost."""
     target = data_dir / SETTINGS_FILE
-    temp = target.with_suffix(".tmp")
-    temp.write_text(json.dumps(changed, indent=2, sort_keys=True), encoding="utf-8")
-    temp.replace(target)
+    if target.is_file():
+        try:
+            load_settings(data_dir)
+        except HearthError as exc:
+            raise HearthError(f"Settings not saved, so that nothing in {target} is lost: fix it first. {exc}") from None
+    changed = settings.model_dump(mode="json", exclude_defaults=True)
+    write_private_text(target, json.dumps(changed, indent=2, sort_keys=True))

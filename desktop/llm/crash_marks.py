@@ -12,6 +12,8 @@ import logging
 import threading
 from pathlib import Path
 
+from desktop.core.private import write_private_text
+
 log = logging.getLogger(__name__)
 
 MARKS_FILE = "crashed_models.json"
@@ -37,11 +39,7 @@ def crashed_models(data_dir: Path) -> set[str]:
 
 
 def _write(data_dir: Path, models: set[str]) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    target = data_dir / MARKS_FILE
-    temp = target.with_suffix(".tmp")
-    temp.write_text(json.dumps({"models": sorted(models)}, indent=2), encoding="utf-8")
-    temp.replace(target)
+    write_private_text(data_dir / MARKS_FILE, json.dumps({"models": sorted(models)}, indent=2))
 
 
 def mark_loading(data_dir: Path, model_path: Path) -> None:

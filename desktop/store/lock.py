@@ -12,6 +12,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from desktop.core.errors import StoreError
+from desktop.core.private import ensure_private_dir
 
 LOCK_FILE = "hearth.lock"
 
@@ -28,8 +29,8 @@ class DataFolderLock:
         with _guard:
             lock, count = _held.get(self.path, (None, 0))
             if lock is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                lock = FileLock(str(self.path), timeout=0)
+                ensure_private_dir(self.path.parent)
+                lock = FileLock(str(self.path), timeout=0, mode=0o600)
                 try:
                     lock.acquire()
                 except Timeout:

@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from desktop.core.errors import StoreError
+from desktop.core.private import create_private_file, ensure_private_dir
 
 BUSY_TIMEOUT_S = 15.0
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
+    if not read_only:
+        create_private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
     try:
         # The busy timeout comes first: the window's workers open the same files at the same moment,
         # and switching to WAL needs a lock the others may briefly hold.

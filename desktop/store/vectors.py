@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from desktop.core.offline import enforce_offline
+from desktop.core.private import ensure_private_dir
 
 COLLECTION = "chunks"
 # Chroma's native writes hold Python's global lock for the whole call (~100 ms per 256 vectors):
@@ -32,7 +33,7 @@ class VectorStore:
         import chromadb
         from chromadb.config import Settings
 
-        path.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path)  # Chroma's own files are private through the entry points' umask
         self._client = chromadb.PersistentClient(
             path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
         )

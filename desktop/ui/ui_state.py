@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from desktop.core.private import write_private_text
+
 log = logging.getLogger("hearth.ui")
 
 STATE_FILE = "ui.json"
@@ -32,10 +34,6 @@ def load_ui_state(data_dir: Path) -> UiState:
 
 def save_ui_state(data_dir: Path, state: UiState) -> None:
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        target = data_dir / STATE_FILE
-        temp = target.with_suffix(".tmp")
-        temp.write_text(state.model_dump_json(indent=2), encoding="utf-8")
-        temp.replace(target)
+        write_private_text(data_dir / STATE_FILE, state.model_dump_json(indent=2))
     except OSError as exc:  # a full disk must not stop the window from closing
         log.warning("Could not save %s: %s", STATE_FILE, exc)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.core.picked import remember_picked
+from desktop.core.private import write_private_text
 from desktop.core.settings import HearthSettings, save_settings
 from desktop.llm.crash_marks import crashed_models
 from desktop.services import export
@@ -98,9 +100,7 @@ class StoreWorker(QObject):
             text = export.export_json(store, request.conversation_id).model_dump_json(indent=2)
         else:
             text = export.export_markdown(store, request.conversation_id)
-        temp = request.target.with_name(request.target.name + ".part")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(request.target)
+        write_private_text(request.target, text, temp=request.target.with_name(request.target.name + ".part"))
         self.exported.emit(request.target)
 
     # -- library and models ---------------------------------------------------------------------
@@ -117,14 +117,14 @@ class StoreWorker(QObject):
     @reported("model")
     def list_models(self) -> None:
         workspace = self._ws()
-        models = [*available_models(workspace), *remembered_infos(self._data_dir, self._models_dir)]
+        models = [*available_models(workspace), *remembered_infos(self._models_dir)]
         crashed = frozenset(crashed_models(self._data_dir))
         self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
 
     @Slot(object)
     @reported("model")
     def add_model(self, path: str) -> None:
-        info = remember_model(self._data_dir, self._models_dir, Path(path))
+        info = remember_model(self._models_dir, Path(path))
         self.model_added.emit(info)
         self.list_models()
 
@@ -132,6 +132,8 @@ class StoreWorker(QObject):
     @Slot(object)
     @reported("settings")
     def save_settings(self, settings: HearthSettings) -> None:
+        # Settings come here from the window only, so their adapters are the user's own picks.
+        remember_picked(adapters=_adapters(settings))
         save_settings(self._data_dir, settings)
         self._settings = settings
         self._ws().settings = settings
@@ -161,3 +163,8 @@ class StoreWorker(QObject):
                 self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
             )
         return self._workspace
+
+
+def _adapters(settings: HearthSettings) -> list[str]:
+    generations = [settings.generation, *settings.model_overrides.values()]
+    return [g.lora_path for g in generations if g.lora_path is not None]
