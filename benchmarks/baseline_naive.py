@@ -124,7 +124,7 @@ class NaiveIndex:
 
 
 def evaluate(questions_file: Path, root: Path) -> tuple[NaiveIndex, list[evaluation.QuestionResult]]:
-    questions = evaluation.load_questions(questions_file)
+    questions = evaluation.load_set(questions_file, root).questions
     index = NaiveIndex(root)
     results = []
     for question in questions:

@@ -76,7 +76,7 @@ def cmd_dump(args: argparse.Namespace) -> None:
     retriever = Retriever(workspace)
     for corpus, (questions_file, root) in CORPORA.items():
         within = [d.id for d in workspace.registry.documents(under=str(root))]
-        questions = evaluation.load_questions(questions_file)
+        questions = evaluation.load_set(questions_file, root).questions
         chunks: dict[int, dict[str, Any]] = {}
         records = []
         for question in questions:

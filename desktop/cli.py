@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import BaseModel
 
@@ -64,6 +67,29 @@ def _emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
 
 
+# Text output shows data (file names, document text, model answers) that anyone may have written: raw,
+# an escape sequence in it could retitle or recolour the terminal, rewrite what was printed, or flip
+# the text's direction. Such characters are shown as repr-style escapes (\x1b); JSON stays exact.
+_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_IN_TEXT = re.compile(f"[{_UNSAFE}]")  # running text keeps its tabs and line breaks
+_UNSAFE_IN_FIELD = re.compile(rf"[\t\n\u2028\u2029{_UNSAFE}]")  # a name must not start a line of its own
+
+
+def _escaped(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda match: ascii(match[0])[1:-1], text)
+
+
+def _shown(value: object) -> str:
+    """A value (a path, a title, a reason) as one line of plain terminal text."""
+    return _escaped(_UNSAFE_IN_FIELD, str(value))
+
+
+def _say(text: str = "", *, file: TextIO | None = None, end: str = "\n") -> None:
+    """Every line of text output goes out here, so no control character reaches the terminal raw."""
+    stream = file or sys.stdout
+    stream.write(_escaped(_UNSAFE_IN_TEXT, text) + end)
+
+
 def _workspace(*, writes: bool = False) -> Any:
     """``writes``: the command changes the data folder, so it takes the folder's lock."""
     from desktop.services.workspace import Workspace
@@ -84,12 +110,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
-        print(
+        _say(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             f"{report.removed} removed, {len(report.failed)} failed; {report.chunks} passages embedded."
         )
         for failure in report.failed:
-            print(f"  failed: {failure.path}: {failure.reason}")
+            _say(f"  failed: {_shown(failure.path)}: {_shown(failure.reason)}")
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
@@ -104,11 +130,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         _emit_json([SearchResultJson.model_validate(hit, from_attributes=True).model_dump() for hit in hits])
         return EXIT_OK
     if not hits:
-        print("No matching passages.")
+        _say("No matching passages.")
     for number, hit in enumerate(hits, start=1):
-        where = f" p.{hit.page}" if hit.page else (f" · {hit.heading}" if hit.heading else "")
-        snippet = " ".join(hit.text.split())[:240]
-        print(f"[{number}] {hit.path}{where}  ({hit.score:.3f}, {'+'.join(hit.retrievers)})\n    {snippet}")
+        where = f" p.{hit.page}" if hit.page else (f" · {_shown(hit.heading)}" if hit.heading else "")
+        snippet = _shown(" ".join(hit.text.split())[:240])
+        _say(f"[{number}] {_shown(hit.path)}{where}  ({hit.score:.3f}, {'+'.join(hit.retrievers)})\n    {snippet}")
     return EXIT_OK
 
 
@@ -116,7 +142,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from desktop.services.indexing import Indexer
 
     removed = Indexer(_workspace(writes=True)).forget([Path(p) for p in args.paths])
-    print(f"{removed} documents removed from the index.")
+    _say(f"{removed} documents removed from the index.")
     return EXIT_OK
 
 
@@ -130,13 +156,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(status.model_dump())
         return EXIT_OK
-    print(f"Data folder: {status.data_dir}")
-    print(f"Documents:   {status.documents} ({counts['indexed']} indexed, {status.failed} failed, "
-          f"{counts['pending']} unfinished)")
-    print(f"Passages:    {status.chunks}")
-    print(f"Embedder:    {status.embedder}")
+    _say(f"Data folder: {_shown(status.data_dir)}")
+    _say(f"Documents:   {status.documents} ({counts['indexed']} indexed, {status.failed} failed, "
+        f"{counts['pending']} unfinished)")
+    _say(f"Passages:    {status.chunks}")
+    _say(f"Embedder:    {_shown(status.embedder)}")
     if workspace.rebuild_needed:
-        print("The index was built with other settings: run `hearth index` to rebuild it.")
+        _say("The index was built with other settings: run `hearth index` to rebuild it.")
     return EXIT_OK
 
 
@@ -144,61 +170,76 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from desktop.services import evaluation
     from desktop.services.retrieval import Mode, Retriever
 
-    questions = evaluation.load_questions(Path(args.questions))
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UsageError(f"No such folder: {root}")
-    retriever = Retriever(_workspace())
+    sets = _question_sets(args)
+    workspace = _workspace()
+    retriever = Retriever(workspace)
     modes = [Mode(m) for m in args.compare] if args.compare else [Mode(args.mode) if args.mode else None]
+    names = [str(mode or ("hybrid" if workspace.settings.hybrid else "vector")) for mode in modes]
 
-    def searcher(mode: Mode | None) -> Callable[[str, int], list[Any]]:
-        return lambda question, k: retriever.search(question, k, mode=mode)
+    def search(question: str, k: int, *, mode: Mode | None, within: list[int]) -> list[Any]:
+        return retriever.search(question, k, mode=mode, document_ids=within)
 
-    runs = [evaluation.run_questions(questions, root, searcher(mode)) for mode in modes]
-    if not args.compare:
-        summary = evaluation.summarize(runs[0])
-        if args.json:
-            _emit_json(summary)
-        else:
-            _print_summary("", summary)
-            _print_kinds({"": evaluation.by_kind(runs[0])})
-        return EXIT_OK
-    names = [str(m) for m in modes]
-    difference = evaluation.compare(runs[0], runs[1])
-    result = {
-        "n": len(questions),
-        "configs": {name: evaluation.summarize(run) for name, run in zip(names, runs, strict=True)},
-        "difference": {metric: figures.model_dump() for metric, figures in difference.items()},
-        "by_kind": {name: evaluation.by_kind(run) for name, run in zip(names, runs, strict=True)},
-    }
+    per_set: list[dict[str, list[evaluation.QuestionResult]]] = []
+    for question_set in sets:
+        # Each set is searched within its own corpus: one data folder may hold several.
+        within = [d.id for d in workspace.registry.documents(under=os.path.abspath(question_set.root))]
+        if not within:
+            raise UsageError(f"Nothing under {question_set.root} is indexed: run `hearth index {question_set.root}`.")
+        per_set.append({
+            name: evaluation.run_questions(
+                question_set.questions, question_set.root, partial(search, mode=mode, within=within)
+            )
+            for name, mode in zip(names, modes, strict=True)
+        })
+    reports = [evaluation.report(s.name, runs) for s, runs in zip(sets, per_set, strict=True)]
+    if len(reports) > 1:
+        reports.append(evaluation.pooled("all sets", per_set))
     if args.json:
-        _emit_json(result)
+        _emit_json({"configs": names, "sets": [r.model_dump(mode="json") for r in reports]})
         return EXIT_OK
-    for name in names:
-        _print_summary(name, result["configs"][name])  # type: ignore[index]
-    _print_kinds(result["by_kind"])  # type: ignore[arg-type]
-    print(f"\n{names[1]} − {names[0]} (paired, {len(questions)} questions):")
-    for metric, figures in difference.items():
-        low, high = figures.ci95
-        print(f"  {metric:<10} {figures.difference:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
-              f"p={figures.p_value:.3f}  better on {figures.better}, worse on {figures.worse}: {figures.verdict()}")
+    for set_report in reports:
+        _print_report(set_report)
     return EXIT_OK
 
 
-def _print_summary(name: str, summary: dict[str, Any]) -> None:
-    title = f"{name}: " if name else ""
-    print(f"{title}{summary['n']} questions")
-    for metric in ("recall@1", "recall@5", "recall@10", "mrr"):
-        low, high = summary["ci95"][metric]
-        print(f"  {metric:<10} {summary[metric]:.3f}  95% CI [{low:.3f}, {high:.3f}]")
+def _question_sets(args: argparse.Namespace) -> list[Any]:
+    from desktop.services import evaluation
+
+    if args.sets:
+        if args.questions or args.root:
+            raise UsageError("Give question files with --root, or a --sets file, not both.")
+        return evaluation.load_set_list(Path(args.sets))
+    if not args.questions:
+        raise UsageError("Give a question file (QA.jsonl --root FOLDER) or a --sets file.")
+    if len(args.questions) != len(args.root or []):
+        raise UsageError("Give one --root for each question file, in the same order.")
+    return [evaluation.load_set(Path(q), Path(r)) for q, r in zip(args.questions, args.root, strict=True)]
 
 
-def _print_kinds(tables: dict[str, dict[str, dict[str, float]]]) -> None:
-    print("\nby kind        " + "".join(f"{name or 'recall@5':>12}" for name in tables))
-    kinds = next(iter(tables.values()))
-    for kind in kinds:
-        cells = "".join(f"{table[kind]['recall@5']:>12.3f}" for table in tables.values())
-        print(f"  {kind:<12} {cells}   (n={kinds[kind]['n']:.0f}, recall@5)")
+def _print_report(report: Any) -> None:
+    configs = list(report.summaries)
+    _say(f"\n{_shown(report.name)}: {report.n} questions")
+    for config, summary in report.summaries.items():
+        cells = "  ".join(
+            f"{metric} {summary[metric]:.3f} [{summary['ci95'][metric][0]:.3f}, {summary['ci95'][metric][1]:.3f}]"
+            for metric in ("recall@5", "recall@10", "mrr")
+        )
+        _say(f"  {config:<8} {cells}")
+    _say(f"  {'by kind':<12}" + "".join(f"{config + ' r@5':>14}{'r@10':>7}{'mrr':>7}" for config in configs))
+    kinds = report.by_kind[configs[0]]
+    for kind, figures in kinds.items():
+        cells = "".join(
+            f"{report.by_kind[config][kind]['recall@5']:>14.3f}{report.by_kind[config][kind]['recall@10']:>7.3f}"
+            f"{report.by_kind[config][kind]['mrr']:>7.3f}"
+            for config in configs
+        )
+        _say(f"  {_shown(kind):<12}{cells}   (n={figures['n']:.0f})")
+    if report.difference is not None:
+        _say(f"  {configs[1]} − {configs[0]} (paired):")
+        for metric, figures in report.difference.items():
+            low, high = figures.ci95
+            _say(f"    {metric:<10} {figures.difference:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
+                 f"p={figures.p_value:.3f}  better on {figures.better}, worse on {figures.worse}: {figures.verdict()}")
 
 
 class _IndexProgressBar:
@@ -253,7 +294,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag,
                                   document_ids=scope):
             if isinstance(event, AnswerToken) and not args.json:
-                sys.stdout.write(event.text)
+                _say(event.text, end="")  # the model can write escape sequences too
                 sys.stdout.flush()
             elif isinstance(event, AnswerFinished):
                 finished = event.message
@@ -274,17 +315,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             timings=finished.timings.model_dump() if finished.timings else {},
         ).model_dump())
         return EXIT_OK
-    print()
+    _say()
     if finished.citations:
-        print("\nSources:")
+        _say("\nSources:")
         for citation in finished.citations:
             where = f", page {citation.page}" if citation.page else ""
-            print(f"  [{citation.n}] {citation.path}{where}")
+            _say(f"  [{citation.n}] {_shown(citation.path)}{where}")
     for note in finished.notes:
-        print(f"  ({note})")
+        _say(f"  ({_shown(note)})")
     if finished.timings and finished.timings.tokens_per_second:
-        print(f"  ({finished.timings.generated_tokens} tokens, {finished.timings.tokens_per_second:.0f} tokens/s;"
-              f" conversation {finished.conversation_id})", file=sys.stderr)
+        _say(f"  ({finished.timings.generated_tokens} tokens, {finished.timings.tokens_per_second:.0f} tokens/s;"
+            f" conversation {finished.conversation_id})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -299,12 +340,12 @@ def cmd_chats(args: argparse.Namespace) -> int:
         if args.json:
             _emit_json([c.model_dump() for c in conversations])
         for conversation in [] if args.json else conversations:
-            print(f"{conversation.id:>5}  {conversation.title}  ({conversation.messages} messages)")
+            _say(f"{conversation.id:>5}  {_shown(conversation.title)}  ({conversation.messages} messages)")
         return EXIT_OK
     if args.action == "show":
         if args.id is None:
             raise UsageError("Which conversation? `hearth chats show ID`")
-        print(export.export_markdown(store, args.id))
+        _say(export.export_markdown(store, args.id))
         return EXIT_OK
     if args.id is None and not args.all:
         raise UsageError("Give a conversation id or --all.")
@@ -313,7 +354,7 @@ def cmd_chats(args: argparse.Namespace) -> int:
         documents = [export.export_json(store, i).model_dump(mode="json") for i in ids]
         _emit_json(documents if args.all else documents[0])
     else:
-        print("\n\n---\n\n".join(export.export_markdown(store, i) for i in ids))
+        _say("\n\n---\n\n".join(export.export_markdown(store, i) for i in ids))
     return EXIT_OK
 
 
@@ -326,12 +367,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         _emit_json([m.model_dump(exclude={"chat_template", "control_tokens"}) for m in models])
         return EXIT_OK
     if not models:
-        print("No models found. Add .gguf files to the models folder.")
+        _say("No models found. Add .gguf files to the models folder.")
     for m in models:
         params = f"{m.parameters / 1e6:.0f}M" if m.parameters else "?"
-        print(f"{m.name}\n    {m.architecture}, {params} parameters, {m.quantization or '?'}, "
-              f"{format_gb(m.file_size)} on disk, context {m.context_length or '?'}, "
-              f"needs about {format_gb(m.ram_estimate_bytes)} RAM\n    {m.path}")
+        _say(f"{_shown(m.name)}\n    {_shown(m.architecture)}, {params} parameters, {_shown(m.quantization or '?')}, "
+            f"{format_gb(m.file_size)} on disk, context {m.context_length or '?'}, "
+            f"needs about {format_gb(m.ram_estimate_bytes)} RAM\n    {_shown(m.path)}")
     return EXIT_OK
 
 
@@ -344,9 +385,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         _emit_json(report.model_dump(exclude={"repaired"}))
     else:
         for problem in report.problems:
-            subject = f"{problem.path}: " if problem.path else ""
-            print(f"  {problem.kind}: {subject}{problem.detail}" + (f" ({problem.count})" if problem.count > 1 else ""))
-        print("The index is consistent." if report.ok else
+            subject = f"{_shown(problem.path)}: " if problem.path else ""
+            _say(f"  {_shown(problem.kind)}: {subject}{_shown(problem.detail)}"
+                + (f" ({problem.count})" if problem.count > 1 else ""))
+        _say("The index is consistent." if report.ok else
               "Problems found" + (" after repair." if args.repair else "; run `hearth check --repair`."))
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
 
@@ -378,9 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=cmd_status)
 
-    evaluate = commands.add_parser("eval", help="measure retrieval against a question set")
-    evaluate.add_argument("questions", metavar="QA.jsonl")
-    evaluate.add_argument("--root", required=True, help="folder the 'relevant' paths are relative to")
+    evaluate = commands.add_parser("eval", help="measure retrieval against question sets")
+    evaluate.add_argument("questions", metavar="QA.jsonl", nargs="*", help="question files, each with its --root")
+    evaluate.add_argument("--root", action="append", help="folder a question file's 'relevant' paths are in")
+    evaluate.add_argument("--sets", metavar="SETS.toml", help="[[set]] tables with questions, root and name")
     evaluate.add_argument("--mode", choices=["hybrid", "vector", "keyword"])
     evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"), choices=["hybrid", "vector", "keyword"],
                           help="compare two retrieval modes on the same questions")
@@ -418,27 +461,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; `eval` takes question files between its options (A.jsonl --root RA B.jsonl --root RB)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "eval" and not any(e.startswith("-") for e in extra):
+        args.questions += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     enforce_offline()
     try:
-        args = build_parser().parse_args(argv)
+        args = _parse(argv)
         if not getattr(args, "run", None):
             build_parser().print_help()
             return EXIT_OK
         from desktop.core import paths
         from desktop.core.logs import setup_logging
+        from desktop.core.private import private_umask, secure_data_dir
 
-        setup_logging(paths.data_dir())
-        return int(args.run(args))
+        with private_umask():  # what this run writes (SQLite, Chroma, logs) is the user's alone
+            data_dir = paths.data_dir()
+            setup_logging(data_dir)
+            secure_data_dir(data_dir)
+            return int(args.run(args))
     except HearthError as exc:
-        print(f"hearth: {exc}", file=sys.stderr)
+        _say(f"hearth: {_shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("hearth: stopped. Work done so far is kept; run the same command to resume.", file=sys.stderr)
+        _say("hearth: stopped. Work done so far is kept; run the same command to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # never a traceback in front of a user; the log has it
         log.exception("unexpected error")
-        print(f"hearth: unexpected error: {exc} (details in the log file)", file=sys.stderr)
+        _say(f"hearth: unexpected error: {_shown(exc)} (details in the log file)", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from desktop import cli
+from desktop.llm import host as host_module
 from desktop.services.workspace import Workspace
+from tests.samples import GARDEN, KETTLE
+from tests.scripted_host import Script, scripted_host
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,8 +63,23 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
     questions.write_text(json.dumps({"question": "What are Saturn's rings made of?",
                                      "relevant": ["astronomy.pdf"]}) + "\n")
     scored = json.loads(hearth("eval", str(questions), "--root", str(corpus), "--json", home=hearth_home).stdout)
-    assert scored["n"] == 1 and scored["recall@1"] == 1.0 and scored["mrr"] == 1.0
-    assert set(scored["ci95"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+    (only,) = scored["sets"]
+    summary = only["summaries"]["hybrid"]
+    assert only["n"] == 1 and summary["recall@1"] == 1.0 and summary["mrr"] == 1.0
+    assert set(summary["ci95"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+
+    # Two sets at once, each scored within its own corpus, compared mode against mode.
+    other = tmp_path / "qa-other.jsonl"
+    other.write_text(json.dumps({"question": "How do I descale a kettle?", "relevant": ["kettle.txt"],
+                                 "kind": "howto"}) + "\n")
+    compared = hearth("eval", str(questions), "--root", str(corpus), str(other), "--root", str(corpus),
+                      "--compare", "vector", "hybrid", "--json", home=hearth_home)
+    assert compared.returncode == 0, compared.stderr
+    report = json.loads(compared.stdout)
+    assert report["configs"] == ["vector", "hybrid"]
+    assert [s["name"] for s in report["sets"]] == ["qa", "qa-other", "all sets"]
+    assert report["sets"][2]["n"] == 2 and set(report["sets"][2]["difference"]) == set(summary["ci95"])
+    assert report["sets"][1]["by_kind"]["hybrid"]["howto"]["n"] == 1
 
 
 @pytest.mark.parametrize(
@@ -114,3 +134,143 @@ def test_index_then_search_in_process(corpus: Path, in_process: None, capsys: py
     assert again["unchanged"] == 5 and again["added"] == 0 and again["chunks"] == 0
     assert cli.main(["search", "KX-409", "--json", "-k", "1"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["path"].endswith("kettle.txt")
+
+
+# Text output never passes a control character through raw (a name or an answer could retitle or
+# recolour the terminal, or flip its text's direction); JSON output stays exact.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+TITLE = "\x1b]0;pwned\x07"  # sets the terminal's title
+SHOWN_TITLE = "\\x1b]0;pwned\\x07"
+
+
+def _shown_path(path: Path) -> str:
+    return str(path).replace(TITLE, SHOWN_TITLE)
+
+
+def test_search_and_index_text_output_escape_control_characters(tmp_path: Path, hearth_home: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    name = f"boiler{TITLE}\u202e.txt"
+    (docs / name).write_text("The boiler must be serviced once a year.\n", encoding="utf-8")
+    (docs / "broken\x1b[2J.pdf").write_bytes(b"%PDF-1.7 garbage")
+    home = hearth_home.parent / "home\x1b[7m"
+
+    indexed = hearth("index", str(docs), home=home)
+    found = hearth("search", "boiler serviced", home=home)
+    status = hearth("status", home=home)
+    for run in (indexed, found, status):
+        assert not RAW_CONTROL.search(run.stdout + run.stderr), run.stdout
+    assert indexed.returncode == 1 and "broken\\x1b[2J.pdf: " in indexed.stdout
+    assert found.returncode == 0 and f"boiler{SHOWN_TITLE}\\u202e.txt" in found.stdout
+    assert "home\\x1b[7m" in status.stdout
+
+    as_json = hearth("search", "--json", "boiler serviced", home=home)
+    assert json.loads(as_json.stdout)[0]["path"] == str(docs / name)
+
+
+@pytest.fixture
+def scripted_ask(tmp_path: Path, in_process: None, monkeypatch: pytest.MonkeyPatch) -> Callable[[Script], Path]:
+    """Index a kettle manual whose name sets the terminal's title; the model will write what the script says."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    manual = docs / f"kettle{TITLE}.txt"
+    manual.write_text(KETTLE, encoding="utf-8")
+    (docs / "garden.md").write_text(GARDEN, encoding="utf-8")
+    assert cli.main(["index", "--quiet", str(docs)]) == 0
+
+    def script(answer: Script) -> Path:
+        monkeypatch.setattr(host_module, "ModelHost", scripted_host(answer))
+        return manual
+
+    return script
+
+
+def test_ask_and_chats_text_output_escape_what_models_and_files_wrote(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    manual = scripted_ask(lambda prompt: ["Unplug it\x1b", "]0;pwned\x07 and let it cool", "\x1b[2J [1]."])
+    capsys.readouterr()
+    assert cli.main(["ask", f"{TITLE}What does error code KX-409 mean?"]) == 0
+    asked = capsys.readouterr()
+    assert cli.main(["chats", "list"]) == 0
+    listed = capsys.readouterr()
+    assert cli.main(["chats", "show", "1"]) == 0
+    shown = capsys.readouterr()
+    for output in (asked, listed, shown):
+        assert not RAW_CONTROL.search(output.out + output.err), output.out
+    assert f"Unplug it{SHOWN_TITLE} and let it cool\\x1b[2J [1]." in asked.out
+    assert f"[1] {_shown_path(manual)}" in asked.out
+    assert SHOWN_TITLE in listed.out and _shown_path(manual) in shown.out
+
+    assert cli.main(["ask", "--json", "What does error code KX-409 mean?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["answer"] == f"Unplug it{TITLE} and let it cool\x1b[2J [1]."
+    assert answer["citations"][0]["path"] == str(manual)
+
+
+def test_answer_citing_an_absurd_number_is_finished(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    absurd = "[" + "7" * 5000 + "]"
+    manual = scripted_ask(lambda prompt: ["Unplug it and let it cool ", absurd, " [1]."])
+    capsys.readouterr()
+    assert cli.main(["ask", "--json", "What does error code KX-409 mean?"]) == 0
+    captured = capsys.readouterr()
+    assert "unexpected error" not in captured.err
+    answer = json.loads(captured.out)
+    assert answer["answer"] == f"Unplug it and let it cool {absurd} [1]."
+    assert [(c["n"], c["path"]) for c in answer["citations"]] == [(1, str(manual))]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([{"relevant": ["kettle.txt"]}], "qa.jsonl:1: the field 'question' is missing"),
+        ([{"question": "Descale?", "relevant": ["kettle.txt"]}, "not json"], "qa.jsonl:2: not a JSON object"),
+        ([{"question": "Descale?", "relevant": ["kettle.txt"], "kind": "trivia"}], "qa.jsonl:1: unknown kind 'trivia'"),
+        ([{"question": "Descale?", "relevant": ["toaster.txt"]}], "qa.jsonl:1: relevant file 'toaster.txt' is not in"),
+        ([{"question": "Descale?", "relevant": []}], "qa.jsonl:1: 'relevant'"),
+        ([], "holds no questions"),
+    ],
+)
+def test_bad_question_sets_name_the_line_and_change_nothing(
+    lines: list[object], message: str, corpus: Path, tmp_path: Path, in_process: None, hearth_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
+    assert cli.main(["eval", str(questions), "--root", str(corpus)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (hearth_home / "index").exists()  # nothing indexed, nothing made
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--root", "/no/such/corpus"], "No such folder: /no/such/corpus"),
+        ([], "Give one --root for each question file"),
+        (["--root", "{corpus}", "--sets", "{sets}"], "not both"),
+    ],
+)
+def test_eval_roots_and_set_lists_are_checked(
+    args: list[str], message: str, corpus: Path, tmp_path: Path, in_process: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text(json.dumps({"question": "Descale?", "relevant": ["kettle.txt"]}) + "\n")
+    sets = tmp_path / "sets.toml"
+    sets.write_text(f'[[set]]\nquestions = "qa.jsonl"\nroot = "{corpus}"\n')
+    argv = ["eval", str(questions), *(a.format(corpus=corpus, sets=sets) for a in args)]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_eval_of_a_corpus_never_indexed_says_so(
+    corpus: Path, tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sets = tmp_path / "sets.toml"
+    (tmp_path / "qa.jsonl").write_text(json.dumps({"question": "Descale?", "relevant": ["kettle.txt"]}) + "\n")
+    sets.write_text(f'[[set]]\nquestions = "qa.jsonl"\nroot = "{corpus}"\nname = "kitchen"\n')
+    assert cli.main(["eval", "--sets", str(sets)]) == 2
+    assert f"Nothing under {corpus} is indexed" in capsys.readouterr().err
