@@ -22,6 +22,7 @@ from typing import BinaryIO
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from desktop.core.errors import ModelError
+from desktop.core.userfiles import describe_os_error, open_regular
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -356,9 +357,9 @@ def read_header(path: Path) -> GGUFHeader:
     """Parse and validate the header of ``path``; any problem is a ModelError naming the file."""
     name = path.name
     try:
-        with path.open("rb") as handle:
-            return _parse(_Cursor(handle, path.stat().st_size, name))
+        with open_regular(path) as file:  # a FIFO named model.gguf must not block the app
+            return _parse(_Cursor(file.handle, file.size, name))
     except OSError as exc:
-        raise ModelError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+        raise ModelError(f"{name} cannot be read: {describe_os_error(exc, opened=False)}.") from None
     except MemoryError:
         raise _damaged(name, "its header is too large to read") from None

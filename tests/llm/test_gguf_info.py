@@ -7,6 +7,8 @@ import os
 import random
 import shutil
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +19,8 @@ import pytest
 
 from desktop.core.errors import ModelError
 from desktop.core.manifest import MANIFEST_FILE
-from desktop.llm import gguf_info
+from desktop.core.userfiles import RegularFile
+from desktop.llm import gguf_header, gguf_info
 from desktop.llm.gguf_header import read_header
 from desktop.llm.gguf_info import check_adapter_file, check_model_file, list_models, read_model_info
 from tests.llm.helpers import MODELS, forged_header, gguf_string, write_gguf, write_lora
@@ -38,9 +41,9 @@ def test_reads_the_real_models_metadata(model_path: Path) -> None:
 
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Route every Path.open through a wrapper that adds up the bytes read."""
+    """Route the header reader's file through a wrapper that adds up the bytes read."""
     read_bytes = [0]
-    real_open = Path.open
+    real_open = gguf_header.open_regular
 
     class Counting:
         def __init__(self, handle: Any) -> None:
@@ -54,14 +57,20 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         def seek(self, offset: int) -> int:
             return int(self._handle.seek(offset))
 
-        def __enter__(self) -> Counting:
-            return self
+    @contextmanager
+    def counting(path: Path) -> Iterator[RegularFile]:
+        with real_open(path) as file:
+            yield RegularFile(Counting(file.handle), file.size)  # type: ignore[arg-type]
 
-        def __exit__(self, *exc: object) -> None:
-            self._handle.close()
-
-    monkeypatch.setattr(Path, "open", lambda self, *a, **k: Counting(real_open(self, *a, **k)))
+    monkeypatch.setattr(gguf_header, "open_regular", counting)
     return read_bytes
+
+
+def test_a_pipe_named_like_a_model_is_refused_without_waiting(tmp_path: Path) -> None:
+    pipe = tmp_path / "model.gguf"
+    os.mkfifo(pipe)
+    with pytest.raises(ModelError, match=r"model\.gguf cannot be read: not a regular file"):
+        read_header(pipe)
 
 
 def test_reads_only_the_header(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
