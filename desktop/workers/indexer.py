@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.core.control import Control
 from desktop.core.errors import Cancelled, HearthError
 from desktop.core.settings import HearthSettings
-from desktop.core.types import FailedFile, IndexProgress
+from desktop.core.types import DocumentStatus, FailedFile, IndexProgress
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 from desktop.workers.errors import describe, reported
@@ -70,7 +70,13 @@ class IndexWorker(QObject):
     @Slot()
     @reported("indexing")
     def start(self) -> None:
-        self.roots.emit(tuple(self._ws().registry.roots()))
+        registry = self._ws().registry
+        self.roots.emit(tuple(registry.roots()))
+        # A run the app did not finish (it crashed, or was killed) is picked up where it stopped.
+        unfinished = tuple(d.path for d in registry.documents() if d.status == DocumentStatus.PENDING)
+        if unfinished:
+            log.info("resuming %d document(s) an earlier run left unfinished", len(unfinished))
+            self.index(IndexRequest(paths=unfinished))
 
     @Slot(object)
     def index(self, request: IndexRequest) -> None:

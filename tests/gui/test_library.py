@@ -8,6 +8,7 @@ from pathlib import Path
 
 from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus
+from desktop.store.sqlite import connect
 from desktop.ui.main_window import MainWindow
 from desktop.workers.events import ConversationList
 from tests.gui.conftest import OpenWindow
@@ -191,3 +192,20 @@ def test_pause_resume_and_cancel(open_gui: OpenWindow, tmp_path: Path) -> None:
     bar.cancel_button.click()
     wait_until(lambda: finished.items, 60, "the cancelled run to end")
     assert finished.last.cancelled and bar.title.text() == "Indexing cancelled"
+
+
+def test_a_run_left_unfinished_is_resumed_when_the_window_opens(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window, notes = _indexed_window(open_gui, tmp_path)
+    data_dir = tmp_path / "data"
+    window.close()
+    # As a crash mid-run leaves it: the document is pending, with some of its passages stored.
+    db = connect(data_dir / "index" / "registry.sqlite3")
+    db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(notes / "garden.md"),))
+    db.close()
+
+    reopened = open_gui(data_dir)
+    wait_until(
+        lambda: {d.status for d in reopened.library.snapshot.documents} == {DocumentStatus.INDEXED},
+        INDEXING_TIMEOUT, "the unfinished document to be finished",
+    )
+    assert "being indexed" not in reopened.library.summary.text()
