@@ -1,6 +1,6 @@
 """The naive retrieval script Hearth must beat: fixed character windows, MiniLM, Chroma, summed RRF.
 
-    .venv/bin/python benchmarks/baseline_naive.py QUESTIONS.jsonl --root CORPUS [QUESTIONS --root CORPUS ...]
+    .venv/bin/python benchmarks/baseline_naive.py --sets benchmarks/dev_sets.toml
 
 Not part of the app: it is the simple thing a person could write in an afternoon, rebuilt as a
 yardstick (issue 18). Visible text is extracted (HTML without tags, scripts and styles; PDFs page by
@@ -123,12 +123,11 @@ class NaiveIndex:
         return sorted(scores, key=lambda path: -scores[path])[:k]
 
 
-def evaluate(questions_file: Path, root: Path) -> tuple[NaiveIndex, list[evaluation.QuestionResult]]:
-    questions = evaluation.load_set(questions_file, root).questions
-    index = NaiveIndex(root)
+def evaluate(question_set: evaluation.QuestionSet) -> tuple[NaiveIndex, list[evaluation.QuestionResult]]:
+    index = NaiveIndex(question_set.root)
     results = []
-    for question in questions:
-        relevant = {os.path.normpath(os.path.join(root, r)) for r in question.relevant}
+    for question in question_set.questions:
+        relevant = {os.path.normpath(os.path.join(question_set.root, r)) for r in question.relevant}
         files = index.top_files(question.question)
         rank = next((n for n, path in enumerate(files, start=1) if os.path.normpath(path) in relevant), None)
         results.append(evaluation.QuestionResult(id=question.id, kind=question.kind, rank=rank))
@@ -137,22 +136,18 @@ def evaluate(questions_file: Path, root: Path) -> tuple[NaiveIndex, list[evaluat
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sets", nargs="+", help="QUESTIONS.jsonl --root CORPUS, repeated")
-    parser.add_argument("--root", action="append", required=True)
+    parser.add_argument("--sets", required=True, type=Path, help="a TOML list of question sets ([[set]] tables)")
     args = parser.parse_args()
-    if len(args.sets) != len(args.root):
-        parser.error("give one --root per question file")
     enforce_offline()
     record: dict[str, object] = {"benchmark": "baseline_naive"}
-    for questions_file, root in zip(args.sets, args.root, strict=True):
-        index, results = evaluate(Path(questions_file), Path(root))
+    for question_set in evaluation.load_set_list(args.sets):
+        index, results = evaluate(question_set)
         summary = evaluation.summarize(results)
-        name = Path(questions_file).stem
         rows = [(metric, f"{summary[metric]:.3f}  95% CI {summary['ci95'][metric]}")  # type: ignore[index]
                 for metric in evaluation.metric_names()]
         rows += [("windows", f"{index.windows:,}"), ("index time", f"{index.index_s:.0f} s")]
-        print_table(f"Naive baseline on {name} ({root})", rows)
-        record[name] = {**summary, "windows": index.windows, "index_s": index.index_s}
+        print_table(f"Naive baseline on {question_set.name} ({question_set.root})", rows)
+        record[question_set.name] = {**summary, "windows": index.windows, "index_s": index.index_s}
     print_json(record)
     return 0
 

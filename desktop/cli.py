@@ -31,6 +31,7 @@ class SearchResultJson(BaseModel):
     heading: str | None
     score: float
     text: str
+    also_in: list[str]  # other files holding the same text
 
 
 class StatusJson(BaseModel):
@@ -135,6 +136,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         where = f" p.{hit.page}" if hit.page else (f" · {_shown(hit.heading)}" if hit.heading else "")
         snippet = _shown(" ".join(hit.text.split())[:240])
         _say(f"[{number}] {_shown(hit.path)}{where}  ({hit.score:.3f}, {'+'.join(hit.retrievers)})\n    {snippet}")
+        if hit.also_in:
+            _say(f"    also in: {', '.join(_shown(path) for path in hit.also_in)}")
     return EXIT_OK
 
 

@@ -51,7 +51,7 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
     found = hearth("search", "--json", "Saturn rings ice", "-k", "3", home=hearth_home)
     assert found.returncode == 0
     hits = json.loads(found.stdout)
-    assert 1 <= len(hits) <= 3 and set(hits[0]) == {"path", "page", "heading", "score", "text"}
+    assert 1 <= len(hits) <= 3 and set(hits[0]) == {"path", "page", "heading", "score", "text", "also_in"}
     assert hits[0]["path"] == str(corpus / "astronomy.pdf") and hits[0]["page"] == 2
     assert hits == sorted(hits, key=lambda h: -h["score"])
 

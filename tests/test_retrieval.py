@@ -68,3 +68,19 @@ def test_when_every_term_is_common_the_rarest_decides_what_is_scored(workspace: 
     _keyword_corpus(workspace, [f"Kettle note {n}." + (" Water." if n % 2 else "") for n in range(60)])
     hits = Retriever(workspace).search("kettle water", 50, mode=Mode.KEYWORD)
     assert len(hits) == 30 and all(int(hit.path[-7:-4]) % 2 for hit in hits)
+
+
+def test_copies_of_one_text_take_one_place_and_name_every_file(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    rebase = ("git rebase --update-refs automatically force-updates any branches that point to commits that are "
+              "being rebased. Branches that are checked out in a worktree are not updated in this way.")
+    (folder / "git-rebase.txt").write_text(f"git-rebase(1)\n\n{rebase}\n")
+    (folder / "git-rebase.html").write_text(f"<html><body><h1>git-rebase(1)</h1><p>{rebase}</p></body></html>")
+    (folder / "git-merge.txt").write_text("git merge joins two or more development histories together.\n")
+    (folder / "git-tag.txt").write_text("git tag creates, lists, deletes or verifies a tag object signed with GPG.\n")
+    Indexer(workspace).index([folder])
+    hits = Retriever(workspace).search("Which branches does rebase --update-refs move?", 3)
+    assert {hits[0].path, *hits[0].also_in} == {str(folder / "git-rebase.txt"), str(folder / "git-rebase.html")}
+    assert len(hits[0].also_in) == 1
+    assert not any(hit.path.startswith(str(folder / "git-rebase")) for hit in hits[1:])  # the copy took no place

@@ -121,16 +121,24 @@ class HearthSettings(BaseSettings):
     # A link inside an indexed folder that leads outside every indexed folder (to ~/.ssh, say) is skipped.
     follow_external_links: bool = False
 
-    # Retrieval.
-    top_k: int = Field(5, ge=1, le=100)
-    max_per_document: int = Field(2, ge=1, le=100)
+    # Retrieval: each setting chosen on two corpora, leave-one-corpus-out (docs/retrieval.md).
+    top_k: int = Field(5, ge=1, le=100, description="passages an answer is given")
+    max_per_document: int = Field(2, ge=1, le=100, description="passages of one document, when few match")
     hybrid: bool = True
-    candidates: int = Field(50, ge=5, le=1000, description="hits taken from each retriever")
-    # Fusion: weight of the vector score against the keyword score, both min-max normalised.
-    vector_weight: float = Field(0.7, ge=0.0, le=1.0)
-    # ... when the question names identifiers (snake_case, codes like KX-409, sqlite3), which
-    # the keyword side matches exactly and vectors only approximately.
-    identifier_vector_weight: float = Field(0.5, ge=0.0, le=1.0)
+    candidates: int = Field(50, ge=5, le=1000, description="passages taken from each retriever")
+    # Reciprocal rank fusion: a keyword rank counts this much of the same vector rank...
+    keyword_weight: float = Field(0.3, ge=0.0, le=1.0)
+    # ... or this much when the question holds an identifier (a term with a digit or an underscore)
+    # that at most this many passages hold.
+    selective_keyword_weight: float = Field(1.0, ge=0.0, le=1.0)
+    selective_term_passages: int = Field(2, ge=0, le=1000)
+    # A vector candidate below this share of the best one's similarity is no evidence (in a small
+    # library every passage is a candidate, the unrelated ones included).
+    vector_floor: float = Field(0.5, ge=0.0, le=1.0)
+    # A document scores its best passage plus this factor, to the power n, times its nth next one.
+    passage_damping: float = Field(0.5, ge=0.0, le=1.0)
+    # Copies of one text (a page and its source, a quoted page) take one place, naming every file.
+    collapse_duplicates: bool = True
 
     # Chat.
     # A model's file name in the models folder, or the full path of one added in the window.

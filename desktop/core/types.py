@@ -125,6 +125,7 @@ class SearchHit(Frozen):
     start: int
     end: int
     retrievers: tuple[str, ...] = Field(default=(), description="'vector', 'keyword' or both")
+    similarity: float | None = Field(default=None, description="cosine similarity to the query, if vectors found it")
     also_in: tuple[str, ...] = Field(default=(), description="other files holding the same text")
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 
 _TERM = re.compile(r"\w+", re.UNICODE)
-# snake_case names, letter-digit codes (KX-409, sqlite3, v2, 3DES): things to match exactly.
-_IDENTIFIER = re.compile(r"\b\w*(?:_\w+|[A-Za-z]-?\d+|\d+-?[A-Za-z])\w*\b")
 
 STOP_WORDS = frozenset(
     """
@@ -62,5 +60,6 @@ def required_terms(passages_with: dict[str, int], passages: int) -> list[str]:
     return uncommon or present[:1]
 
 
-def has_identifier(question: str) -> bool:
-    return _IDENTIFIER.search(question) is not None
+def is_identifier(term: str) -> bool:
+    """A term with a digit or an underscore: a code (kx 409), a version, sqlite3, a snake_case name."""
+    return any(char.isdigit() or char == "_" for char in term)
