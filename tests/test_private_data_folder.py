@@ -94,3 +94,23 @@ def test_a_folder_left_open_by_an_older_version_is_closed_on_the_next_start(hear
 
     hearth("status", home=hearth_home)  # nothing left to close: nothing more is said
     assert log.read_text(encoding="utf-8").count(FIXED_NOTE) == 1
+
+
+def test_a_rewritten_file_is_synced_before_and_after_its_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings, ui state, crash marks, exports: a power cut leaves the old file or the new one."""
+    from desktop.core import private
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(private.os, "fsync", recording_fsync)
+    target = tmp_path / "settings.json"
+    private.write_private_text(target, '{"top_k": 7}')
+    assert target.read_text() == '{"top_k": 7}'
+    assert synced == [str(tmp_path / "settings.tmp"), str(tmp_path)]

@@ -54,7 +54,8 @@ def create_private_file(path: Path) -> None:
 
 
 def write_private_text(target: Path, text: str, *, temp: Path | None = None) -> None:
-    """Replace ``target`` with ``text`` at once (a user-only temporary file renamed over it)."""
+    """Replace ``target`` with ``text`` at once and durably (a user-only temporary file, synced, renamed
+    over it): the one way Hearth rewrites a small file."""
     ensure_private_dir(target.parent)
     temp = temp or target.with_suffix(".tmp")
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o600)
@@ -62,7 +63,20 @@ def write_private_text(target: Path, text: str, *, temp: Path | None = None) -> 
         if _ENFORCED:
             os.fchmod(descriptor, 0o600)  # a temporary file left over by an older version kept its mode
         handle.write(text)
+        handle.flush()
+        os.fsync(descriptor)  # the new text is on disk before the rename makes it the file...
     os.replace(temp, target)
+    _sync_folder(target.parent)  # ...and the rename itself survives a power cut
+
+
+def _sync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return  # Windows cannot open a folder for fsync; its rename is journaled by NTFS
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def secure_data_dir(data_dir: Path) -> None:

@@ -59,8 +59,8 @@ def when(timestamp: float | None, now: float | None = None) -> str:
     if days < 7:
         return moment.strftime("%a")
     if moment.year == today.year:
-        return moment.strftime("%-d %b")
-    return moment.strftime("%-d %b %Y")
+        return f"{moment.day} {moment:%b}"  # not %-d: glibc only
+    return f"{moment.day} {moment:%b %Y}"
 
 
 def location(passage: Passage) -> str:

@@ -222,3 +222,13 @@ def test_library_summary_names_documents_still_being_indexed(hearth_app: QApplic
         documents=tuple(document(n, status) for n, status in enumerate(statuses)), roots=("/notes",), passages=23,
     ))
     assert page.summary.text() == "3 documents · 2 being indexed · 23 passages · 1 could not be read"
+
+
+def test_dates_in_lists_read_the_same_on_every_platform() -> None:
+    import datetime as dt
+
+    from desktop.ui import format as fmt
+
+    now = dt.datetime(2026, 12, 7, 12).timestamp()
+    assert fmt.when(dt.datetime(2026, 3, 5, 9).timestamp(), now) == "5 Mar"
+    assert fmt.when(dt.datetime(2025, 3, 5, 9).timestamp(), now) == "5 Mar 2025"
