@@ -362,7 +362,7 @@ def cmd_chats(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from desktop.llm.gguf_info import format_gb
+    from desktop.core.model_info import format_gb
     from desktop.services.models import available_models
 
     models = available_models(_workspace())

@@ -15,6 +15,7 @@ import pytest
 from desktop import cli
 from desktop.llm import host as host_module
 from desktop.services.workspace import Workspace
+from tests.conftest import MODELS
 from tests.samples import GARDEN, KETTLE
 from tests.scripted_host import Script, scripted_host
 
@@ -274,3 +275,17 @@ def test_eval_of_a_corpus_never_indexed_says_so(
     sets.write_text(f'[[set]]\nquestions = "qa.jsonl"\nroot = "{corpus}"\nname = "kitchen"\n')
     assert cli.main(["eval", "--sets", str(sets)]) == 2
     assert f"Nothing under {corpus} is indexed" in capsys.readouterr().err
+
+
+def test_models_lists_those_added_in_the_window_too(
+    tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.services.models import add_model
+
+    elsewhere = tmp_path / "downloads" / "my-model.gguf"
+    elsewhere.parent.mkdir()
+    elsewhere.symlink_to(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    add_model(Workspace(models_dir=MODELS), elsewhere)  # what the window's "Add model file" does
+    assert cli.main(["models", "--json"]) == 0
+    listed = [model["path"] for model in json.loads(capsys.readouterr().out)]
+    assert str(elsewhere) in listed and str(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf") in listed

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import psutil
 from gguf.constants import GGMLQuantizationType, LlamaFileType
-from pydantic import BaseModel, ConfigDict, Field
 
 from desktop.core.errors import ModelError
 from desktop.core.hashing import sha256_of
 from desktop.core.manifest import Manifest, load_manifest
+from desktop.core.model_info import ModelInfo, format_gb
 from desktop.core.settings import GenerationSettings
 from desktop.llm.gguf_header import GGUFHeader, MetaValue, read_header
 
@@ -43,34 +43,10 @@ _verified: set[tuple[str, int, int]] = set()
 _verified_lock = threading.Lock()
 
 
-class ModelInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    name: str  # the manifest's name for a known file, else the file name without ".gguf"
-    architecture: str
-    parameters: int | None = None
-    quantization: str | None = None  # "Q4_1", "Q4_K_M", "F16", ...
-    file_size: int
-    context_length: int | None = None  # what the model was trained for
-    ram_context_length: int  # the context the memory estimate assumes
-    ram_estimate_bytes: int
-    chat_template: str | None = Field(None, repr=False)
-    bos_token: str | None = None
-    eos_token: str | None = None
-    # Vocabulary entries that act as markup (turn delimiters); text containing them is defused.
-    control_tokens: tuple[str, ...] = Field((), repr=False)
-    checksum_known: bool = False
-
-
 def effective_context(requested: int | None, trained: int | None) -> int:
     """The context the model host really uses: what was asked, but never beyond the model's training."""
     wanted = requested or DEFAULT_CONTEXT
     return min(wanted, trained) if trained else wanted
-
-
-def format_gb(n_bytes: int) -> str:
-    return f"{n_bytes / 1e9:.1f} GB"
 
 
 def _int(value: MetaValue | None) -> int | None:

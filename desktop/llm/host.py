@@ -28,10 +28,11 @@ from pydantic import BaseModel
 
 from desktop.core.cpu import physical_cores
 from desktop.core.errors import ModelError
+from desktop.core.model_info import ModelInfo
 from desktop.core.settings import GenerationSettings
 from desktop.llm import host_process
 from desktop.llm.crash_marks import clear_mark, mark_loading
-from desktop.llm.gguf_info import ModelInfo, check_adapter_file, check_model_file
+from desktop.llm.gguf_info import check_adapter_file, check_model_file
 from desktop.llm.host_protocol import (
     TOKEN,
     CountRequest,

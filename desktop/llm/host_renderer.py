@@ -47,7 +47,7 @@ from desktop.llm.templates import (
 )
 
 if TYPE_CHECKING:
-    from desktop.llm.gguf_info import ModelInfo
+    from desktop.core.model_info import ModelInfo
 
 log = logging.getLogger(__name__)
 

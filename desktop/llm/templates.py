@@ -26,7 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:  # gguf_info pulls in numpy and gguf: the renderer process starts faster without them
-    from desktop.llm.gguf_info import ModelInfo
+    from desktop.core.model_info import ModelInfo
 
 MAX_VALUE_LENGTH = 1 << 22  # characters or items one expression may build
 MAX_EXPONENT = 4096

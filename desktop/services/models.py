@@ -1,13 +1,20 @@
-"""Which chat model to use: one the user named, the configured default, or the bundled one."""
+"""The chat models Hearth knows (the models folder and those the user added from elsewhere), and
+which one to use: one the user named, the configured default, or the bundled one."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from desktop.core.errors import ModelError
 from desktop.core.manifest import load_manifest
-from desktop.llm.gguf_info import ModelInfo, list_models
+from desktop.core.model_info import ModelInfo
+from desktop.core.picked import load_picked, remember_picked
+from desktop.llm.gguf_info import list_models, read_model_info
 from desktop.services.workspace import Workspace
+
+log = logging.getLogger("hearth.models")
 
 
 def default_model_path(workspace: Workspace) -> Path:
@@ -53,4 +60,22 @@ def _in_models_folder(workspace: Workspace, name: str) -> Path:
 
 
 def available_models(workspace: Workspace) -> list[ModelInfo]:
-    return list_models(workspace.models_dir)
+    """The models folder's models, then those the user added; one that went missing or broke is
+    logged and left out."""
+    added = []
+    for path in (Path(p) for p in load_picked().paths):
+        try:
+            added.append(read_model_info(path, models_dir=workspace.models_dir))
+        except (ModelError, OSError) as exc:
+            log.warning("Skipping added model %s: %s", path, exc)
+    return [*list_models(workspace.models_dir), *added]
+
+
+def add_model(workspace: Workspace, path: Path) -> ModelInfo:
+    """Check that ``path`` is a readable GGUF model and remember it (the window's "Add model file");
+    raises ModelError if it is not."""
+    path = Path(os.path.abspath(path))  # as the user sees it: a link keeps its own name
+    info = read_model_info(path, models_dir=workspace.models_dir)
+    if path.parent != Path(os.path.abspath(workspace.models_dir)):  # else listed from the folder already
+        remember_picked(models=[str(path)])
+    return info

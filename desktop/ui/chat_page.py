@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
-from desktop.llm.gguf_info import ModelInfo, format_gb
+from desktop.core.model_info import ModelInfo, format_gb
 from desktop.ui.chat_view import ChatView
 from desktop.ui.composer import Composer
 from desktop.ui.widgets import ElidedLabel, ToolButton

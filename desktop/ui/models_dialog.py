@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.model_info import ModelInfo, format_gb
 from desktop.core.settings import GenerationSettings, HearthSettings, describe_validation_error
-from desktop.llm.gguf_info import ModelInfo, format_gb
 from desktop.ui import format as fmt
 from desktop.ui.widgets import PushButton, label
 from desktop.workers.events import ModelCatalog

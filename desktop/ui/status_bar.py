@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QStatusBar, QWidget
 
-from desktop.llm.gguf_info import format_gb
+from desktop.core.model_info import format_gb
 from desktop.ui import format as fmt
 from desktop.ui.widgets import label
 from desktop.workers.events import EnginePhase, EngineStatus, LibrarySnapshot

@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.errors import HearthError
+from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
-from desktop.llm.gguf_info import ModelInfo
 from desktop.llm.host import HostState, ModelHost
 from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
 from desktop.services.conversations import ConversationStore

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from desktop.core.model_info import ModelInfo
 from desktop.core.types import (
     Conversation,
     DocumentInfo,
@@ -17,7 +18,6 @@ from desktop.core.types import (
     Message,
     Passage,
 )
-from desktop.llm.gguf_info import ModelInfo
 
 
 @dataclass(frozen=True)

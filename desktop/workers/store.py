@@ -18,7 +18,7 @@ from desktop.core.settings import HearthSettings, save_settings
 from desktop.llm.crash_marks import crashed_models
 from desktop.services import export
 from desktop.services.conversations import ConversationStore
-from desktop.services.models import available_models
+from desktop.services.models import add_model, available_models
 from desktop.services.workspace import Workspace
 from desktop.workers.engine import CONVERSATIONS_DB
 from desktop.workers.errors import reported
@@ -30,7 +30,6 @@ from desktop.workers.events import (
     ModelCatalog,
     RenameRequest,
 )
-from desktop.workers.model_files import remember_model, remembered_infos
 from desktop.workers.threads import quit_current_thread
 
 log = logging.getLogger("hearth.store")
@@ -117,14 +116,14 @@ class StoreWorker(QObject):
     @reported("model")
     def list_models(self) -> None:
         workspace = self._ws()
-        models = [*available_models(workspace), *remembered_infos(self._models_dir)]
+        models = available_models(workspace)
         crashed = frozenset(crashed_models(self._data_dir))
         self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
 
     @Slot(object)
     @reported("model")
     def add_model(self, path: str) -> None:
-        info = remember_model(self._models_dir, Path(path))
+        info = add_model(self._ws(), Path(path))
         self.model_added.emit(info)
         self.list_models()
 
