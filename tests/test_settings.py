@@ -148,3 +148,16 @@ def test_an_older_list_in_the_data_folder_is_ignored_said_once_and_kept(
     told = [r for r in caplog.records if "models.json" in r.getMessage() and r.levelno == logging.INFO]
     assert len(told) == 1 and "add them again" in told[0].getMessage()
     assert json.loads((tmp_path / "models.json").read_text()) == {"paths": [model]}
+
+
+def test_an_environment_override_is_never_written_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "settings.json").write_text(json.dumps({"top_k": 6, "generation": {"temperature": 0.5}}))
+    monkeypatch.setenv("HEARTH_TOP_K", "8")
+    monkeypatch.setenv("HEARTH_GENERATION__MAX_TOKENS", "99")
+    settings = load_settings(tmp_path)
+    assert settings.top_k == 8 and settings.generation.max_tokens == 99
+    # The window saves after the user changed the chunk overlap: only that change is the user's.
+    save_settings(tmp_path, settings.model_copy(update={"chunk_overlap": 24}))
+    assert json.loads((tmp_path / "settings.json").read_text()) == {
+        "top_k": 6, "chunk_overlap": 24, "generation": {"temperature": 0.5}
+    }

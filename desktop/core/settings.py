@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     JsonConfigSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -228,5 +229,24 @@ def save_settings(data_dir: Path, settings: HearthSettings) -> None:
             load_settings(data_dir)
         except HearthError as exc:
             raise HearthError(f"Settings not saved, so that nothing in {target} is lost: fix it first. {exc}") from None
-    changed = settings.model_dump(mode="json", exclude_defaults=True)
+    on_file = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+    environment = EnvSettingsSource(HearthSettings)()
+    changed = _without_environment(settings.model_dump(mode="json", exclude_defaults=True), environment, on_file)
     write_private_text(target, json.dumps(changed, indent=2, sort_keys=True))
+
+
+def _without_environment(
+    changed: dict[str, Any], environment: dict[str, Any], on_file: dict[str, Any]
+) -> dict[str, Any]:
+    """A value a HEARTH_* variable set is that run's, not the user's: the file keeps its own (or none)."""
+    kept = dict(changed)
+    for key, value in environment.items():
+        if isinstance(value, dict) and isinstance(kept.get(key), dict):
+            kept[key] = _without_environment(kept[key], value, on_file.get(key) or {})
+            if not kept[key]:
+                del kept[key]
+        elif key in on_file:
+            kept[key] = on_file[key]
+        else:
+            kept.pop(key, None)
+    return kept
