@@ -69,6 +69,7 @@ def test_kill_at_random_moments_then_start_again(tmp_path: Path) -> None:
                                             for p in range(10)))
     failures: list[str] = []
     kinds: dict[str, int] = {}
+    seen_messages: set[int] = set()
     for run in range(RUNS):
         action = rng.choice(["index", "index", "index", "forget", "ask"])
         kinds[action] = kinds.get(action, 0) + 1
@@ -90,8 +91,12 @@ def test_kill_at_random_moments_then_start_again(tmp_path: Path) -> None:
         for before, after in pairwise(messages):
             if after["role"] == "assistant" and before["role"] != "user":
                 failures.append(f"run {run}: an answer without its question")
-        if action == "ask" and messages and messages[-1]["role"] == "assistant":
-            answer = messages[-1]
+        # Each ask starts a conversation, and conversations are listed newest first: this run's
+        # answer is the one message not seen before (none if it was killed before saving any).
+        answers = [m for m in messages if m["id"] not in seen_messages and m["role"] == "assistant"]
+        seen_messages.update(m["id"] for m in messages)
+        if action == "ask" and answers:
+            answer = answers[-1]
             # Killed mid-answer: what was saved (every half second) and what was shown agree as far as
             # both go. A finished answer is saved without invented citations, so only its status counts.
             if answer["status"] == MessageStatus.INTERRUPTED:

@@ -44,6 +44,7 @@ class IndexWorker(QObject):
         self._lock = threading.Lock()
         self._control = Control()
         self._cancelled_at = 0.0
+        self._opened_at = time.monotonic()
         self._closing = False
 
     # -- called from the GUI thread -------------------------------------------------------------
@@ -73,10 +74,12 @@ class IndexWorker(QObject):
         registry = self._ws().registry
         self.roots.emit(tuple(registry.roots()))
         # A run the app did not finish (it crashed, or was killed) is picked up where it stopped.
+        # The request dates from the window's opening: a Cancel since then (of a run the user
+        # started before this ran) cancels the resumption too.
         unfinished = tuple(d.path for d in registry.documents() if d.status == DocumentStatus.PENDING)
         if unfinished:
             log.info("resuming %d document(s) an earlier run left unfinished", len(unfinished))
-            self.index(IndexRequest(paths=unfinished))
+            self.index(IndexRequest(paths=unfinished, created=self._opened_at))
 
     @Slot(object)
     def index(self, request: IndexRequest) -> None:

@@ -10,8 +10,9 @@ from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus
 from desktop.store.sqlite import connect
 from desktop.ui.main_window import MainWindow
-from desktop.workers.events import ConversationList
-from tests.gui.conftest import OpenWindow
+from desktop.workers.events import ConversationList, IndexRequest
+from desktop.workers.indexer import IndexWorker
+from tests.gui.conftest import MODELS, OpenWindow
 from tests.gui.helpers import Recorder, pump, wait_until
 from tests.samples import GARDEN, KETTLE
 
@@ -209,3 +210,22 @@ def test_a_run_left_unfinished_is_resumed_when_the_window_opens(open_gui: OpenWi
         INDEXING_TIMEOUT, "the unfinished document to be finished",
     )
     assert "being indexed" not in reopened.library.summary.text()
+
+
+def test_a_cancel_after_the_window_opened_also_cancels_the_resumption(open_gui: OpenWindow, tmp_path: Path) -> None:
+    """Files dropped at once on opening run before the resumption; Cancel must stop both, not start the second."""
+    window, notes = _indexed_window(open_gui, tmp_path)
+    data_dir = tmp_path / "data"
+    window.close()
+    db = connect(data_dir / "index" / "registry.sqlite3")
+    db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(notes / "garden.md"),))
+    db.close()
+
+    worker = IndexWorker(data_dir, MODELS, HearthSettings())
+    started = Recorder(worker.job_started)
+    worker.cancel()  # the user's Cancel, queued ahead of the resumption
+    worker.start()
+    assert not started.items, "the resumption ran after the user cancelled"
+    worker.index(IndexRequest(paths=(str(notes),)))  # what the user asks for next still runs
+    assert len(started.items) == 1
+    worker.close()
