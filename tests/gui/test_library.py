@@ -6,12 +6,15 @@ import json
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Signal
+
 from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus
 from desktop.store.sqlite import connect
 from desktop.ui.main_window import MainWindow
 from desktop.workers.events import ConversationList, IndexRequest
 from desktop.workers.indexer import IndexWorker
+from desktop.workers.threads import WorkerThread
 from tests.gui.conftest import MODELS, OpenWindow
 from tests.gui.helpers import Recorder, pump, wait_until
 from tests.samples import GARDEN, KETTLE
@@ -222,10 +225,27 @@ def test_a_cancel_after_the_window_opened_also_cancels_the_resumption(open_gui: 
     db.close()
 
     worker = IndexWorker(data_dir, MODELS, HearthSettings())
-    started = Recorder(worker.job_started)
-    worker.cancel()  # the user's Cancel, queued ahead of the resumption
-    worker.start()
-    assert not started.items, "the resumption ran after the user cancelled"
-    worker.index(IndexRequest(paths=(str(notes),)))  # what the user asks for next still runs
-    assert len(started.items) == 1
-    worker.close()
+    requests = _IndexRequests()
+    requests.start.connect(worker.start)
+    requests.index.connect(worker.index)
+    requests.close.connect(worker.close)
+    started, finished = Recorder(worker.job_started), Recorder(worker.job_finished)
+    thread = WorkerThread(worker, "indexing")
+    thread.start()
+    try:
+        worker.cancel()  # the user's Cancel, queued ahead of the resumption
+        requests.start.emit()
+        requests.index.emit(IndexRequest(paths=(str(notes),)))  # what the user asks for next still runs
+        wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the user's request to run")
+        assert [s.paths for s in started.items] == [(str(notes),)], "the resumption ran after the user cancelled"
+    finally:
+        requests.close.emit()
+        assert thread.join(30_000)
+
+
+class _IndexRequests(QObject):
+    """Queued requests into the indexing thread, as the controller sends them."""
+
+    start = Signal()
+    index = Signal(object)
+    close = Signal()
