@@ -10,7 +10,10 @@ as it is. The bare loop runs in a worker process of its own, so that neither sid
     model's tokenizer, the process hop, prompt processing) against the bare loop's prompt
     processing of exactly the prompt Hearth built (~1,500 tokens). Before each measurement both
     sides process an unrelated prompt, so neither finds the question's prompt in its cache;
-  * host load time (process start included) and the host process's resident memory.
+  * host load time (process start included) and the host process's resident memory;
+  * what checking an answer against its passages (desktop/services/attribution.py) adds to the time
+    of a grounded answer of about 150 words: each answer by a fresh Answerer, so no sentence's
+    embedding is remembered from an earlier run.
 
 Prints a table, then one JSON line. Run: ``.venv/bin/python benchmarks/bench_llm.py [--threads N]``.
 llama.cpp slows down sharply when other processes compete for its cores: run it on a quiet machine.
@@ -52,6 +55,8 @@ PARAGRAPH = (
 )
 PORTS = ["Aldmoor", "Brenwick", "Caddon", "Dunmere", "Elsport", "Farrow", "Glenhaven", "Holt"]
 TOP_K = 7  # passages of ~200 word-pieces each: a prompt of about 1,500 tokens
+DETAIL = "Describe in detail what the harbour logs record about the ships, their cargo, the weather and the crews."
+DETAIL_TOKENS = 200  # about 150 words
 
 
 def _write_notes(folder: Path) -> None:
@@ -189,6 +194,16 @@ def main() -> int:
             prompt_tokens.append(message.timings.prompt_tokens if message.timings else 0)
             bare.submit(_bare_run, unrelated, 1).result()
             bare_pp.append(bare.submit(_bare_run, host.last_prompt, 1).result()[0])
+        attribution_ms, answer_ms, words = [], [], []
+        for run in range(prompts):
+            fresh = Answerer(workspace, answerer.conversations, host)  # remembers no sentence yet
+            fresh.model_path = answerer.model_path
+            _, _, message = _hearth_run(fresh, f"{DETAIL} ({run})", rag=True, max_tokens=DETAIL_TOKENS)
+            timings = message.timings
+            assert timings is not None
+            attribution_ms.append(timings.attribution_ms)
+            answer_ms.append(timings.total_ms - timings.attribution_ms)
+            words.append(len(message.text.split()))
         rss_mb = psutil.Process(host.pid).memory_info().rss / 1e6 if host.pid else float("nan")
     finally:
         workspace.close()
@@ -212,6 +227,12 @@ def main() -> int:
         "load_s": round(load_s, 2),
         "bare_load_s": round(bare_load_s, 2),
         "host_rss_mb": round(rss_mb, 1),
+        "checked_answer_words": int(statistics.median(words)),
+        "answer_ms": round(statistics.median(answer_ms), 1),
+        "attribution_ms": round(statistics.median(attribution_ms), 1),
+        "attribution_pct": round(
+            statistics.median(a / b * 100 for a, b in zip(attribution_ms, answer_ms, strict=True)), 1
+        ),
     }
     rows = [
         ("generation, tokens/s", f"{summary['bare_tps']}", f"{summary['hearth_tps']}", f"x{summary['ratio']}"),
@@ -224,6 +245,12 @@ def main() -> int:
         ("  of which retrieval, ms", "", f"{summary['retrieval_ms']}", ""),
         ("load, s (Hearth: host process start included)", f"{summary['bare_load_s']}", f"{summary['load_s']}", ""),
         ("host process RSS, MB", "", f"{summary['host_rss_mb']}", ""),
+        (
+            f"answer of {summary['checked_answer_words']} words, ms; + checking it",
+            "",
+            f"{summary['answer_ms']} + {summary['attribution_ms']}",
+            f"{summary['attribution_pct']:+}%",
+        ),
     ]
     print(f"{MODEL_FILE}, {threads} threads, medians of {repetitions} answers and {prompts} long prompts")
     print(f"{'':48} {'bare':>10} {'hearth':>12} {'ratio':>10}")

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -48,12 +49,30 @@ class CitationJson(BaseModel):
     page: int | None
 
 
+class SentenceJson(BaseModel):
+    text: str
+    start: int  # offsets into the answer
+    end: int
+    supported: bool | None  # None: nothing to check
+    n: int | None  # the passage that supports it
+    passage_span: list[int] | None  # the supporting sentence: [start, end) in that passage's text
+
+
+class ExcerptJson(BaseModel):
+    n: int
+    path: str
+    page: int | None
+    text: str
+
+
 class AskJson(BaseModel):
     answer: str
     citations: list[CitationJson]
     passages: list[dict[str, Any]]
     conversation: int
     timings: dict[str, Any]
+    sentences: list[SentenceJson]
+    excerpts: list[ExcerptJson]  # "From your files": when no sentence of the answer is supported
 
 
 class _Parser(argparse.ArgumentParser):
@@ -169,10 +188,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RETRIEVAL_MODES = ("hybrid", "vector", "keyword")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from desktop.services import evaluation
     from desktop.services.retrieval import Mode, Retriever
 
+    if args.answers:
+        return _eval_answers(args)
+    if args.compare and not set(args.compare) <= set(RETRIEVAL_MODES):
+        raise UsageError(f"--compare takes retrieval modes ({', '.join(RETRIEVAL_MODES)}); answer pipelines "
+                         "need --answers.")
     sets = _question_sets(args)
     workspace = _workspace()
     retriever = Retriever(workspace)
@@ -184,10 +211,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     per_set: list[dict[str, list[evaluation.QuestionResult]]] = []
     for question_set in sets:
-        # Each set is searched within its own corpus: one data folder may hold several.
-        within = [d.id for d in workspace.registry.documents(under=os.path.abspath(question_set.root))]
-        if not within:
-            raise UsageError(f"Nothing under {question_set.root} is indexed: run `hearth index {question_set.root}`.")
+        within = _corpus(workspace, question_set.root)
         per_set.append({
             name: evaluation.run_questions(
                 question_set.questions, question_set.root, partial(search, mode=mode, within=within)
@@ -203,6 +227,106 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for set_report in reports:
         _print_report(set_report)
     return EXIT_OK
+
+
+def _corpus(workspace: Any, root: Path) -> list[int]:
+    """The documents a question set is asked within: one data folder may hold several corpora."""
+    within = [d.id for d in workspace.registry.documents(under=os.path.abspath(root))]
+    if not within:
+        raise UsageError(f"Nothing under {root} is indexed: run `hearth index {root}`.")
+    return within
+
+
+def _eval_answers(args: argparse.Namespace) -> int:
+    """Answer quality: every question asked through the real Answerer (docs/answer-eval.md)."""
+    from desktop.services import answer_evaluation as answers
+    from desktop.services.answering import AnswerPipeline
+
+    names = args.compare or [None]
+    unknown = [name for name in names if name is not None and name not in answers.PIPELINES]
+    if unknown:
+        raise UsageError(f"With --answers, --compare takes answer pipelines ({', '.join(answers.PIPELINES)}), "
+                         f"not {unknown[0]!r}.")
+    sets = _question_sets(args)
+    for question_set in sets:
+        question_set.questions = question_set.questions[: args.limit] if args.limit else question_set.questions
+        if not any(q.answer for q in question_set.questions):
+            raise UsageError(f"{question_set.name} has no 'answer' fields to score answers against.")
+    scratch = tempfile.TemporaryDirectory(prefix="hearth-eval-")  # the answers are not the user's chats
+    answerer = _engine(args.model, conversations=Path(scratch.name) / "conversations.sqlite3")
+    workspace = answerer.workspace
+    # Reproducible and bounded: greedy decoding, a fixed seed, a capped answer length.
+    workspace.settings = workspace.settings.model_copy(update={"generation": workspace.settings.generation.model_copy(
+        update={"temperature": 0.0, "seed": EVAL_SEED, "max_tokens": args.max_tokens})})
+    pipelines = {
+        name or AnswerPipeline().source_format: answers.PIPELINES[name] if name else AnswerPipeline()
+        for name in names
+    }
+    per_set: list[dict[str, list[Any]]] = []
+    try:
+        answerer.use_model(answerer.model_path)
+        for question_set in sets:
+            within = _corpus(workspace, question_set.root)
+            runs = {}
+            for name, pipeline in pipelines.items():
+                answerer.pipeline = pipeline
+                log.info("%s, %s: %d questions", question_set.name, name, len(question_set.questions))
+                runs[name] = answers.run_answers(
+                    question_set.questions, question_set.root,
+                    partial(answerer.ask, document_ids=within), answerer.sentence_embeddings(),
+                    progress=lambda done, total: log.info("  %d/%d", done, total),
+                )
+            per_set.append(runs)
+    finally:
+        answerer.host.close()
+        answerer.conversations.close()
+        scratch.cleanup()
+    reports = [answers.answer_report(s.name, runs) for s, runs in zip(sets, per_set, strict=True)]
+    if len(reports) > 1:
+        reports.append(answers.pooled_answers("all sets", per_set))
+    model = answerer.model_path.name if answerer.model_path else "?"
+    if args.json:
+        _emit_json({"model": model, "configs": list(pipelines), "max_tokens": args.max_tokens,
+                    "sets": [r.model_dump(mode="json") for r in reports]})
+        return EXIT_OK
+    _say(f"{_shown(model)}, at most {args.max_tokens} tokens per answer, seed {EVAL_SEED}, temperature 0")
+    for answer_report in reports:
+        _print_answer_report(answer_report)
+    return EXIT_OK
+
+
+EVAL_SEED = 42
+_ANSWER_METRICS = {
+    "cites_relevant": "cites a relevant file",
+    "sentences_cite_relevant": "  ...in its own sentences",
+    "supported": "sentences supported",
+    "recall": "gold content recall",
+    "leaked": "leaks prompt markup",
+    "not_covered": "'not in your files'",
+    "tokens_per_second": "tokens/s",
+}
+
+
+def _print_answer_report(report: Any) -> None:
+    from desktop.services.answer_evaluation import HIGHER_IS_BETTER
+
+    _say(f"\n{_shown(report.name)}: {report.n} questions")
+    configs = list(report.summaries)
+    _say(f"  {'':<24}" + "".join(f"{_shown(config):>30}" for config in configs))
+    for metric, title in _ANSWER_METRICS.items():
+        cells = ""
+        for config in configs:
+            figure = report.summaries[config][metric]
+            digits = 1 if metric == "tokens_per_second" else 3
+            cells += f"{figure.mean:>10.{digits}f} [{figure.ci95[0]:.{digits}f}, {figure.ci95[1]:.{digits}f}]".rjust(30)
+        _say(f"  {title:<24}{cells}")
+    if report.difference is not None:
+        _say(f"  {configs[1]} − {configs[0]} (paired):")
+        for metric, figures in report.difference.items():
+            low, high = figures.ci95
+            verdict = figures.verdict(HIGHER_IS_BETTER.get(metric, True))
+            _say(f"    {_ANSWER_METRICS[metric]:<24} {figures.difference:+.3f}  95% CI [{low:+.3f}, {high:+.3f}]  "
+                 f"p={figures.p_value:.3f}  higher on {figures.better}, lower on {figures.worse}: {verdict}")
 
 
 def _question_sets(args: argparse.Namespace) -> list[Any]:
@@ -266,15 +390,16 @@ class _IndexProgressBar:
             self._bar.close()
 
 
-def _engine(model: str | None) -> Any:
+def _engine(model: str | None, *, conversations: Path | None = None) -> Any:
+    """An Answerer; ``conversations``: where its chats go, if not the data folder's own."""
     from desktop.llm.host import ModelHost
     from desktop.services.answering import Answerer
     from desktop.services.conversations import ConversationStore
     from desktop.services.models import resolve_model
 
-    workspace = _workspace(writes=True)
+    workspace = _workspace(writes=conversations is None)
     answerer = Answerer(
-        workspace, ConversationStore(workspace.data_dir / "conversations.sqlite3"),
+        workspace, ConversationStore(conversations or workspace.data_dir / "conversations.sqlite3"),
         ModelHost(data_dir=workspace.data_dir),
     )
     if model:
@@ -292,11 +417,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.force:
         answerer.use_model(answerer.model_path, force=True)
     finished = None
+    streamed: list[str] = []
     try:
         scope = documents_in(answerer.workspace, [Path(p) for p in args.only]) if args.only else None
         for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag,
                                   document_ids=scope):
             if isinstance(event, AnswerToken) and not args.json:
+                streamed.append(event.text)
                 _say(event.text, end="")  # the model can write escape sequences too
                 sys.stdout.flush()
             elif isinstance(event, AnswerFinished):
@@ -310,15 +437,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answerer.host.close()
     assert finished is not None
     if args.json:
-        _emit_json(AskJson(
-            answer=finished.text,
-            citations=[CitationJson(n=c.n, path=c.path, page=c.page) for c in finished.citations],
-            passages=[p.model_dump() for p in finished.passages],
-            conversation=finished.conversation_id,
-            timings=finished.timings.model_dump() if finished.timings else {},
-        ).model_dump())
+        _emit_json(_ask_json(finished).model_dump())
         return EXIT_OK
     _say()
+    if finished.text.strip() != "".join(streamed).strip():  # its citations were checked and changed
+        _say(f"\nChecked against your files:\n{finished.text}")
+    unsupported = [finished.text[s.start : s.end] for s in finished.sentences if s.supported is False]
+    if unsupported:
+        _say("\nNot found in your files:")
+        for sentence in unsupported:
+            _say(f"  - {_shown(_clipped(sentence))}")
+    if finished.excerpts:
+        _say("\nFrom your files:")
+        for excerpt in finished.excerpts:
+            _say(f"  [{excerpt.n}] {_shown(_clipped(excerpt.text, 300))}")
     if finished.citations:
         _say("\nSources:")
         for citation in finished.citations:
@@ -330,6 +462,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _say(f"  ({finished.timings.generated_tokens} tokens, {finished.timings.tokens_per_second:.0f} tokens/s;"
             f" conversation {finished.conversation_id})", file=sys.stderr)
     return EXIT_OK
+
+
+def _clipped(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ask_json(message: Any) -> AskJson:
+    by_number = {p.n: p for p in message.passages}
+    return AskJson(
+        answer=message.text,
+        citations=[CitationJson(n=c.n, path=c.path, page=c.page) for c in message.citations],
+        passages=[p.model_dump() for p in message.passages],
+        conversation=message.conversation_id,
+        timings=message.timings.model_dump() if message.timings else {},
+        sentences=[
+            SentenceJson(
+                text=message.text[s.start : s.end], start=s.start, end=s.end, supported=s.supported, n=s.n,
+                passage_span=[s.span.start, s.span.end] if s.span else None,
+            )
+            for s in message.sentences
+        ],
+        excerpts=[
+            ExcerptJson(n=e.n, path=by_number[e.n].path, page=by_number[e.n].page, text=e.text)
+            for e in message.excerpts if e.n in by_number
+        ],
+    )
 
 
 def cmd_chats(args: argparse.Namespace) -> int:
@@ -423,13 +582,19 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=cmd_status)
 
-    evaluate = commands.add_parser("eval", help="measure retrieval against question sets")
+    evaluate = commands.add_parser("eval", help="measure retrieval (or, with --answers, answers) against question sets")
     evaluate.add_argument("questions", metavar="QA.jsonl", nargs="*", help="question files, each with its --root")
     evaluate.add_argument("--root", action="append", help="folder a question file's 'relevant' paths are in")
     evaluate.add_argument("--sets", metavar="SETS.toml", help="[[set]] tables with questions, root and name")
-    evaluate.add_argument("--mode", choices=["hybrid", "vector", "keyword"])
-    evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"), choices=["hybrid", "vector", "keyword"],
-                          help="compare two retrieval modes on the same questions")
+    evaluate.add_argument("--mode", choices=RETRIEVAL_MODES)
+    evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                          help="compare two retrieval modes (hybrid, vector, keyword) on the same questions, or "
+                               "with --answers two answer pipelines (model-only, tagged, numbered)")
+    evaluate.add_argument("--answers", action="store_true",
+                          help="score the answers themselves (questions need 'answer' fields): asks the model")
+    evaluate.add_argument("--model", help="with --answers: a .gguf path, or a model in the models folder")
+    evaluate.add_argument("--max-tokens", type=int, default=160, help="with --answers: longest answer (tokens)")
+    evaluate.add_argument("--limit", type=int, help="with --answers: only the first N questions of each set")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -73,6 +74,28 @@ def test_grounded_answer_streams_cites_and_is_saved(answerer: Answerer) -> None:
     assert [m.role for m in saved] == ["user", "assistant"] and saved[1].text == message.text
     exported = export_json(answerer.conversations, started.conversation_id)
     assert ConversationExport.model_validate_json(exported.model_dump_json()) == exported
+
+
+def test_real_answers_are_checked_sentence_by_sentence(answerer: Answerer) -> None:
+    answerer.workspace.settings = HearthSettings(generation=SHORT.model_copy(update={"max_tokens": 80}))
+    tokens, started, finished = _collect(answerer.ask("What does error code KX-409 mean?"))
+    message = finished.message
+    assert message.sentences, "every answer from passages is checked"
+    assert not re.search(r"<\s*/?\s*(?:source|question)|<\|", "".join(tokens) + message.text, re.IGNORECASE)
+    by_number = {p.n: p for p in message.passages}
+    for sentence in message.sentences:
+        written = message.text[sentence.start : sentence.end]
+        assert written.strip() == written and written
+        if sentence.supported:
+            assert sentence.n in by_number and sentence.span is not None
+            passage = by_number[sentence.n]
+            assert passage.cited and sentence.span in passage.supports
+            assert f"[{sentence.n}" in written or f", {sentence.n}" in written
+        elif sentence.supported is False:
+            assert sentence.n is None and not re.search(r"\[\d+", written)
+    assert {c.n for c in message.citations} >= {s.n for s in message.sentences if s.supported}
+    assert message.timings is not None and message.timings.attribution_ms > 0
+    assert started.passages[0].path.endswith("kettle.md")
 
 
 def test_same_seed_same_answer(answerer: Answerer) -> None:

@@ -129,6 +129,13 @@ class SearchHit(Frozen):
     also_in: tuple[str, ...] = Field(default=(), description="other files holding the same text")
 
 
+class Span(Frozen):
+    """Character offsets into a text: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+
 class Passage(Frozen):
     """A passage shown to the model, numbered as the answer cites it."""
 
@@ -143,6 +150,7 @@ class Passage(Frozen):
     start: int = 0
     end: int = 0
     cited: bool = False
+    supports: tuple[Span, ...] = ()  # its sentences that support the answer, as offsets into ``text``
 
 
 class Citation(Frozen):
@@ -152,12 +160,32 @@ class Citation(Frozen):
     heading: str | None = None
 
 
+class SentenceSupport(Frozen):
+    """One sentence of an answer and the passage sentence that supports it, if any."""
+
+    start: int  # offsets into the answer's text
+    end: int
+    supported: bool | None  # None: nothing to check (no content words, or code)
+    n: int | None = None  # the passage that supports it, as cited
+    span: Span | None = None  # the supporting sentence, as offsets into that passage's text
+    score: float = 0.0
+
+
+class Excerpt(Frozen):
+    """A passage sentence quoted under an answer that nothing in the passages supports."""
+
+    n: int
+    span: Span  # offsets into that passage's text
+    text: str
+
+
 class Timings(Frozen):
     retrieval_ms: float = 0.0
     prompt_tokens: int = 0
     time_to_first_token_ms: float | None = None
     generated_tokens: int = 0
     tokens_per_second: float | None = None
+    attribution_ms: float = 0.0  # checking each sentence against the passages
     total_ms: float = 0.0
 
 
@@ -181,6 +209,8 @@ class Message(Frozen):
     passages: tuple[Passage, ...] = ()
     timings: Timings | None = None
     notes: tuple[str, ...] = ()  # e.g. what had to be cut to fit the context window
+    sentences: tuple[SentenceSupport, ...] = ()  # how each sentence is supported; () before attribution
+    excerpts: tuple[Excerpt, ...] = ()  # "From your files": shown when no sentence is supported
 
 
 class Conversation(Frozen):

@@ -1,4 +1,9 @@
-"""Answer a question: retrieve, build a prompt that fits, stream the model's answer, cite, save.
+"""Answer a question: retrieve, build a prompt that fits, stream the model's answer, check it, save.
+
+Checks (``AnswerPipeline.checks``): when no passage is close enough to the question, Hearth says so
+and lists the nearest passages instead of asking the model; the answer streams without the prompt's
+syntax; every sentence is checked against the passages and cited by the one that supports it
+(``attribution``); an answer nothing supports gets the passages' best sentences under it.
 
 Events are plain data, so the same generator serves the CLI and the window's worker thread.
 """
@@ -11,18 +16,40 @@ from pathlib import Path
 
 from desktop.core.errors import ModelError, UsageError
 from desktop.core.settings import GenerationSettings, HearthSettings
-from desktop.core.types import Frozen, Message, MessageStatus, Passage, SearchHit, Timings
+from desktop.core.types import (
+    Citation,
+    Excerpt,
+    Frozen,
+    Message,
+    MessageStatus,
+    Passage,
+    SearchHit,
+    SentenceSupport,
+    Timings,
+)
 from desktop.llm.crash_marks import crashed_models
-from desktop.llm.host import GenerationResult, HostState, ModelHost, TokenEvent
+from desktop.llm.host import GenerationResult, HostState, ModelHost
+from desktop.services import attribution
 from desktop.services.citations import resolve
 from desktop.services.conversations import ConversationStore
 from desktop.services.library import answer_library_question
 from desktop.services.models import default_model_path
-from desktop.services.prompting import build_prompt
+from desktop.services.prompting import SourceFormat, StopFilter, build_prompt, stop_strings, strip_markup
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 
 SAVE_EVERY_S = 0.5  # a crash mid-answer loses at most this much of what was shown
+NEAREST_SHOWN = 3  # passages listed when the files do not seem to cover the question
+NOT_COVERED = "Your files do not seem to cover this question, so Hearth did not ask the model to answer it."
+
+
+class AnswerPipeline(Frozen):
+    """How grounded answers are made; ``hearth eval --answers`` compares variants (docs/answer-eval.md)."""
+
+    source_format: SourceFormat = "tagged"
+    # Refuse when retrieval is not confident, stop at the prompt's syntax, check every sentence.
+    # Off only to measure what the model does alone.
+    checks: bool = True
 
 
 class AnswerStarted(Frozen):
@@ -54,11 +81,19 @@ def to_passages(hits: Sequence[SearchHit]) -> list[Passage]:
 
 
 class Answerer:
-    def __init__(self, workspace: Workspace, conversations: ConversationStore, host: ModelHost) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        conversations: ConversationStore,
+        host: ModelHost,
+        pipeline: AnswerPipeline | None = None,
+    ) -> None:
         self.workspace = workspace
         self.conversations = conversations
         self.host = host
+        self.pipeline = pipeline or AnswerPipeline()
         self.model_path: Path | None = None
+        self._sentence_vectors: attribution.SentenceEmbeddings | None = None
 
     def use_model(self, path: Path | None = None, *, force: bool = False) -> None:
         """Load a model (the default when None) unless it is already loaded and healthy."""
@@ -95,6 +130,13 @@ class Answerer:
     def cancel(self) -> None:
         self.host.cancel()
 
+    def sentence_embeddings(self) -> attribution.SentenceEmbeddings:
+        """The workspace's embedder, remembering the sentences it embedded (until the embedder changes)."""
+        embed = self.workspace.embedder.embed
+        if self._sentence_vectors is None or self._sentence_vectors.embed != embed:
+            self._sentence_vectors = attribution.SentenceEmbeddings(embed)
+        return self._sentence_vectors
+
     def ask(
         self,
         question: str,
@@ -115,10 +157,9 @@ class Answerer:
         if conversation_id is None:
             conversation_id = self.conversations.create().id
         asked = self.conversations.add_user_message(conversation_id, question)
-        model_name = None if library else (self.host.info.name if self.host.info else None)
-        answer_id = self.conversations.start_answer(conversation_id, model_name)
 
         if library is not None:
+            answer_id = self.conversations.start_answer(conversation_id, None)
             yield AnswerStarted(conversation_id=conversation_id, question_id=asked.id, answer_id=answer_id)
             yield AnswerToken(text=library.text)
             message = self.conversations.finish_answer(
@@ -129,24 +170,68 @@ class Answerer:
             yield AnswerFinished(message=message)
             return
 
-        hits = Retriever(self.workspace).search(question, document_ids=document_ids) if rag else []
+        passages = to_passages(Retriever(self.workspace).search(question, document_ids=document_ids) if rag else [])
         retrieval_ms = (time.perf_counter() - started) * 1000
+        if rag and self.pipeline.checks:
+            confidence = self._confidence(question, history, passages)
+            if confidence < attribution.CONFIDENCE_THRESHOLD:
+                yield from self._not_covered(conversation_id, asked.id, passages, confidence, retrieval_ms, started)
+                return
+        answer_id = self.conversations.start_answer(conversation_id, self.host.info.name if self.host.info else None)
         generation = self.generation()
         plan = build_prompt(
-            question=question, passages=to_passages(hits), history=history, generation=generation,
+            question=question, passages=passages, history=history, generation=generation,
             context_length=self.host.context_length or generation.context_length,
             render=self.host.render_prompt, count=self.host.count_tokens, grounded=rag,
+            source_format=self.pipeline.source_format,
         )
         plan.notes.extend(self.host.take_template_notices())
         yield AnswerStarted(
             conversation_id=conversation_id, question_id=asked.id, answer_id=answer_id,
             passages=tuple(plan.passages),
         )
-        yield from self._stream(answer_id, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started)
+        yield from self._stream(
+            answer_id, question, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started
+        )
+
+    def _confidence(self, question: str, history: Sequence[Message], passages: Sequence[Passage]) -> float:
+        """How close the nearest passage is to the question; a follow-up is also read with the
+        question before it, which it may lean on ("and how long should it cool?")."""
+        asked = [m.text for m in history if m.role == "user"]
+        texts = [question, f"{asked[-1]} {question}"] if asked else [question]
+        stored = self.workspace.vectors.vectors([p.chunk_id for p in passages])
+        return attribution.retrieval_confidence(self.workspace.embedder.embed(texts), stored)
+
+    def _not_covered(
+        self,
+        conversation_id: int,
+        question_id: int,
+        passages: list[Passage],
+        confidence: float,
+        retrieval_ms: float,
+        started: float,
+    ) -> Iterator[AnswerEvent]:
+        """No passage is close to the question: say so and list the nearest, instead of letting the model invent."""
+        answer_id = self.conversations.start_answer(conversation_id, None)  # Hearth's words, not a model's
+        yield AnswerStarted(
+            conversation_id=conversation_id, question_id=question_id, answer_id=answer_id, passages=tuple(passages)
+        )
+        text = not_covered_text(passages)
+        yield AnswerToken(text=text)
+        note = (
+            f"no passage is close enough to the question (best similarity {confidence:.2f}, "
+            f"{attribution.CONFIDENCE_THRESHOLD:.2f} needed)"
+        )
+        message = self.conversations.finish_answer(
+            answer_id, text=text, status=MessageStatus.COMPLETE, passages=passages, notes=[note],
+            timings=Timings(retrieval_ms=retrieval_ms, total_ms=(time.perf_counter() - started) * 1000),
+        )
+        yield AnswerFinished(message=message)
 
     def _stream(
         self,
         answer_id: int,
+        question: str,
         prompt: str,
         passages: list[Passage],
         notes: list[str],
@@ -157,37 +242,113 @@ class Answerer:
         pieces: list[str] = []
         last_save = time.monotonic()
         result: GenerationResult | None = None
+        control = self.host.info.control_tokens if self.host.info else ()
+        guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
         try:
             for event in self.host.generate(prompt, generation):
-                if isinstance(event, TokenEvent):
-                    pieces.append(event.text)
-                    yield AnswerToken(text=event.text)
-                    if time.monotonic() - last_save > SAVE_EVERY_S:
-                        self.conversations.save_partial(answer_id, "".join(pieces))
-                        last_save = time.monotonic()
-                else:
+                if isinstance(event, GenerationResult):
                     result = event
+                    continue
+                shown = guard.feed(event.text) if guard else event.text
+                if guard is not None and guard.stopped:
+                    self.host.cancel()  # the model went on to write the prompt's syntax: the answer ends here
+                if shown:
+                    pieces.append(shown)
+                    yield AnswerToken(text=shown)
+                if time.monotonic() - last_save > SAVE_EVERY_S:
+                    self.conversations.save_partial(answer_id, "".join(pieces))
+                    last_save = time.monotonic()
+            tail = guard.finish() if guard else ""
+            if tail:
+                pieces.append(tail)
+                yield AnswerToken(text=tail)
         except ModelError:
             self.conversations.finish_answer(
                 answer_id, text="".join(pieces), status=MessageStatus.INTERRUPTED, passages=passages,
                 notes=[*notes, "the model stopped unexpectedly"],
             )
             raise
-        text, citations, marked, removed = resolve("".join(pieces), passages)
-        if removed:  # the answer was shown as written: say why the saved one differs
-            listed = ", ".join(f"[{n}]" for n in removed)
-            notes = [*notes, f"removed citations naming no passage the model was shown: {listed}"]
-        status = MessageStatus.STOPPED if result is not None and result.stopped else MessageStatus.COMPLETE
+        ended_by_markup = guard is not None and guard.stopped
+        status = MessageStatus.STOPPED if result is not None and result.stopped and not ended_by_markup else (
+            MessageStatus.COMPLETE
+        )
+        checked = self._check("".join(pieces), question, passages, control)
         timings = Timings(
             retrieval_ms=retrieval_ms,
             prompt_tokens=result.prompt_tokens if result else 0,
             time_to_first_token_ms=result.time_to_first_token_ms if result else None,
             generated_tokens=result.generated_tokens if result else 0,
             tokens_per_second=result.tokens_per_second if result else None,
+            attribution_ms=checked.milliseconds,
             total_ms=(time.perf_counter() - started) * 1000,
         )
         message = self.conversations.finish_answer(
-            answer_id, text=text, status=status, citations=citations, passages=marked, timings=timings,
-            notes=notes,
+            answer_id, text=checked.text, status=status, citations=checked.citations, passages=checked.passages,
+            timings=timings, notes=[*notes, *checked.notes], sentences=checked.sentences, excerpts=checked.excerpts,
         )
         yield AnswerFinished(message=message)
+
+    def _check(self, answer: str, question: str, passages: list[Passage], control: Sequence[str]) -> CheckedAnswer:
+        """The answer as saved: its citations verified (or, without checks, as the model wrote them)."""
+        began = time.perf_counter()
+        if not self.pipeline.checks or not passages:
+            cleaned = strip_markup(answer, control) if self.pipeline.checks else answer
+            text, citations, marked, removed = resolve(cleaned, passages)
+            return CheckedAnswer(text=text, citations=citations, passages=marked, notes=_invented_note(removed))
+        embed = self.sentence_embeddings()
+        found = attribution.attribute(strip_markup(answer, control).strip(), passages, embed, question=question)
+        notes = _invented_note(found.invented)
+        if found.corrected or found.dropped:
+            notes.append(
+                f"checked the model's citations against the passages: {found.corrected} moved to the passage "
+                f"that supports the sentence, {found.dropped} removed (no passage supports the sentence)"
+            )
+        unsupported = sum(1 for sentence in found.sentences if sentence.supported is False)
+        if unsupported:
+            checked = sum(1 for sentence in found.sentences if sentence.supported is not None)
+            notes.append(f"{unsupported} of {checked} sentences not found in your files")
+        if len(found.sentences) > attribution.MAX_ANSWER_SENTENCES:
+            notes.append(f"only the first {attribution.MAX_ANSWER_SENTENCES} sentences were checked")
+        citations, marked, shown = found.citations, found.passages, []
+        if not any(sentence.supported for sentence in found.sentences):
+            # Nothing the model said is in the files: what the files say is shown, and cited, under it.
+            by_number = {p.n: p for p in passages}
+            shown = [
+                Excerpt(n=n, span=span, text=" ".join(by_number[n].text[span.start : span.end].split()))
+                for n, span in attribution.excerpts(question, passages, embed)
+            ]
+            quoted = [n for n in dict.fromkeys(e.n for e in shown) if n not in {c.n for c in citations}]
+            citations = [*citations, *(attribution.citation(by_number[n]) for n in quoted)]
+            marked = [p.model_copy(update={"cited": True}) if p.n in quoted else p for p in marked]
+        return CheckedAnswer(
+            text=found.text, citations=citations, passages=marked, notes=notes,
+            sentences=tuple(found.sentences), excerpts=tuple(shown), milliseconds=(time.perf_counter() - began) * 1000,
+        )
+
+
+class CheckedAnswer(Frozen):
+    text: str
+    citations: list[Citation]
+    passages: list[Passage]
+    notes: list[str]
+    sentences: tuple[SentenceSupport, ...] = ()
+    excerpts: tuple[Excerpt, ...] = ()
+    milliseconds: float = 0.0
+
+
+def _invented_note(removed: Sequence[int]) -> list[str]:
+    """The answer was shown as written: say why the saved one differs."""
+    if not removed:
+        return []
+    return [f"removed citations naming no passage the model was shown: {', '.join(f'[{n}]' for n in removed)}"]
+
+
+def not_covered_text(passages: Sequence[Passage]) -> str:
+    if not passages:
+        return NOT_COVERED
+    nearest = [
+        f"- [{p.n}] {attribution.markdown_literal(Path(p.path).name)}"
+        + (f", page {p.page}" if p.page else (f", {attribution.markdown_literal(p.heading)}" if p.heading else ""))
+        for p in passages[:NEAREST_SHOWN]
+    ]
+    return NOT_COVERED + " The nearest passages:\n\n" + "\n".join(nearest)

@@ -12,6 +12,12 @@ from desktop.core.types import Citation, Passage
 # digits is text, not a citation (int() would refuse one of 4,300 digits or more).
 _NUMBER = r"\d{1,6}"
 _MARKER = re.compile(rf"( ?)\[({_NUMBER}(?:\s*,\s*{_NUMBER})*)\]")
+MARKER = _MARKER  # a citation marker, with the space before it
+
+
+def marker_numbers(match: re.Match[str]) -> list[int]:
+    """The passage numbers a MARKER match names."""
+    return [int(n) for n in re.findall(_NUMBER, match.group(2))]
 
 
 class ResolvedAnswer(NamedTuple):
@@ -27,7 +33,7 @@ def resolve(answer: str, passages: Sequence[Passage]) -> ResolvedAnswer:
     removed: list[int] = []
 
     def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(_NUMBER, match.group(2))]
+        numbers = marker_numbers(match)
         valid = [n for n in numbers if n in by_number]
         removed.extend(n for n in numbers if n not in by_number)
         for n in valid:

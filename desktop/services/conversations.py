@@ -15,9 +15,11 @@ from desktop.core.errors import UsageError
 from desktop.core.types import (
     Citation,
     Conversation,
+    Excerpt,
     Message,
     MessageStatus,
     Passage,
+    SentenceSupport,
     Timings,
 )
 from desktop.store.sqlite import connect, transaction
@@ -40,10 +42,15 @@ CREATE TABLE IF NOT EXISTS messages (
     citations TEXT NOT NULL DEFAULT '[]',
     passages TEXT NOT NULL DEFAULT '[]',
     timings TEXT,
-    notes TEXT NOT NULL DEFAULT '[]'
+    notes TEXT NOT NULL DEFAULT '[]',
+    sentences TEXT NOT NULL DEFAULT '[]',
+    excerpts TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id);
 """
+
+# Columns added after the first release, with how they are declared (see _add_missing_columns).
+_ADDED_COLUMNS = {"sentences": "TEXT NOT NULL DEFAULT '[]'", "excerpts": "TEXT NOT NULL DEFAULT '[]'"}
 
 TITLE_LENGTH = 60
 
@@ -57,10 +64,18 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.db = connect(path)
         self.db.executescript(_SCHEMA)
+        self._add_missing_columns()
         self.recovered = self._recover_interrupted()
 
     def close(self) -> None:
         self.db.close()
+
+    def _add_missing_columns(self) -> None:
+        """Conversations saved by an older Hearth lack the newer columns: add them, with their defaults."""
+        present = {row["name"] for row in self.db.execute("PRAGMA table_info(messages)")}
+        for name, declaration in _ADDED_COLUMNS.items():
+            if name not in present:
+                self.db.execute(f"ALTER TABLE messages ADD COLUMN {name} {declaration}")
 
     def _recover_interrupted(self) -> int:
         """Answers still marked as streaming were cut off by a crash: keep them, marked."""
@@ -150,16 +165,20 @@ class ConversationStore:
         passages: Sequence[Passage] = (),
         timings: Timings | None = None,
         notes: Sequence[str] = (),
+        sentences: Sequence[SentenceSupport] = (),
+        excerpts: Sequence[Excerpt] = (),
     ) -> Message:
         self.db.execute(
-            "UPDATE messages SET text = ?, status = ?, citations = ?, passages = ?, timings = ?, notes = ?"
-            " WHERE id = ?",
+            "UPDATE messages SET text = ?, status = ?, citations = ?, passages = ?, timings = ?, notes = ?,"
+            " sentences = ?, excerpts = ? WHERE id = ?",
             (
                 text, status,
                 json.dumps([c.model_dump() for c in citations]),
                 json.dumps([p.model_dump() for p in passages]),
                 timings.model_dump_json() if timings else None,
                 json.dumps(list(notes)),
+                json.dumps([s.model_dump() for s in sentences]),
+                json.dumps([e.model_dump() for e in excerpts]),
                 message_id,
             ),
         )
@@ -204,4 +223,6 @@ def _message(row: sqlite3.Row) -> Message:
         passages=tuple(Passage.model_validate(p) for p in json.loads(row["passages"])),
         timings=Timings.model_validate_json(row["timings"]) if row["timings"] else None,
         notes=tuple(json.loads(row["notes"])),
+        sentences=tuple(SentenceSupport.model_validate(s) for s in json.loads(row["sentences"])),
+        excerpts=tuple(Excerpt.model_validate(e) for e in json.loads(row["excerpts"])),
     )

@@ -188,37 +188,49 @@ class PairedDifference(BaseModel):
     better: int  # questions where B scored higher than A
     worse: int
 
-    def verdict(self) -> str:
-        """A plain-words reading. With few questions the bootstrap interval is optimistic, so a
-        difference counts only when the permutation test agrees."""
+    def verdict(self, higher_is_better: bool | None = True) -> str:
+        """A plain-words reading (``higher_is_better`` None: a rise is neither). With few questions the
+        bootstrap interval is optimistic, so a difference counts only when the permutation test agrees."""
         low, high = self.ci95
+        up, down = {True: ("better", "worse"), False: ("worse", "better"), None: ("higher", "lower")}[higher_is_better]
         if (low > 0 or high < 0) and self.p_value < 0.05:
-            return "better (significant)" if low > 0 else "worse (significant)"
+            return f"{up} (significant)" if low > 0 else f"{down} (significant)"
         if low > 0 or high < 0:
-            return f"{'better' if low > 0 else 'worse'}, but not significant (p={self.p_value:.2f})"
+            return f"{up if low > 0 else down}, but not significant (p={self.p_value:.2f})"
         return "no significant difference (the interval includes zero)"
+
+
+def paired_difference(differences: list[float], rng: random.Random) -> PairedDifference:
+    """Per-question differences b − a: mean, bootstrap interval, sign-flip permutation p-value, wins/losses."""
+    observed = abs(_mean(differences))
+    extreme = sum(
+        abs(_mean([d if rng.random() < 0.5 else -d for d in differences])) >= observed - 1e-12
+        for _ in range(RESAMPLES)
+    )
+    low, high = _interval(differences, rng) if differences else [0.0, 0.0]
+    return PairedDifference(
+        difference=round(_mean(differences), 4),
+        ci95=(low, high),
+        p_value=round((extreme + 1) / (RESAMPLES + 1), 4),
+        better=sum(d > 0 for d in differences),
+        worse=sum(d < 0 for d in differences),
+    )
+
+
+def mean_with_interval(values: list[float], rng: random.Random) -> tuple[float, list[float]]:
+    """The mean and its 95% bootstrap interval."""
+    return round(_mean(values), 4), _interval(values, rng) if values else [0.0, 0.0]
 
 
 def compare(a: list[QuestionResult], b: list[QuestionResult], seed: int = 0) -> dict[str, PairedDifference]:
     """Paired difference b − a per metric: mean, bootstrap interval, permutation p-value, wins/losses."""
     rng = random.Random(seed)
-    out: dict[str, PairedDifference] = {}
-    for metric in metric_names():
-        differences = [per_question(y, metric) - per_question(x, metric) for x, y in zip(a, b, strict=True)]
-        observed = abs(_mean(differences))
-        extreme = sum(
-            abs(_mean([d if rng.random() < 0.5 else -d for d in differences])) >= observed - 1e-12
-            for _ in range(RESAMPLES)
+    return {
+        metric: paired_difference(
+            [per_question(y, metric) - per_question(x, metric) for x, y in zip(a, b, strict=True)], rng
         )
-        low, high = _interval(differences, rng)
-        out[metric] = PairedDifference(
-            difference=round(_mean(differences), 4),
-            ci95=(low, high),
-            p_value=round((extreme + 1) / (RESAMPLES + 1), 4),
-            better=sum(d > 0 for d in differences),
-            worse=sum(d < 0 for d in differences),
-        )
-    return out
+        for metric in metric_names()
+    }
 
 
 class SetReport(BaseModel):

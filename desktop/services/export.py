@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel
 
 from desktop.core.types import Conversation, Message, MessageStatus
+from desktop.services.attribution import excerpts_markdown
 from desktop.services.conversations import ConversationStore
 
 FORMAT_VERSION = 1
@@ -35,6 +36,11 @@ def export_markdown(store: ConversationStore, conversation_id: int) -> str:
     for message in store.messages(conversation_id):
         who = "You" if message.role == "user" else "Hearth"
         lines += [f"## {who} · {_when(message.created_at)}", "", message.text.strip() or "*(no text)*", ""]
+        if message.excerpts:
+            lines += [excerpts_markdown(message.excerpts), ""]
+        unsupported = [message.text[s.start : s.end] for s in message.sentences if s.supported is False]
+        if unsupported:
+            lines += ["*Not found in your files:* " + " / ".join(f"“{s}”" for s in unsupported), ""]
         if message.status not in (MessageStatus.COMPLETE,):
             lines += [f"*Answer {message.status.value}.*", ""]
         if message.citations:

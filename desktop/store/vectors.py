@@ -68,6 +68,14 @@ class VectorStore:
         )
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of ``ids`` (those that exist), one row each."""
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        result = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        found = result["embeddings"]
+        return np.asarray(found, dtype=np.float32) if found is not None and len(found) else np.zeros((0, 0), np.float32)
+
     def existing(self, ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
         for start in range(0, len(ids), 5000):

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 from desktop.ui import appearance
 
 CITE_SCHEME = "cite"
+UNSUPPORTED_SCHEME = "unsupported"  # a sentence of an answer that no passage supports: a mark, not a link
 LINE_HEIGHT = 128  # percent: easier reading than Qt's tight default
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\](?![(:])")
 _CODE = re.compile(r"(^```.*?(?:^```|\Z)|`[^`\n]+`)", re.DOTALL | re.MULTILINE)
@@ -131,9 +132,14 @@ class MarkdownView(QTextBrowser):
                 href = fragment.charFormat().anchorHref()
                 if href:
                     look = QTextCharFormat()
-                    look.setForeground(accent)
                     citation = href.startswith(CITE_SCHEME + ":")
-                    look.setFontUnderline(not citation)
+                    if href.startswith(UNSUPPORTED_SCHEME + ":"):  # plain text, a faint dotted line under it
+                        look.setForeground(self.palette().text())
+                        look.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
+                        look.setUnderlineColor(appearance.colors().muted)
+                    else:
+                        look.setForeground(accent)
+                        look.setFontUnderline(not citation)
                     if citation:
                         look.setFontWeight(QFont.Weight.DemiBold)
                     cursor = QTextCursor(self.document())
@@ -175,5 +181,5 @@ class MarkdownView(QTextBrowser):
         number = citation_number(url)
         if number is not None:
             self.citationClicked.emit(number)
-        else:
+        elif url.scheme() != UNSUPPORTED_SCHEME:
             self.linkClicked.emit(url)

@@ -1,19 +1,24 @@
 """One message in the chat: the user's question in a bubble, or Hearth's answer with its actions.
 
 A streaming answer collects tokens as they arrive and re-renders its Markdown on a timer (about
-20 times a second), so a fast model never makes the GUI re-layout once per token.
+20 times a second), so a fast model never makes the GUI re-layout once per token. A finished
+answer shows which sentences no passage supports (a faint dotted line, with a tooltip) and, when
+none is supported, the passages' best sentences under it.
 """
 
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.types import Message, MessageStatus, Passage
+from desktop.services.attribution import excerpts_markdown
 from desktop.ui import format as fmt
 from desktop.ui.icons import app_pixmap
-from desktop.ui.markdown_view import MarkdownView
+from desktop.ui.markdown_view import UNSUPPORTED_SCHEME, MarkdownView
 from desktop.ui.widgets import ToolButton, label
 
 RENDER_INTERVAL_MS = 50  # at most 20 renders a second while streaming
@@ -24,6 +29,37 @@ _STATUS_NOTES = {
     MessageStatus.FAILED: "This answer failed",
     MessageStatus.STREAMING: "Interrupted",
 }
+
+
+UNSUPPORTED_TIP = "Not found in your files: no passage given to the model supports this sentence."
+_BLOCK_START = re.compile(r"(?:\s*(?:[-*+]|\d{1,9}[.)]|#{1,6}|>)\s+)*")  # list, heading or quote marks
+
+
+def shown_markdown(message: Message) -> str:
+    """The answer as shown: each sentence no passage supports marked (``text`` itself is kept as
+    written, for Copy), and the passages' best sentences under an answer nothing supports."""
+    text = message.text
+    pieces: list[str] = []
+    position = 0
+    for sentence in message.sentences:
+        if sentence.supported is not False or sentence.start < position:
+            continue
+        written = text[sentence.start : sentence.end]
+        lead = _BLOCK_START.match(written)
+        cut = lead.end() if lead else 0
+        pieces += [text[position : sentence.start], written[:cut], _marked(written[cut:])]
+        position = sentence.end
+    pieces.append(text[position:])
+    shown = "".join(pieces)
+    return f"{shown}\n\n{excerpts_markdown(message.excerpts)}" if message.excerpts else shown
+
+
+def _marked(sentence: str) -> str:
+    """The sentence as a mark with a tooltip; a small mark after it where brackets would break the link."""
+    link = f'({UNSUPPORTED_SCHEME}: "{UNSUPPORTED_TIP}")'
+    if not sentence.strip() or re.search(r"[\[\]\n<\\]", sentence):
+        return f"{sentence} [?]{link}"
+    return f"[{sentence}]{link}"
 
 
 class UserMessage(QWidget):
@@ -154,7 +190,7 @@ class AnswerMessage(QWidget):
         self._text = message.text
         self.placeholder.hide()
         self.body.show()
-        self.body.set_markdown(message.text or "*(no answer)*")
+        self.body.set_markdown(shown_markdown(message) or "*(no answer)*")
         note = _STATUS_NOTES.get(message.status, "")
         if message.notes and message.status == MessageStatus.COMPLETE:
             note = "Note: " + "; ".join(message.notes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QPointF, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QColor,
     QDesktopServices,
     QGuiApplication,
     QResizeEvent,
@@ -72,8 +73,7 @@ class PdfPane(QWidget):
         self._spot = QPointF(0, 0)
         self._follow = True
         self._place()
-        words = passage.text.split()[:SEARCH_WORDS]
-        self.search.setSearchString(" ".join(words))
+        self.search.setSearchString(" ".join(_focus(passage).split()[:SEARCH_WORDS]))
         return None
 
     def _load(self, data: bytes) -> str | None:
@@ -135,6 +135,12 @@ class PdfPane(QWidget):
                 return
 
 
+def _focus(passage: Passage) -> str:
+    """What to find and highlight: the first sentence supporting the answer, else the passage."""
+    span = passage.supports[0] if passage.supports else None
+    return passage.text[span.start : span.end] if span else passage.text
+
+
 def _pixels_per_point() -> float:
     screen = QGuiApplication.primaryScreen()
     return screen.logicalDotsPerInch() / 72 if screen is not None else 1.0
@@ -158,14 +164,15 @@ class TextPane(QPlainTextEdit):
             self._shown = key
         start = max(0, min(passage.start, len(document.text)))
         end = max(start, min(passage.end, len(document.text)))
-        highlight = QTextEdit.ExtraSelection()
-        highlight.cursor = QTextCursor(self.document())
-        highlight.cursor.setPosition(start)
-        highlight.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        look = QTextCharFormat()
-        look.setBackground(appearance.colors().passage)
-        highlight.format = look
-        self.setExtraSelections([highlight])
+        colour = appearance.colors().passage
+        # The passage, and more strongly the sentences of it that support the answer.
+        highlights = [self._highlight(start, end, colour)] + [
+            self._highlight(start + span.start, min(start + span.end, end), _stronger(colour))
+            for span in passage.supports if start + span.start < end
+        ]
+        self.setExtraSelections(highlights)
+        if len(highlights) > 1:  # the supporting sentence is what to read
+            start, end = highlights[1].cursor.selectionStart(), highlights[1].cursor.selectionEnd()
         # Put the passage's end in view first, then its start: the whole passage ends up visible.
         cursor = QTextCursor(self.document())
         cursor.setPosition(end)
@@ -175,9 +182,27 @@ class TextPane(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
+    def _highlight(self, start: int, end: int, colour: QColor) -> QTextEdit.ExtraSelection:
+        highlight = QTextEdit.ExtraSelection()
+        highlight.cursor = QTextCursor(self.document())
+        highlight.cursor.setPosition(start)
+        highlight.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        look = QTextCharFormat()
+        look.setBackground(colour)
+        highlight.format = look
+        return highlight
+
     def highlighted_text(self) -> str:
         selections = self.extraSelections()
         return selections[0].cursor.selectedText().replace("\u2029", "\n") if selections else ""
+
+    def supporting_text(self) -> list[str]:
+        """The sentences highlighted as supporting the answer."""
+        return [s.cursor.selectedText().replace("\u2029", "\n") for s in self.extraSelections()[1:]]
+
+
+def _stronger(colour: QColor) -> QColor:
+    return colour.lighter(150) if colour.lightness() < 128 else colour.darker(118)
 
 
 class DocumentViewer(QWidget):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.core.types import MessageStatus
 from desktop.ui.main_window import MainWindow
-from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage
+from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
 from desktop.workers.events import EnginePhase
 from tests.gui.conftest import open_test_window, write_settings
 from tests.gui.helpers import Recorder, anchor_position, pump, shortcut, wait_until
@@ -67,7 +67,8 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
     assert message.status == MessageStatus.COMPLETE and message.text.strip()
 
     answer = window.chat.view.last_answer()
-    assert isinstance(answer, AnswerMessage) and answer.body.markdown() == message.text
+    assert isinstance(answer, AnswerMessage) and answer.body.markdown() == shown_markdown(message)
+    assert answer.text() == message.text
     streamed_for = done.times[-1] - began.times[-1]
     assert answer.renders <= max(3, int(streamed_for * 20) + 2), "re-rendered at most ~20 times a second"
 

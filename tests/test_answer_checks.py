@@ -1,0 +1,239 @@
+"""What Hearth does with whatever a model writes: no prompt syntax shown, every sentence checked
+against the passages, citations corrected, unsupported sentences marked, and no answer at all when
+the files do not cover the question.
+
+The model host is real (the model's template and tokenizer); only the words it writes are scripted
+(tests/scripted_host.py), because these tests need particular things written. The index, the
+embedder and the conversation store are real.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from desktop import cli
+from desktop.core.settings import GenerationSettings, HearthSettings
+from desktop.core.types import Message, MessageStatus
+from desktop.llm import host as host_module
+from desktop.services.answering import NOT_COVERED, Answerer, AnswerFinished, AnswerPipeline, AnswerToken
+from desktop.services.attribution import MAX_ANSWER_SENTENCES
+from desktop.services.conversations import ConversationStore
+from desktop.services.indexing import Indexer
+from desktop.services.workspace import Workspace
+from tests.scripted_host import Script, ScriptedHost, scripted_host
+
+BOILER = (
+    "# Boiler\n\nThe boiler must be serviced once a year by a registered engineer. "
+    "The pressure gauge should read between 1 and 1.5 bar when the heating is off.\n"
+)
+# About the boiler's servicing too, so that both notes are passages for a question about it.
+LOG = (
+    "# Boiler log\n\nThe boiler was last serviced in March by Hughes Heating. The engineer replaced the pressure "
+    "relief valve and topped up the system.\n"
+)
+QUESTION = "How often must the boiler be serviced?"
+SERVICED = "The boiler must be serviced once a year by a registered engineer."
+MARKUP = re.compile(r"<\s*/?\s*(?:source|question)|<\|", re.IGNORECASE)
+
+
+def number_of(prompt: str, name: str) -> int:
+    """The number the prompt gives the passage of file ``name``, in either source format."""
+    found = re.search(rf'<source n="(\d+)" from="{re.escape(name)}|^\[(\d+)\] {re.escape(name)}', prompt, re.M)
+    assert found is not None, f"{name} is not in the prompt"
+    return int(found.group(1) or found.group(2))
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "boiler.md").write_text(BOILER, encoding="utf-8")
+    (folder / "log.md").write_text(LOG, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def ask(workspace: Workspace, notes: Path) -> Iterator[Callable[..., tuple[list[str], Message]]]:
+    """Ask with the model writing what a script says: (the pieces shown while streaming, the saved answer)."""
+    workspace.settings = HearthSettings(generation=GenerationSettings(max_tokens=40, context_length=2048))
+    Indexer(workspace).index([notes])
+    hosts: list[ScriptedHost] = []
+    store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
+
+    def run(script: Script, question: str = QUESTION, *, rag: bool = True,
+            pipeline: AnswerPipeline | None = None) -> tuple[list[str], Message]:
+        host = scripted_host(script)(data_dir=workspace.data_dir)
+        hosts.append(host)
+        answerer = Answerer(workspace, store, host, pipeline)
+        shown: list[str] = []
+        finished = None
+        for event in answerer.ask(question, rag=rag):
+            if isinstance(event, AnswerToken):
+                shown.append(event.text)
+            elif isinstance(event, AnswerFinished):
+                finished = event.message
+        assert finished is not None
+        assert store.message(finished.id) == finished, "what is shown is what was saved"
+        return shown, finished
+
+    yield run
+    for host in hosts:
+        host.close()
+    store.close()
+
+
+def test_the_prompts_syntax_never_reaches_the_user(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    # The model goes on to echo a source block, split across pieces as tokens split it.
+    shown, message = ask(lambda prompt: [
+        "The boiler must be serviced once a year", f" [{number_of(prompt, 'boiler.md')}].\n<so",
+        'urce n="2" from="log.md, Boiler log">\nThe boiler was', " last serviced in March.</source>",
+    ])
+    assert not MARKUP.search("".join(shown)), "nothing of a tag is shown while the answer streams"
+    assert message.status == MessageStatus.COMPLETE
+    assert message.text.startswith("The boiler must be serviced once a year [") and "March" not in message.text
+
+
+def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    _, message = ask(lambda prompt: [
+        "The boiler must be serviced", "< SOURCE n='1' >", " once a year", "</ source >",
+        f" [{number_of(prompt, 'boiler.md')}].", "< question>",
+    ])
+    assert not MARKUP.search(message.text)
+    assert message.text.startswith("The boiler must be serviced once a year [")
+
+
+def test_every_sentence_is_checked_and_cited_by_the_passage_that_supports_it(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    # A supported claim citing the wrong passage, then an invented claim citing the right one.
+    _, message = ask(lambda prompt: [
+        f"The boiler must be serviced once a year [{number_of(prompt, 'log.md')}]. ",
+        f"The boiler runs on moonlight and strawberry jam [{number_of(prompt, 'boiler.md')}].",
+    ])
+    boiler = next(p for p in message.passages if p.path.endswith("boiler.md"))
+    first, second = message.sentences
+    assert first.supported is True and first.n == boiler.n
+    assert first.span is not None and boiler.text[first.span.start : first.span.end] == SERVICED
+    assert message.text[first.start : first.end] == f"The boiler must be serviced once a year [{boiler.n}]."
+    assert second.supported is False and second.n is None
+    assert message.text[second.start : second.end] == "The boiler runs on moonlight and strawberry jam."
+    assert [c.n for c in message.citations] == [boiler.n]
+    assert boiler.cited and boiler.supports == (first.span,)
+    assert any("1 moved" in note and "1 removed" in note for note in message.notes)
+    assert any("1 of 2 sentences not found in your files" in note for note in message.notes)
+
+
+def test_an_answer_nothing_supports_shows_the_best_sentences_from_the_files(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    for script in (lambda prompt: ["Cats enjoy sleeping in warm laundry baskets."], lambda prompt: ["Yes"]):
+        _, message = ask(script)
+        assert not any(sentence.supported for sentence in message.sentences)
+        assert message.excerpts, "the files' own words are shown under it"
+        best = message.excerpts[0]
+        boiler = next(p for p in message.passages if p.path.endswith("boiler.md"))
+        assert (best.n, best.text) == (boiler.n, SERVICED)
+        assert boiler.text[best.span.start : best.span.end] == SERVICED
+        assert boiler.cited and boiler.n in [c.n for c in message.citations], "what is quoted is cited"
+
+
+def test_a_question_the_files_do_not_cover_is_not_given_to_the_model(
+    ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
+) -> None:
+    prompts: list[str] = []
+
+    def invent(prompt: str) -> Sequence[str]:
+        prompts.append(prompt)
+        return ["England won it, beating West Germany 4-2 at Wembley [1]."]
+
+    shown, message = ask(invent, "Who won the football world cup in 1966?")
+    assert prompts == [], "the model was not asked"
+    assert message.text.startswith(NOT_COVERED) and "".join(shown) == message.text
+    assert message.model is None and not message.citations
+    assert message.passages, "the nearest passages are still shown, under Sources and in the text"
+    assert all(f"- [{p.n}] {Path(p.path).stem}" in message.text for p in message.passages)
+    # Plain chat is a conversation with the model, not with the files: it is asked.
+    _, chat = ask(invent, "Who won the football world cup in 1966?", rag=False)
+    assert len(prompts) == 1 and chat.text.startswith("England won it")
+    # And with the checks off (what the evaluation compares against), the model answers anyway.
+    _, unchecked = ask(invent, "Who won the football world cup in 1966?",
+                       pipeline=AnswerPipeline(checks=False))
+    assert len(prompts) == 2 and unchecked.model is not None
+
+
+def test_a_very_long_answer_is_checked_within_bounds(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    sentences = [f"Note {n}: the boiler must be serviced once a year. " for n in range(2000)]
+    _, message = ask(lambda prompt: sentences)
+    assert message.status == MessageStatus.COMPLETE and len(message.sentences) == 2000
+    checked = [s for s in message.sentences if s.supported is not None]
+    assert len(checked) == MAX_ANSWER_SENTENCES and all(s.supported for s in checked)
+    assert message.text.startswith("Note 0: the boiler must be serviced once a year [")
+    assert f"only the first {MAX_ANSWER_SENTENCES} sentences were checked" in message.notes
+
+
+def test_conversations_saved_before_attribution_still_open(tmp_path: Path) -> None:
+    """A conversations file of the previous version: no sentence or excerpt columns."""
+    path = tmp_path / "conversations.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL);
+        CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL, text TEXT NOT NULL, created_at REAL NOT NULL, model TEXT, status TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]', passages TEXT NOT NULL DEFAULT '[]', timings TEXT,
+            notes TEXT NOT NULL DEFAULT '[]');
+        INSERT INTO conversations VALUES (1, 'Boiler', 1.0, 1.0);
+        INSERT INTO messages (conversation_id, role, text, created_at, model, status, citations, passages)
+            VALUES (1, 'assistant', 'Once a year [1].', 1.0, 'm', 'complete',
+            '[{"n": 1, "path": "/n/boiler.md", "page": null, "heading": null}]',
+            '[{"n": 1, "chunk_id": 5, "document_id": 2, "path": "/n/boiler.md", "text": "Once a year.",
+               "score": 0.9, "start": 0, "end": 12, "cited": true}]');
+    """)
+    old.commit()
+    old.close()
+    store = ConversationStore(path)
+    (message,) = store.messages(1)
+    assert message.text == "Once a year [1]." and message.passages[0].cited
+    assert message.sentences == () and message.excerpts == () and message.passages[0].supports == ()
+    store.close()
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
+    def make(*, writes: bool = False) -> Workspace:
+        ws = Workspace(exclusive=writes)
+        ws.embedder = embedder
+        return ws
+
+    monkeypatch.setattr(cli, "_workspace", make)
+
+
+def test_the_command_line_marks_unsupported_sentences(
+    notes: Path, in_process: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["index", "--quiet", str(notes)]) == 0
+    monkeypatch.setattr(host_module, "ModelHost", scripted_host(lambda prompt: [
+        f"The boiler must be serviced once a year [{number_of(prompt, 'boiler.md')}]. ",
+        "The boiler runs on moonlight and strawberry jam.",
+    ]))
+    capsys.readouterr()
+    assert cli.main(["ask", "--json", QUESTION]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    first, second = answer["sentences"]
+    boiler = next(p for p in answer["passages"] if p["path"].endswith("boiler.md"))
+    assert first["supported"] is True and first["n"] == boiler["n"]
+    assert boiler["text"][slice(*first["passage_span"])] == SERVICED
+    assert second == {"text": "The boiler runs on moonlight and strawberry jam.", "start": second["start"],
+                      "end": second["end"], "supported": False, "n": None, "passage_span": None}
+    assert answer["excerpts"] == []
+
+    assert cli.main(["ask", QUESTION]) == 0
+    printed = capsys.readouterr().out
+    assert "Not found in your files:\n  - The boiler runs on moonlight and strawberry jam." in printed
