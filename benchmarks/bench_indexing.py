@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import PeakMemory, print_json, print_table
 from desktop.core.offline import enforce_offline
 from desktop.core.types import embedding_text
+from desktop.services.home import Home
 from desktop.services.indexing import Indexer
-from desktop.services.workspace import Workspace
 
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
          "quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden kettle river mountain "
@@ -45,7 +45,7 @@ def main() -> int:
     enforce_offline()
     corpus = Path(args.corpus)
     with tempfile.TemporaryDirectory() as scratch:
-        workspace = Workspace(Path(scratch) / "home")
+        workspace = Home(Path(scratch) / "home").workspace()
         embedder = workspace.embedder  # loaded before timing: both sides use a warm model
         indexer = Indexer(workspace)
         with PeakMemory() as memory:

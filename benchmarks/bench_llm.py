@@ -42,9 +42,8 @@ from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Message
 from desktop.llm.host import GenerationResult, ModelHost, TokenEvent
 from desktop.services.answering import Answerer, AnswerFinished, AnswerToken
-from desktop.services.conversations import ConversationStore
+from desktop.services.home import Home
 from desktop.services.indexing import Indexer
-from desktop.services.workspace import Workspace
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SETTINGS = GenerationSettings(temperature=0.0, max_tokens=128, seed=11, context_length=4096)
@@ -161,12 +160,13 @@ def main() -> int:
     bare = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
     scratch = tempfile.TemporaryDirectory()
     settings = HearthSettings(top_k=TOP_K, generation=SETTINGS.model_copy(update={"threads": threads}))
-    workspace = Workspace(Path(scratch.name) / "home", settings=settings)
+    home = Home(Path(scratch.name) / "home", settings=settings)
+    workspace = home.workspace(writes=True)
     try:
         notes = Path(scratch.name) / "notes"
         _write_notes(notes)
         Indexer(workspace).index([notes])
-        answerer = Answerer(workspace, ConversationStore(Path(scratch.name) / "chats.sqlite3"), host)
+        answerer = home.answerer(workspace=workspace, conversations=home.conversations(), host=host)
         started = time.perf_counter()
         answerer.use_model(model)
         load_s = time.perf_counter() - started
@@ -196,7 +196,7 @@ def main() -> int:
             bare_pp.append(bare.submit(_bare_run, host.last_prompt, 1).result()[0])
         attribution_ms, answer_ms, words = [], [], []
         for run in range(prompts):
-            fresh = Answerer(workspace, answerer.conversations, host)  # remembers no sentence yet
+            fresh = home.answerer(workspace=workspace, conversations=answerer.conversations, host=host)  # no memory
             fresh.model_path = answerer.model_path
             _, _, message = _hearth_run(fresh, f"{DETAIL} ({run})", rag=True, max_tokens=DETAIL_TOKENS)
             timings = message.timings

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import print_json, print_table
 from desktop.core.offline import enforce_offline
 from desktop.core.types import ChunkDraft
+from desktop.services.home import Home
 from desktop.services.retrieval import Mode, Retriever
 from desktop.services.workspace import Workspace
 from desktop.store.registry import chunk_id
@@ -73,7 +74,7 @@ def main() -> int:
     rng = random.Random(7)
     words = _vocabulary(rng)
     with tempfile.TemporaryDirectory() as scratch:
-        workspace = Workspace(Path(scratch) / "home")
+        workspace = Home(Path(scratch) / "home").workspace()
         started = time.perf_counter()
         build(workspace, args.chunks, rng, words)
         build_s = time.perf_counter() - started

@@ -39,11 +39,10 @@ import numpy as np
 
 from desktop.core.offline import enforce_offline
 from desktop.core.types import Passage
-from desktop.llm.host import ModelHost
 from desktop.services import attribution
 from desktop.services.answering import Answerer, AnswerFinished, to_passages
-from desktop.services.conversations import ConversationStore
 from desktop.services.evaluation import EvalQuestion, QuestionSet, load_set
+from desktop.services.home import Home
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 
@@ -98,17 +97,16 @@ def _unsourced_answers(sets: dict[str, QuestionSet], path: Path, max_tokens: int
     """question -> the model's answer without sources, from ``path`` or asked now and kept there."""
     if path.is_file():
         return dict(json.loads(path.read_text(encoding="utf-8")))
-    workspace = Workspace()
-    workspace.settings = workspace.settings.model_copy(update={"generation": workspace.settings.generation.model_copy(
-        update={"temperature": 0.0, "seed": 42, "max_tokens": max_tokens})})
+    home = Home()
+    settings = home.settings.value
+    home.settings.replace(settings.model_copy(update={"generation": settings.generation.model_copy(
+        update={"temperature": 0.0, "seed": 42, "max_tokens": max_tokens})}))
     with tempfile.TemporaryDirectory() as scratch:
-        answerer = Answerer(workspace, ConversationStore(Path(scratch) / "chats.sqlite3"), ModelHost())
+        answerer = home.answerer(workspace=home.workspace(), conversations=home.conversations(Path(scratch) / "c.db"))
         try:
             answers = {q.question: _without_sources(answerer, q.question) for s in sets.values() for q in s.questions}
         finally:
-            answerer.host.close()
-            answerer.conversations.close()
-            workspace.close()
+            answerer.close()
     path.write_text(json.dumps(answers, indent=1, ensure_ascii=False), encoding="utf-8")
     return answers
 
@@ -159,7 +157,7 @@ def main() -> int:
         name: load_set(Path(args.eval) / file, Path(root), name) for name, (file, root) in SETS.items()
     }
     unsourced_answers = _unsourced_answers(sets, Path(args.answers), args.max_tokens)
-    workspace = Workspace()
+    workspace = Home().workspace()
     corpora = {name: _ids(workspace, root) for name, (_, root) in SETS.items()}
     if not all(corpora.values()):
         print("Index both dev corpora in this data folder first.", file=sys.stderr)

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from desktop.core.offline import enforce_offline
 from desktop.core.settings import HearthSettings
 from desktop.services import evaluation, ranking
+from desktop.services.home import Home
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = REPO / "benchmarks" / "results" / "lab"
@@ -55,12 +56,11 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
 
 def cmd_index(args: argparse.Namespace) -> None:
     from desktop.services.indexing import Indexer
-    from desktop.services.workspace import Workspace
 
     folder = home(args.variant)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "settings.json").write_text(json.dumps(parse_sets(args.set)))
-    workspace = Workspace(folder, exclusive=True)
+    workspace = Home(folder).workspace(writes=True)
     indexer = Indexer(workspace)
     stats: dict[str, Any] = {}
     for corpus, (_, root) in CORPORA.items():
@@ -75,9 +75,8 @@ def cmd_index(args: argparse.Namespace) -> None:
 
 def cmd_dump(args: argparse.Namespace) -> None:
     from desktop.services.retrieval import Mode, Retriever
-    from desktop.services.workspace import Workspace
 
-    workspace = Workspace(home(args.variant))
+    workspace = Home(home(args.variant)).workspace()
     retriever = Retriever(workspace)
     for corpus, (questions_file, root) in CORPORA.items():
         within = [d.id for d in workspace.registry.documents(under=str(root))]

@@ -121,6 +121,7 @@ def open_window(
 
     from desktop.core.errors import HearthError
     from desktop.core.settings import HearthSettings, load_settings
+    from desktop.services.home import Home
     from desktop.ui.controller import Controller
     from desktop.ui.main_window import MainWindow
     from desktop.workers.events import Problem
@@ -131,7 +132,7 @@ def open_window(
     except HearthError as exc:
         problem = Problem("settings", f"{exc} Using the default settings until it is fixed.")
         settings = HearthSettings.model_construct()
-    controller = Controller(data_dir, models_dir, settings, preload=preload)
+    controller = Controller(Home(data_dir, models_dir=models_dir, settings=settings), preload=preload)
     window = MainWindow(controller, data_folder_locked=locked)
     if on_move is not None:
         window.dataFolderChanged.connect(on_move)

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -112,9 +112,9 @@ def _say(text: str = "", *, file: TextIO | None = None, end: str = "\n") -> None
 
 def _workspace(*, writes: bool = False) -> Any:
     """``writes``: the command changes the data folder, so it takes the folder's lock."""
-    from desktop.services.workspace import Workspace
+    from desktop.services.home import Home
 
-    return Workspace(exclusive=writes)
+    return Home().workspace(writes=writes)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -278,8 +278,7 @@ def _eval_answers(args: argparse.Namespace) -> int:
                 )
             per_set.append(runs)
     finally:
-        answerer.host.close()
-        answerer.conversations.close()
+        answerer.close()
         scratch.cleanup()
     reports = [answers.answer_report(s.name, runs) for s, runs in zip(sets, per_set, strict=True)]
     if len(reports) > 1:
@@ -392,27 +391,38 @@ class _IndexProgressBar:
 
 def _engine(model: str | None, *, conversations: Path | None = None) -> Any:
     """An Answerer; ``conversations``: where its chats go, if not the data folder's own."""
-    from desktop.llm.host import ModelHost
-    from desktop.services.answering import Answerer
-    from desktop.services.conversations import ConversationStore
+    from desktop.services.home import Home
     from desktop.services.models import resolve_model
 
-    workspace = _workspace(writes=conversations is None)
-    answerer = Answerer(
-        workspace, ConversationStore(conversations or workspace.data_dir / "conversations.sqlite3"),
-        ModelHost(data_dir=workspace.data_dir),
+    home = Home()
+    answerer = home.answerer(
+        workspace=home.workspace(writes=conversations is None), conversations=home.conversations(conversations)
     )
     if model:
-        answerer.model_path = resolve_model(workspace, model)
+        answerer.model_path = resolve_model(answerer.workspace, model)
     return answerer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    if not args.question.strip():
+        raise UsageError("The question is empty.")
+    return _answer(args, lambda answerer, scope: answerer.ask(
+        args.question, conversation_id=args.conversation, rag=not args.no_rag, document_ids=scope
+    ))
+
+
+def cmd_regenerate(args: argparse.Namespace) -> int:
+    return _answer(args, lambda answerer, scope: answerer.regenerate(
+        args.conversation, rag=not args.no_rag, document_ids=scope
+    ))
+
+
+def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], Iterator[Any]]) -> int:
+    """Stream an answer (``events``: the answerer and the documents in scope -> its events), then
+    print what was checked and cited."""
     from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
     from desktop.services.library import documents_in
 
-    if not args.question.strip():
-        raise UsageError("The question is empty.")
     answerer = _engine(args.model)
     if args.force:
         answerer.use_model(answerer.model_path, force=True)
@@ -420,8 +430,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     streamed: list[str] = []
     try:
         scope = documents_in(answerer.workspace, [Path(p) for p in args.only]) if args.only else None
-        for event in answerer.ask(args.question, conversation_id=args.conversation, rag=not args.no_rag,
-                                  document_ids=scope):
+        for event in events(answerer, scope):
             if isinstance(event, AnswerToken) and not args.json:
                 streamed.append(event.text)
                 _say(event.text, end="")  # the model can write escape sequences too
@@ -434,7 +443,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answerer.cancel()
         raise
     finally:
-        answerer.host.close()
+        answerer.close()
     assert finished is not None
     if args.json:
         _emit_json(_ask_json(finished).model_dump())
@@ -493,10 +502,9 @@ def _ask_json(message: Any) -> AskJson:
 
 def cmd_chats(args: argparse.Namespace) -> int:
     from desktop.services import export
-    from desktop.services.conversations import ConversationStore
+    from desktop.services.home import Home
 
-    workspace = _workspace()
-    store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
+    store = Home().conversations()
     if args.action == "list":
         conversations = store.list(args.search)
         if args.json:
@@ -556,6 +564,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _answer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
+    parser.add_argument("--model", help="a .gguf path, or a model in the models folder")
+    parser.add_argument("--force", action="store_true", help="load the model even if memory looks short")
+    parser.add_argument("--only", action="append", metavar="PATH",
+                        help="answer only from documents at or below PATH (repeatable)")
+    parser.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hearth", description="Hearth: answers from your own files, offline.")
     parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
@@ -600,14 +617,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="ask a question about your files")
     ask.add_argument("question")
-    ask.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
-    ask.add_argument("--model", help="a .gguf path, or a model in the models folder")
     ask.add_argument("--conversation", type=int, help="continue this conversation")
-    ask.add_argument("--force", action="store_true", help="load the model even if memory looks short")
-    ask.add_argument("--only", action="append", metavar="PATH",
-                     help="answer only from documents at or below PATH (repeatable)")
-    ask.add_argument("--json", action="store_true")
+    _answer_options(ask)
     ask.set_defaults(run=cmd_ask)
+
+    regenerate = commands.add_parser("regenerate", help="answer a conversation's last question again")
+    regenerate.add_argument("conversation", type=int, help="the conversation (see `hearth chats list`)")
+    _answer_options(regenerate)
+    regenerate.set_defaults(run=cmd_regenerate)
 
     chats = commands.add_parser("chats", help="list, show or export conversations")
     chats.add_argument("action", choices=["list", "show", "export"])

@@ -89,11 +89,11 @@ class _SelfTest:
         write_generated_samples(self.documents)
 
     def index(self) -> None:
+        from desktop.services.home import Home
         from desktop.services.indexing import Indexer
-        from desktop.services.workspace import Workspace
 
-        settings = load_settings(self.data_dir, generation=GENERATION)
-        self.workspace = Workspace(self.data_dir, settings=settings, models_dir=paths.models_dir(), exclusive=True)
+        self.home = Home(self.data_dir, settings=load_settings(self.data_dir, generation=GENERATION))
+        self.workspace = self.home.workspace(writes=True)
         self.stack.callback(self.workspace.close)
         result = Indexer(self.workspace).index([self.documents])
         failures = "; ".join(f"{Path(f.path).name}: {f.reason}" for f in result.failed)
@@ -113,16 +113,13 @@ class _SelfTest:
             self.report.searched += 1
 
     def ask(self) -> None:
-        from desktop.llm.host import ModelHost
-        from desktop.services.answering import Answerer, AnswerFinished
-        from desktop.services.conversations import ConversationStore
+        from desktop.services.answering import AnswerFinished
 
-        conversations = ConversationStore(self.data_dir / "conversations.sqlite3")
+        conversations = self.home.conversations()
         self.stack.callback(conversations.close)
-        host = ModelHost(data_dir=self.data_dir)
-        self.stack.callback(host.close)
-        finished = [e.message for e in Answerer(self.workspace, conversations, host).ask(QUESTION)
-                    if isinstance(e, AnswerFinished)]
+        answerer = self.home.answerer(workspace=self.workspace, conversations=conversations)
+        self.stack.callback(answerer.host.close)
+        finished = [e.message for e in answerer.ask(QUESTION) if isinstance(e, AnswerFinished)]
         _check(len(finished) == 1, "the answer never finished")
         message = finished[0]
         self.report.answer_chars = len(message.text)

@@ -204,3 +204,24 @@ def test_new_settings_apply_to_the_loaded_model(answerer: Answerer) -> None:
     answerer.apply_settings(HearthSettings(generation=SHORT.model_copy(update={"context_length": 1024})))
     assert answerer.host.context_length == 1024
     assert _collect(answerer.ask("What does KX-409 mean?"))[2].message.status == MessageStatus.COMPLETE
+
+
+def test_regenerate_replaces_the_last_exchange_and_keeps_the_rest(answerer: Answerer) -> None:
+    _, first, _ = _collect(answerer.ask("What does error code KX-409 mean?"))
+    conversation = first.conversation_id
+    _collect(answerer.ask("How long should it cool?", conversation_id=conversation))
+    before = answerer.conversations.messages(conversation)
+
+    _, again, finished = _collect(answerer.regenerate(conversation))
+    after = answerer.conversations.messages(conversation)
+    assert [m.text for m in after[:2]] == [m.text for m in before[:2]]  # the first exchange is untouched
+    assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
+    assert after[2].text == "How long should it cool?" and after[3].id == again.answer_id == finished.message.id
+    assert {m.id for m in before[2:]}.isdisjoint(m.id for m in after)
+
+
+def test_regenerate_refuses_a_conversation_without_a_question(answerer: Answerer) -> None:
+    empty = answerer.conversations.create()
+    with pytest.raises(UsageError, match="no question"):
+        _collect(answerer.regenerate(empty.id))
+    assert answerer.conversations.messages(empty.id) == []

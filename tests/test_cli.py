@@ -289,3 +289,22 @@ def test_models_lists_those_added_in_the_window_too(
     assert cli.main(["models", "--json"]) == 0
     listed = [model["path"] for model in json.loads(capsys.readouterr().out)]
     assert str(elsewhere) in listed and str(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf") in listed
+
+
+def test_regenerate_answers_the_last_question_again_in_place(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted_ask(lambda prompt: ["Unplug it [1]."])
+    assert cli.main(["ask", "--json", "What does error code KX-409 mean?"]) == 0
+    conversation = json.loads(capsys.readouterr().out)["conversation"]
+    scripted_ask(lambda prompt: ["Let it cool for ten minutes [1]."])
+
+    assert cli.main(["regenerate", str(conversation), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["conversation"] == conversation and again["answer"].startswith("Let it cool")
+    assert cli.main(["chats", "show", str(conversation)]) == 0
+    shown = capsys.readouterr().out
+    assert "Let it cool" in shown and shown.count("## You") == 1 and shown.count("## Hearth") == 1
+
+    assert cli.main(["regenerate", "999"]) == 2
+    assert "There is no conversation 999." in capsys.readouterr().err

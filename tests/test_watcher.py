@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.live_settings import LiveSettings
 from desktop.core.settings import HearthSettings
 from desktop.workers.threads import WorkerThread
 from desktop.workers.watcher import WatchWorker
@@ -24,7 +25,7 @@ def test_a_folder_too_deep_to_watch_is_reported_and_the_others_are_watched(qtbot
     notes, papers = tmp_path / "Notes", tmp_path / "Papers"
     deep_folder(notes, 1_000)
     papers.mkdir()
-    worker = WatchWorker(tmp_path / "hearth-home", HearthSettings())
+    worker = WatchWorker(tmp_path / "hearth-home", LiveSettings(HearthSettings()))
     thread = WorkerThread(worker, "watcher")
     driver = Driver()
     driver.start.connect(worker.start)

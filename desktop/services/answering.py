@@ -60,6 +60,7 @@ class AnswerStarted(Frozen):
 
 
 class AnswerToken(Frozen):
+    answer_id: int
     text: str
 
 
@@ -144,12 +145,15 @@ class Answerer:
         conversation_id: int | None = None,
         rag: bool = True,
         document_ids: Sequence[int] | None = None,
+        replacing: Sequence[int] = (),
     ) -> Iterator[AnswerEvent]:
+        """``replacing``: messages of the conversation this exchange takes the place of (see ``regenerate``)."""
         question = question.strip()
         if not question:
             raise UsageError("The question is empty.")
         # Everything that can refuse the question runs before anything is written.
         history = self.conversations.messages(conversation_id) if conversation_id is not None else []
+        history = [m for m in history if m.id not in replacing]
         started = time.perf_counter()
         library = answer_library_question(question, self.workspace) if rag else None
         if library is None:
@@ -157,11 +161,13 @@ class Answerer:
         if conversation_id is None:
             conversation_id = self.conversations.create().id
         asked = self.conversations.add_user_message(conversation_id, question)
+        for message_id in replacing:  # only now: a question refused above keeps the old exchange
+            self.conversations.delete_message(message_id)
 
         if library is not None:
             answer_id = self.conversations.start_answer(conversation_id, None)
             yield AnswerStarted(conversation_id=conversation_id, question_id=asked.id, answer_id=answer_id)
-            yield AnswerToken(text=library.text)
+            yield AnswerToken(answer_id=answer_id, text=library.text)
             message = self.conversations.finish_answer(
                 answer_id, text=library.text, status=MessageStatus.COMPLETE, citations=library.citations,
                 timings=Timings(total_ms=(time.perf_counter() - started) * 1000),
@@ -194,6 +200,28 @@ class Answerer:
             answer_id, question, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started
         )
 
+    def regenerate(
+        self, conversation_id: int, *, rag: bool = True, document_ids: Sequence[int] | None = None
+    ) -> Iterator[AnswerEvent]:
+        """Ask the conversation's last question again; the new exchange replaces the last one."""
+        messages = self.conversations.messages(conversation_id)
+        questions = [i for i, m in enumerate(messages) if m.role == "user"]
+        if not questions:
+            raise UsageError(f"Conversation {conversation_id} has no question to answer again.")
+        last = questions[-1]
+        yield from self.ask(
+            messages[last].text, conversation_id=conversation_id, rag=rag, document_ids=document_ids,
+            replacing=[m.id for m in messages[last:]],
+        )
+
+    def close(self) -> None:
+        """Stop the model host and close the stores."""
+        try:
+            self.host.close()
+        finally:
+            self.conversations.close()
+            self.workspace.close()
+
     def _confidence(self, question: str, history: Sequence[Message], passages: Sequence[Passage]) -> float:
         """How close the nearest passage is to the question; a follow-up is also read with the
         question before it, which it may lean on ("and how long should it cool?")."""
@@ -217,7 +245,7 @@ class Answerer:
             conversation_id=conversation_id, question_id=question_id, answer_id=answer_id, passages=tuple(passages)
         )
         text = not_covered_text(passages)
-        yield AnswerToken(text=text)
+        yield AnswerToken(answer_id=answer_id, text=text)
         note = (
             f"no passage is close enough to the question (best similarity {confidence:.2f}, "
             f"{attribution.CONFIDENCE_THRESHOLD:.2f} needed)"
@@ -254,14 +282,14 @@ class Answerer:
                     self.host.cancel()  # the model went on to write the prompt's syntax: the answer ends here
                 if shown:
                     pieces.append(shown)
-                    yield AnswerToken(text=shown)
+                    yield AnswerToken(answer_id=answer_id, text=shown)
                 if time.monotonic() - last_save > SAVE_EVERY_S:
                     self.conversations.save_partial(answer_id, "".join(pieces))
                     last_save = time.monotonic()
             tail = guard.finish() if guard else ""
             if tail:
                 pieces.append(tail)
-                yield AnswerToken(text=tail)
+                yield AnswerToken(answer_id=answer_id, text=tail)
         except ModelError:
             self.conversations.finish_answer(
                 answer_id, text="".join(pieces), status=MessageStatus.INTERRUPTED, passages=passages,

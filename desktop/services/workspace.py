@@ -1,4 +1,8 @@
-"""One data folder opened for use: settings, the registry, and (lazily) vectors and embedder."""
+"""One data folder opened for use: settings, the registry, and (lazily) vectors and embedder.
+
+A Workspace belongs to the thread that opened it (its SQLite connection does); the settings may be
+shared with the folder's other workspaces (``LiveSettings``, see ``desktop/services/home.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core import paths
+from desktop.core.live_settings import LiveSettings
 from desktop.core.settings import HearthSettings, load_settings
 from desktop.core.types import ChunkDraft
 from desktop.store.embedder import Embedder, embedder_folder
@@ -24,20 +29,30 @@ class Workspace:
         self,
         data_dir: Path | None = None,
         *,
-        settings: HearthSettings | None = None,
+        settings: HearthSettings | LiveSettings | None = None,
         models_dir: Path | None = None,
         exclusive: bool = False,
     ) -> None:
         """``exclusive``: this process will write, so no other process may (see DataFolderLock)."""
         self.data_dir = data_dir or paths.data_dir()
         self.models_dir = models_dir or paths.models_dir()
-        self.settings = settings or load_settings(self.data_dir)
+        if not isinstance(settings, LiveSettings):
+            settings = LiveSettings(settings or load_settings(self.data_dir))
+        self.live_settings = settings
         self._lock = DataFolderLock(self.data_dir)
         if exclusive:
             self._lock.acquire()
         self.registry = Registry(self.data_dir / "index" / "registry.sqlite3")
         if exclusive:
             self.settle()  # the first writer after a crash finishes what the crash interrupted
+
+    @property
+    def settings(self) -> HearthSettings:
+        return self.live_settings.value
+
+    @settings.setter
+    def settings(self, settings: HearthSettings) -> None:
+        self.live_settings.replace(settings)
 
     @cached_property
     def vectors(self) -> VectorStore:

@@ -10,10 +10,10 @@ from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.core.types import Message
+from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
 from desktop.ui.icons import app_pixmap
 from desktop.ui.message_widget import AnswerMessage, UserMessage
 from desktop.ui.widgets import PushButton, label
-from desktop.workers.events import AnswerBegan, AnswerDone, AnswerPiece
 
 COLUMN_WIDTH = 800
 
@@ -167,7 +167,7 @@ class ChatView(QScrollArea):
         self.empty.setVisible(not self._message_widgets())
 
     # -- the streaming answer ----------------------------------------------------------------------
-    def on_began(self, began: AnswerBegan) -> None:
+    def on_began(self, began: AnswerStarted) -> None:
         self.conversation_id = began.conversation_id
         if self.streaming is not None:
             self.streaming.begin(began.answer_id, began.passages)
@@ -181,11 +181,11 @@ class ChatView(QScrollArea):
         self.streaming = answer
         self._update_regenerate()
 
-    def on_piece(self, piece: AnswerPiece) -> None:
+    def on_piece(self, piece: AnswerToken) -> None:
         if self.streaming is not None and self.streaming.answer_id == piece.answer_id:
             self.streaming.append(piece.text)
 
-    def on_done(self, done: AnswerDone) -> AnswerMessage | None:
+    def on_done(self, done: AnswerFinished) -> AnswerMessage | None:
         answer = self.streaming
         if answer is None or done.message.conversation_id != self.conversation_id:
             return None

@@ -18,12 +18,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import IndexProgress, Passage
+from desktop.services.answering import AnswerFinished, AnswerStarted
+from desktop.services.home import Home
 from desktop.ui.drop import is_model
 from desktop.workers.documents import DocumentWorker
 from desktop.workers.engine import EngineWorker
 from desktop.workers.events import (
-    AnswerBegan,
-    AnswerDone,
     AnswerFailed,
     AskRequest,
     ConversationList,
@@ -54,9 +54,9 @@ class Controller(QObject):
     conversations = Signal(object)  # ConversationList
     conversationOpened = Signal(object)  # ConversationContent
     conversationDeleted = Signal(object)  # int
-    answerBegan = Signal(object)  # AnswerBegan
-    answerPiece = Signal(object)  # AnswerPiece
-    answerDone = Signal(object)  # AnswerDone
+    answerBegan = Signal(object)  # AnswerStarted
+    answerPiece = Signal(object)  # AnswerToken
+    answerDone = Signal(object)  # AnswerFinished
     answerFailed = Signal(object)  # AnswerFailed
     streamingChanged = Signal(bool)
     library = Signal(object)  # LibrarySnapshot
@@ -89,30 +89,25 @@ class Controller(QObject):
     _index_start = Signal()
     _index_run = Signal(object)
     _index_forget = Signal(object)
-    _index_settings = Signal(object)
     _index_close = Signal()
     _watch_start = Signal()
     _watch_roots = Signal(object)
-    _watch_settings = Signal(object)
     _watch_close = Signal()
     _viewer_load = Signal(object)
-    _viewer_settings = Signal(object)
     _viewer_close = Signal()
 
     def __init__(
         self,
-        data_dir: Path,
-        models_dir: Path,
-        settings: HearthSettings,
+        home: Home,
         *,
         preload: bool = True,
         watch_folders: bool = True,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.data_dir = data_dir
-        self.models_dir = models_dir
-        self.settings = settings
+        self.home = home
+        self.data_dir = home.data_dir
+        self.models_dir = home.models_dir
         self.current_conversation: int | None = None
         self.streaming = False
         self.scope: tuple[int, ...] | None = None
@@ -122,11 +117,11 @@ class Controller(QObject):
         self.watched: tuple[str, ...] = ()  # folders whose changes are picked up
         self._closed = False
 
-        self.engine = EngineWorker(data_dir, models_dir, settings, preload=preload)
-        self.store = StoreWorker(data_dir, models_dir, settings)
-        self.indexer = IndexWorker(data_dir, models_dir, settings)
-        self.documents = DocumentWorker(settings)
-        self.watcher = WatchWorker(data_dir, settings)
+        self.engine = EngineWorker(home, preload=preload)
+        self.store = StoreWorker(home)
+        self.indexer = IndexWorker(home)
+        self.documents = DocumentWorker(home.settings)
+        self.watcher = WatchWorker(home.data_dir, home.settings)
         self._watch_folders = watch_folders
         self.threads = {
             "engine": WorkerThread(self.engine, "hearth-engine"),
@@ -154,11 +149,11 @@ class Controller(QObject):
             (self._store_add_model, store.add_model), (self._store_save_settings, store.save_settings),
             (self._store_close, store.close),
             (self._index_start, indexer.start), (self._index_run, indexer.index),
-            (self._index_forget, indexer.forget), (self._index_settings, indexer.apply_settings),
+            (self._index_forget, indexer.forget),
             (self._index_close, indexer.close),
             (self._watch_start, watcher.start), (self._watch_roots, watcher.watch),
-            (self._watch_settings, watcher.apply_settings), (self._watch_close, watcher.close),
-            (self._viewer_load, documents.load), (self._viewer_settings, documents.apply_settings),
+            (self._watch_close, watcher.close),
+            (self._viewer_load, documents.load),
             (self._viewer_close, documents.close),
         ]:
             signal.connect(slot)
@@ -186,6 +181,10 @@ class Controller(QObject):
         watcher.watching.connect(self._on_watching)
         for worker in (engine, store, indexer, documents, watcher):
             worker.problem.connect(self._on_problem)
+
+    @property
+    def settings(self) -> HearthSettings:
+        return self.home.settings.value
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -225,13 +224,14 @@ class Controller(QObject):
         ))
         return True
 
-    def regenerate(self, question: str, question_id: int, answer_id: int, *, rag: bool = True) -> bool:
+    def regenerate(self, question: str, *, rag: bool = True) -> bool:
+        """Ask the current conversation's last ``question`` again, in place of its answer."""
         if self.streaming:
             return False
         self._set_streaming(True)
         self._engine_ask.emit(AskRequest(
             question=question, conversation_id=self.current_conversation, document_ids=self.scope, rag=rag,
-            replace=(question_id, answer_id),
+            regenerate=True,
         ))
         return True
 
@@ -314,13 +314,11 @@ class Controller(QObject):
         self.apply_settings(self.settings.model_copy(update={"model_overrides": overrides}))
 
     def apply_settings(self, settings: HearthSettings, *, rebuild: bool = False) -> None:
-        """Save validated settings and hand them to every worker; ``rebuild`` re-indexes everything."""
-        self.settings = settings
+        """Make validated settings the live ones (every worker reads them), save them, and let the
+        engine reload the model if they change it; ``rebuild`` re-indexes everything."""
+        self.home.settings.replace(settings)
         self._store_save_settings.emit(settings)
         self._engine_settings.emit(settings)
-        self._index_settings.emit(settings)
-        self._watch_settings.emit(settings)
-        self._viewer_settings.emit(settings)
         if rebuild and self.snapshot.roots:
             self._request_index(IndexRequest(paths=self.snapshot.roots))
 
@@ -329,13 +327,13 @@ class Controller(QObject):
         self.status = status
         self.engineStatus.emit(status)
 
-    def _on_began(self, began: AnswerBegan) -> None:
+    def _on_began(self, began: AnswerStarted) -> None:
         if self.current_conversation is None:
             self.current_conversation = began.conversation_id
             self._store_list.emit(self.search)  # the new chat appears in the list
         self.answerBegan.emit(began)
 
-    def _on_done(self, done: AnswerDone) -> None:
+    def _on_done(self, done: AnswerFinished) -> None:
         self._set_streaming(False)
         self._store_list.emit(self.search)  # its title and order change
         self.answerDone.emit(done)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop import __version__
 from desktop.core.types import MessageStatus, Passage
+from desktop.services.answering import AnswerFinished, AnswerStarted
 from desktop.ui import format as fmt
 from desktop.ui.banner import ProblemBanner
 from desktop.ui.chat_page import ChatPage
@@ -46,8 +47,6 @@ from desktop.ui.status_bar import StatusBar
 from desktop.ui.ui_state import UiState, load_ui_state, save_ui_state
 from desktop.ui.viewer import DocumentViewer
 from desktop.workers.events import (
-    AnswerBegan,
-    AnswerDone,
     AnswerFailed,
     ConversationContent,
     ConversationList,
@@ -228,7 +227,7 @@ class MainWindow(QMainWindow):
             return
         rag = self.chat.composer.rag
         if question.message_id is not None and answer.answer_id is not None:
-            sent = self.controller.regenerate(question.text, question.message_id, answer.answer_id, rag=rag)
+            sent = self.controller.regenerate(question.text, rag=rag)
         else:
             sent = self.controller.ask(question.text, rag=rag)
         if sent:
@@ -251,14 +250,14 @@ class MainWindow(QMainWindow):
         if conversation_id != self.chat.view.conversation_id or self.controller.current_conversation is None:
             self.controller.open_conversation(conversation_id)
 
-    def _answer_began(self, began: AnswerBegan) -> None:
+    def _answer_began(self, began: AnswerStarted) -> None:
         if self.chat.view.streaming is not None and self.chat.view.conversation_id in (None, began.conversation_id):
             self.chat.view.on_began(began)
             self.sources.show_passages(began.passages)
             self._back_to_sources()
             self.sidebar.select(began.conversation_id)
 
-    def _answer_done(self, done: AnswerDone) -> None:
+    def _answer_done(self, done: AnswerFinished) -> None:
         message = done.message
         if message.timings is not None:
             self.status.set_speed(message.timings.tokens_per_second, message.timings.generated_tokens)

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.errors import Cancelled, ParseError
-from desktop.core.settings import HearthSettings
+from desktop.core.live_settings import LiveSettings
 from desktop.core.types import Passage
 from desktop.ingest.loaders import kind_for
 from desktop.services.documents import DocumentReader
@@ -26,9 +26,11 @@ class DocumentWorker(QObject):
     loaded = Signal(object)  # DocumentShown
     problem = Signal(object)  # Problem
 
-    def __init__(self, settings: HearthSettings) -> None:
+    def __init__(self, settings: LiveSettings) -> None:
         super().__init__()
-        self._reader = DocumentReader(settings)
+        self._settings = settings
+        self._reader_settings = settings.value
+        self._reader = DocumentReader(self._reader_settings)
         self._wanted: DocumentRequest | None = None  # written by the GUI thread
 
     def want(self, request: DocumentRequest | None) -> None:
@@ -50,16 +52,15 @@ class DocumentWorker(QObject):
             shown = DocumentRefused(passage=request.passage, message=message)
         self.loaded.emit(shown)
 
-    @Slot(object)
-    def apply_settings(self, settings: HearthSettings) -> None:
-        self._reader = DocumentReader(settings)
-
     @Slot()
     def close(self) -> None:
         quit_current_thread()
 
     def _read(self, request: DocumentRequest) -> DocumentShown:
         passage = request.passage
+        if self._settings.value is not self._reader_settings:  # parser limits may have changed
+            self._reader_settings = self._settings.value
+            self._reader = DocumentReader(self._reader_settings)
 
         def wanted() -> bool:
             return request is self._wanted

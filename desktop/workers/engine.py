@@ -17,17 +17,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
-from desktop.llm.host import HostState, ModelHost
-from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
-from desktop.services.conversations import ConversationStore
+from desktop.llm.host import HostState
+from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted
+from desktop.services.home import Home
 from desktop.services.models import default_model_path
-from desktop.services.workspace import Workspace
 from desktop.workers.errors import describe, reported
 from desktop.workers.events import (
-    AnswerBegan,
-    AnswerDone,
     AnswerFailed,
-    AnswerPiece,
     AskRequest,
     EnginePhase,
     EngineStatus,
@@ -38,25 +34,19 @@ from desktop.workers.threads import quit_current_thread
 
 log = logging.getLogger("hearth.engine")
 
-CONVERSATIONS_DB = "conversations.sqlite3"
-PIECE_INTERVAL_S = 0.03  # tokens arriving faster than this travel to the window together
 
 
 class EngineWorker(QObject):
     status = Signal(object)  # EngineStatus
-    began = Signal(object)  # AnswerBegan
-    piece = Signal(object)  # AnswerPiece
-    done = Signal(object)  # AnswerDone
+    began = Signal(object)  # AnswerStarted
+    piece = Signal(object)  # AnswerToken (the model host already gathers tokens into pieces)
+    done = Signal(object)  # AnswerFinished
     failed = Signal(object)  # AnswerFailed
     problem = Signal(object)  # Problem
 
-    def __init__(
-        self, data_dir: Path, models_dir: Path, settings: HearthSettings, *, preload: bool = True
-    ) -> None:
+    def __init__(self, home: Home, *, preload: bool = True) -> None:
         super().__init__()
-        self._data_dir = data_dir
-        self._models_dir = models_dir
-        self._settings = settings
+        self._home = home
         self._preload = preload
         self._answerer: Answerer | None = None
         self._stopped_at = 0.0  # a float store is atomic: safe to write from the GUI thread
@@ -109,7 +99,7 @@ class EngineWorker(QObject):
     @Slot(object)
     @reported("settings")
     def apply_settings(self, settings: HearthSettings) -> None:
-        self._settings = settings
+        """The live settings already changed; a loaded model may need them (context, threads, LoRA)."""
         if self._answerer is None:
             return
         path = self._answerer.model_path
@@ -124,37 +114,26 @@ class EngineWorker(QObject):
     @Slot(object)
     def ask(self, request: AskRequest) -> None:
         conversation_id = request.conversation_id
-        answer_id = -1
         try:
             answerer = self._ready_answerer()
-            for message_id in request.replace:
-                answerer.conversations.delete_message(message_id)
             asked = time.monotonic()
-            pending: list[str] = []
-            sent_at = 0.0
-            events = answerer.ask(
-                request.question, conversation_id=conversation_id, rag=request.rag,
-                document_ids=list(request.document_ids) if request.document_ids is not None else None,
-            )
+            scope = list(request.document_ids) if request.document_ids is not None else None
+            if request.regenerate and conversation_id is not None:
+                events = answerer.regenerate(conversation_id, rag=request.rag, document_ids=scope)
+            else:
+                events = answerer.ask(
+                    request.question, conversation_id=conversation_id, rag=request.rag, document_ids=scope
+                )
             for event in events:
                 if self._stopped_at > asked:
                     answerer.cancel()  # repeated per token: a cancel sent before generation began is reset
-                if isinstance(event, AnswerToken):
-                    pending.append(event.text)
-                    if time.monotonic() - sent_at >= PIECE_INTERVAL_S:
-                        self.piece.emit(AnswerPiece(answer_id=answer_id, text="".join(pending)))
-                        pending.clear()
-                        sent_at = time.monotonic()
-                elif isinstance(event, AnswerStarted):
-                    conversation_id, answer_id = event.conversation_id, event.answer_id
-                    self.began.emit(AnswerBegan(
-                        conversation_id=event.conversation_id, question_id=event.question_id,
-                        answer_id=event.answer_id, passages=event.passages,
-                    ))
+                if isinstance(event, AnswerStarted):
+                    conversation_id = event.conversation_id
+                    self.began.emit(event)
                 elif isinstance(event, AnswerFinished):
-                    if pending:
-                        self.piece.emit(AnswerPiece(answer_id=answer_id, text="".join(pending)))
-                    self.done.emit(AnswerDone(event.message))
+                    self.done.emit(event)
+                else:
+                    self.piece.emit(event)
         except Exception as exc:
             if not isinstance(exc, HearthError):
                 log.exception("answering failed")
@@ -165,9 +144,7 @@ class EngineWorker(QObject):
     def close(self) -> None:
         try:
             if self._answerer is not None:
-                self._answerer.host.close()
-                self._answerer.conversations.close()
-                self._answerer.workspace.close()
+                self._answerer.close()
         except Exception:
             log.exception("closing the engine")
         finally:
@@ -177,11 +154,7 @@ class EngineWorker(QObject):
     def _open(self) -> Answerer:
         """The stores and the model host, created on first use in this thread."""
         if self._answerer is None:
-            workspace = Workspace(
-                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
-            )
-            store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
-            self._answerer = Answerer(workspace, store, ModelHost(data_dir=self._data_dir))
+            self._answerer = self._home.answerer()
         return self._answerer
 
     def _load_default_model(self, answerer: Answerer) -> None:

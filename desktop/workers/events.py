@@ -50,26 +50,7 @@ class AskRequest:
     conversation_id: int | None
     document_ids: tuple[int, ...] | None = None  # None: the whole library
     rag: bool = True
-    replace: tuple[int, ...] = ()  # messages deleted first: "regenerate" replaces the last exchange
-
-
-@dataclass(frozen=True)
-class AnswerBegan:
-    conversation_id: int
-    question_id: int
-    answer_id: int
-    passages: tuple[Passage, ...]
-
-
-@dataclass(frozen=True)
-class AnswerPiece:
-    answer_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class AnswerDone:
-    message: Message
+    regenerate: bool = False  # ask the conversation's last question again, in place of its answer
 
 
 @dataclass(frozen=True)

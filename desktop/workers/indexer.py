@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.control import Control
 from desktop.core.errors import Cancelled, HearthError
-from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus, FailedFile, IndexProgress
+from desktop.services.home import Home
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 from desktop.workers.errors import describe, reported
@@ -35,11 +35,9 @@ class IndexWorker(QObject):
     roots = Signal(object)  # tuple[str, ...]: what the library holds, for the folder watcher
     problem = Signal(object)  # Problem
 
-    def __init__(self, data_dir: Path, models_dir: Path, settings: HearthSettings) -> None:
+    def __init__(self, home: Home) -> None:
         super().__init__()
-        self._data_dir = data_dir
-        self._models_dir = models_dir
-        self._settings = settings
+        self._home = home
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self._control = Control()
@@ -116,13 +114,6 @@ class IndexWorker(QObject):
         self.changed.emit()
         self._emit_roots()
 
-    @Slot(object)
-    @reported("settings")
-    def apply_settings(self, settings: HearthSettings) -> None:
-        self._settings = settings
-        if self._workspace is not None:
-            self._workspace.settings = settings
-
     @Slot()
     def close(self) -> None:
         try:
@@ -146,7 +137,5 @@ class IndexWorker(QObject):
     def _ws(self) -> Workspace:
         """Opened on first use, in this thread (a request can arrive before ``start``)."""
         if self._workspace is None:
-            self._workspace = Workspace(
-                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
-            )
+            self._workspace = self._home.workspace(writes=True)
         return self._workspace

@@ -18,9 +18,9 @@ from desktop.core.settings import HearthSettings, save_settings
 from desktop.llm.crash_marks import crashed_models
 from desktop.services import export
 from desktop.services.conversations import ConversationStore
+from desktop.services.home import Home
 from desktop.services.models import add_model, available_models
 from desktop.services.workspace import Workspace
-from desktop.workers.engine import CONVERSATIONS_DB
 from desktop.workers.errors import reported
 from desktop.workers.events import (
     ConversationContent,
@@ -46,11 +46,9 @@ class StoreWorker(QObject):
     settings_saved = Signal(object)  # HearthSettings
     problem = Signal(object)  # Problem
 
-    def __init__(self, data_dir: Path, models_dir: Path, settings: HearthSettings) -> None:
+    def __init__(self, home: Home) -> None:
         super().__init__()
-        self._data_dir = data_dir
-        self._models_dir = models_dir
-        self._settings = settings
+        self._home = home
         self._store: ConversationStore | None = None
         self._workspace: Workspace | None = None
         self._search = ""
@@ -117,7 +115,7 @@ class StoreWorker(QObject):
     def list_models(self) -> None:
         workspace = self._ws()
         models = available_models(workspace)
-        crashed = frozenset(crashed_models(self._data_dir))
+        crashed = frozenset(crashed_models(self._home.data_dir))
         self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
 
     @Slot(object)
@@ -133,9 +131,7 @@ class StoreWorker(QObject):
     def save_settings(self, settings: HearthSettings) -> None:
         # Settings come here from the window only, so their adapters are the user's own picks.
         remember_picked(adapters=_adapters(settings))
-        save_settings(self._data_dir, settings)
-        self._settings = settings
-        self._ws().settings = settings
+        save_settings(self._home.data_dir, settings)
         self.settings_saved.emit(settings)
 
     @Slot()
@@ -153,14 +149,12 @@ class StoreWorker(QObject):
     # Opened on first use, in this thread (a request can arrive before ``start``).
     def _conversations(self) -> ConversationStore:
         if self._store is None:
-            self._store = ConversationStore(self._data_dir / CONVERSATIONS_DB)
+            self._store = self._home.conversations()
         return self._store
 
     def _ws(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = Workspace(
-                self._data_dir, settings=self._settings, models_dir=self._models_dir, exclusive=True
-            )
+            self._workspace = self._home.workspace(writes=True)
         return self._workspace
 
 

@@ -17,7 +17,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from desktop.core.settings import HearthSettings
+from desktop.core.live_settings import LiveSettings
 from desktop.ingest.loaders import kind_for
 from desktop.ingest.walker import is_ignored
 from desktop.workers.events import Problem
@@ -52,14 +52,14 @@ class WatchWorker(QObject):
     def __init__(
         self,
         data_dir: Path,
-        settings: HearthSettings,
+        settings: LiveSettings,
         *,
         debounce_ms: int = 1500,
         poll_interval_s: float = 5.0,
     ) -> None:
         super().__init__()
         self._data_dir = str(data_dir.resolve())
-        self._ignore = list(settings.ignore_patterns)
+        self._settings = settings  # the folder's live copy: a change of ignore patterns applies at once
         self._debounce_ms = debounce_ms
         self._poll_interval_s = poll_interval_s
         self._observer: BaseObserver | None = None
@@ -73,7 +73,8 @@ class WatchWorker(QObject):
         if path == self._data_dir or path.startswith(self._data_dir + os.sep):
             return False  # our own index files changing
         inside = Path(os.path.relpath(path, root)).parts
-        if any(is_ignored(part, self._ignore) for part in inside):
+        ignore = self._settings.value.ignore_patterns
+        if any(is_ignored(part, ignore) for part in inside):
             return False
         return is_directory or kind_for(Path(path)) is not None
 
@@ -94,10 +95,6 @@ class WatchWorker(QObject):
         for root in sorted(folders - set(self._watches)):
             self._schedule(root)
         self.watching.emit(tuple(sorted(self._watches)))
-
-    @Slot(object)
-    def apply_settings(self, settings: HearthSettings) -> None:
-        self._ignore = list(settings.ignore_patterns)
 
     @Slot()
     def close(self) -> None:

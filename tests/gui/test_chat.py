@@ -13,6 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.types import MessageStatus
+from desktop.services.home import Home
 from desktop.ui.main_window import MainWindow
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
 from desktop.workers.events import EnginePhase
@@ -142,6 +143,30 @@ def test_switching_conversations(window: MainWindow) -> None:
     assert questions[0] == "How often should tomatoes be watered?"
     assert "What does error code KX-409 mean?" not in questions
     assert window.controller.current_conversation != second
+
+
+def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(window: MainWindow) -> None:
+    controller = window.controller
+    done = Recorder(controller.answerDone)
+    ask(window, "What does error code KX-409 mean?")
+    wait_until(lambda: done.items, ANSWER_TIMEOUT, "the answer")
+    first = done.last.message
+    answer = window.chat.view.last_answer()
+    assert answer is not None and answer.regenerate_button.isVisibleTo(answer)
+
+    answer.regenerate_button.click()
+    wait_until(lambda: len(done) == 2, ANSWER_TIMEOUT, "the answer again")
+    again = done.last.message
+    assert again.conversation_id == first.conversation_id and again.id != first.id
+    questions = [q for q in window.chat.view.questions() if q == "What does error code KX-409 mean?"]
+    assert len(questions) == 1, "the question is shown once, with the new answer"
+    stored = Home(window.controller.data_dir, models_dir=window.controller.models_dir).conversations()
+    try:
+        saved = stored.messages(first.conversation_id)
+    finally:
+        stored.close()
+    assert [m.id for m in saved][-1] == again.id and first.id not in {m.id for m in saved}
+    assert [m.text for m in saved].count("What does error code KX-409 mean?") == 1
 
 
 def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(window: MainWindow, data_dir: Path) -> None:

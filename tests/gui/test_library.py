@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus
+from desktop.services.home import Home
 from desktop.store.sqlite import connect
 from desktop.ui.main_window import MainWindow
 from desktop.workers.events import ConversationList, IndexRequest
@@ -224,7 +225,7 @@ def test_a_cancel_after_the_window_opened_also_cancels_the_resumption(open_gui: 
     db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(notes / "garden.md"),))
     db.close()
 
-    worker = IndexWorker(data_dir, MODELS, HearthSettings())
+    worker = IndexWorker(Home(data_dir, models_dir=MODELS, settings=HearthSettings()))
     requests = _IndexRequests()
     requests.start.connect(worker.start)
     requests.index.connect(worker.index)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
+from desktop.services.home import Home
 from desktop.ui.composer import Composer
 from desktop.ui.controller import Controller
 from desktop.ui.library_page import LibraryPage
@@ -139,7 +140,8 @@ def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplic
 
 
 def test_keyboard_shortcuts(hearth_app: QApplication, tmp_path: Path) -> None:
-    controller = Controller(tmp_path / "data", MODELS, HearthSettings())  # not started: no threads
+    # not started: no threads
+    controller = Controller(Home(tmp_path / "data", models_dir=MODELS, settings=HearthSettings()))
     window = MainWindow(controller)
     window.show()
     stops = []
@@ -168,7 +170,7 @@ def _conversation(window: MainWindow) -> None:
 
 
 def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
-    window = MainWindow(Controller(tmp_path / "data", MODELS, HearthSettings()))
+    window = MainWindow(Controller(Home(tmp_path / "data", models_dir=MODELS, settings=HearthSettings())))
     _conversation(window)
     answer = window.chat.view.last_answer()
     assert answer is not None and answer.regenerate_button.isVisibleTo(answer)
@@ -177,7 +179,7 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
     asked: list[tuple[object, ...]] = []
     window.controller.regenerate = lambda *args, **kwargs: asked.append(args) or True  # type: ignore[method-assign]
     answer.regenerate_button.click()
-    assert asked == [("How often?", 10, 11)]
+    assert asked == [("How often?",)]
     assert window.chat.view.questions() == ["How often?"]
     fresh = window.chat.view.last_answer()
     assert fresh is not answer and fresh is window.chat.view.streaming

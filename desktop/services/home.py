@@ -1,0 +1,65 @@
+"""One data folder, opened once: the only place its settings, stores, model catalogue and
+answerer are put together. The command line, the window's workers, the self-test and the
+benchmarks all open a folder through ``Home``.
+
+Threads: a ``Home`` is shared; what it opens belongs to the thread that opened it (SQLite
+connections do), so each worker asks for its own workspace or conversations. The settings are one
+live copy (``LiveSettings``) that every workspace of the folder reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.core import paths
+from desktop.core.live_settings import LiveSettings
+from desktop.core.settings import HearthSettings, load_settings, save_settings
+from desktop.llm import host as model_host
+from desktop.services.answering import Answerer, AnswerPipeline
+from desktop.services.conversations import ConversationStore
+from desktop.services.workspace import Workspace
+
+CONVERSATIONS_FILE = "conversations.sqlite3"
+
+
+class Home:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        models_dir: Path | None = None,
+        settings: HearthSettings | None = None,
+    ) -> None:
+        """``settings``: this run's, instead of the folder's ``settings.json``."""
+        self.data_dir = data_dir or paths.data_dir()
+        self.models_dir = models_dir or paths.models_dir()
+        self.settings = LiveSettings(settings or load_settings(self.data_dir))
+
+    def workspace(self, *, writes: bool = False) -> Workspace:
+        """``writes``: this thread will change the folder, so it takes the folder's lock."""
+        return Workspace(self.data_dir, settings=self.settings, models_dir=self.models_dir, exclusive=writes)
+
+    def conversations(self, path: Path | None = None) -> ConversationStore:
+        """The folder's conversations, or (``path``) a store of chats that are not the user's."""
+        return ConversationStore(path or self.data_dir / CONVERSATIONS_FILE)
+
+    def answerer(
+        self,
+        *,
+        workspace: Workspace | None = None,
+        conversations: ConversationStore | None = None,
+        host: model_host.ModelHost | None = None,
+        pipeline: AnswerPipeline | None = None,
+    ) -> Answerer:
+        """An answerer with its own model host; parts already open in this thread can be passed in."""
+        return Answerer(
+            workspace or self.workspace(writes=True),
+            conversations or self.conversations(),
+            host or model_host.ModelHost(data_dir=self.data_dir),
+            pipeline,
+        )
+
+    def save_settings(self, settings: HearthSettings) -> None:
+        """Make ``settings`` the folder's: on disk first (a refusal changes nothing), then live."""
+        save_settings(self.data_dir, settings)
+        self.settings.replace(settings)
