@@ -1,9 +1,8 @@
 """Render the screenshots under docs/screenshots/ (``make screenshots``).
 
 A small library is written and indexed in a temporary data folder, so nothing of the user's is
-touched. The chat shows a prepared answer to a real question: its passages come from the real
-search over that library, but the text is fixed so the picture is the same on every run (the tiny
-bundled model words its answers differently from run to run, and seldom this well).
+touched. The chat shows the default model's real answer to a real question (greedy decoding and a
+fixed seed, so the picture is the same on every run), checked against its sources as every answer is.
 """
 
 from __future__ import annotations
@@ -19,19 +18,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtGui import QPalette
 
+    from desktop.core.types import Message
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
 SIZE = (1360, 860)
 
-QUESTION = "How often should I water the tomatoes, and what is Saturn's ring made of?"
-# {garden}, {saturn} and {jupiter} become the numbers the search gives those passages.
-ANSWER = (
-    "Water the tomatoes **deeply twice a week**; they also need full sun [{garden}]. Brandywine-7731 ripens "
-    "late, so expect its fruit at the end of the season [{garden}].\n\n"
-    "Saturn's rings are made mostly of **water ice particles** [{saturn}], ranging from grains of dust to "
-    "boulders as large as a house. The same book adds that Jupiter's Great Red Spot is a storm larger than "
-    "Earth [{jupiter}]."
-)
+QUESTION = "What are Saturn's rings made of?"
 
 GARDEN = """# Garden notes
 
@@ -98,37 +91,26 @@ def dark_palette() -> QPalette:
     return palette
 
 
-def prepare(data_dir: Path, library: Path, models: Path) -> int:
-    """Index the library and save a conversation whose answer cites it; returns its id."""
-    from desktop.core.types import Citation, MessageStatus
-    from desktop.services.answering import to_passages
-    from desktop.services.conversations import ConversationStore
+def prepare(data_dir: Path, library: Path, models: Path) -> Message:
+    """Index the library and ask the default model the question; returns its answer."""
+    from desktop.core.settings import GenerationSettings, HearthSettings
+    from desktop.services.answering import AnswerFinished
+    from desktop.services.home import Home
     from desktop.services.indexing import Indexer
-    from desktop.services.retrieval import Retriever
-    from desktop.services.workspace import Workspace
 
-    workspace = Workspace(data_dir, models_dir=models)
+    generation = GenerationSettings(temperature=0.0, seed=7, max_tokens=120)
+    home = Home(data_dir, models_dir=models, settings=HearthSettings(generation=generation))
+    workspace = home.workspace(writes=True)
     Indexer(workspace).index([library / "Notes"])
-    passages = to_passages(Retriever(workspace).search(QUESTION, 5))
-    number = {
-        "garden": next(p.n for p in passages if p.path.endswith("garden.md")),
-        "saturn": next(p.n for p in passages if p.page == 2),
-        "jupiter": next(p.n for p in passages if p.page == 3),
-    }
-    passages = [p.model_copy(update={"cited": p.n in number.values()}) for p in passages]
-    store = ConversationStore(data_dir / "conversations.sqlite3")
+    conversations = home.conversations()
     for title in ("Kettle error KX-409", "Sourdough timings"):
-        store.rename(store.create().id, title)
-    conversation = store.create()
-    store.add_user_message(conversation.id, QUESTION)
-    answer = store.start_answer(conversation.id, "SmolLM2-135M-Instruct")
-    store.finish_answer(
-        answer, text=ANSWER.format(**number), status=MessageStatus.COMPLETE, passages=passages,
-        citations=[Citation(n=p.n, path=p.path, page=p.page, heading=p.heading) for p in passages if p.cited],
-    )
-    store.close()
-    workspace.close()
-    return conversation.id
+        conversations.rename(conversations.create().id, title)
+    answerer = home.answerer(workspace=workspace, conversations=conversations)
+    try:
+        finished = [e.message for e in answerer.ask(QUESTION) if isinstance(e, AnswerFinished)]
+    finally:
+        answerer.close()
+    return finished[-1]
 
 
 def main() -> int:
@@ -161,7 +143,8 @@ def main() -> int:
     os.environ["HEARTH_HOME"] = str(data_dir)
     write_library(library)
     write_archive(library / "Journal", 240)
-    conversation = prepare(data_dir, library, paths.models_dir())
+    answered = prepare(data_dir, library, paths.models_dir())
+    conversation = answered.conversation_id
 
     app = create_application()
     window = open_window(data_dir, paths.models_dir())
@@ -182,7 +165,8 @@ def main() -> int:
         wait(lambda: window.chat.view.last_answer() is not None, 60, "the answer")
         window.show_sources(window.chat.view.last_answer().passages)  # type: ignore[union-attr]
 
-    window.status.set_speed(92.0, 87)  # what the last real answer would have shown
+    if answered.timings is not None and answered.timings.tokens_per_second:
+        window.status.set_speed(answered.timings.tokens_per_second, answered.timings.generated_tokens)
     open_chat()
     shot("chat")
 

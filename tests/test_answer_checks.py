@@ -22,7 +22,7 @@ from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Message, MessageStatus
 from desktop.llm import host as host_module
 from desktop.services.answering import NOT_COVERED, Answerer, AnswerFinished, AnswerPipeline, AnswerToken
-from desktop.services.attribution import MAX_ANSWER_SENTENCES
+from desktop.services.attribution import MAX_ANSWER_SENTENCES, sentence_spans
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
@@ -237,3 +237,14 @@ def test_the_command_line_marks_unsupported_sentences(
     assert cli.main(["ask", QUESTION]) == 0
     printed = capsys.readouterr().out
     assert "Not found in your files:\n  - The boiler runs on moonlight and strawberry jam." in printed
+
+
+def test_a_line_break_inside_a_sentence_does_not_end_it() -> None:
+    """PDF text and soft-wrapped notes break lines mid-sentence: the supporting sentence shown and
+    highlighted is the whole sentence, while list items and paragraphs still end theirs."""
+    text = ("Saturn's rings are made mostly of water ice particles, ranging in size from grains of\n"
+            "dust to boulders. They are thin.\n\n- first item\n- second item")
+    assert [text[s.start : s.end] for s in sentence_spans(text)] == [
+        "Saturn's rings are made mostly of water ice particles, ranging in size from grains of\ndust to boulders.",
+        "They are thin.", "- first item", "- second item",
+    ]

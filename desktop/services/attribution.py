@@ -44,7 +44,9 @@ EXCERPTS = 2  # passage sentences quoted under an answer that nothing supports
 SHORTLIST = 8  # passage sentences embedded per answer sentence: those sharing the most words with it
 
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "fig", "no", "dr", "mr", "mrs", "ms", "st", "approx"})
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*")
+# A line break ends a sentence only before a blank line or a new block (list item, heading, quote,
+# table row): PDF text and soft-wrapped notes break lines mid-sentence.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*(?=\n|[-*+#>|]|\d{1,3}[.)]\s)\s*")
 _FENCE = re.compile(r"^\s*(```|~~~).*?(?:^\s*\1[^\n]*$|\Z)", re.DOTALL | re.MULTILINE)
 _LEADING_MARKERS = re.compile(r"(?:[ \t]*\[\d{1,6}(?:\s*,\s*\d{1,6})*\])+")
 _WORD = re.compile(r"\w+")

@@ -1,4 +1,7 @@
-"""The passages an answer used: file, page or heading, snippet and score; a click opens one in place."""
+"""The passages an answer used, best first: file, page or heading, snippet; a click opens one in place.
+
+(No score: the search fuses ranks, and a fused rank means nothing to a reader.)
+"""
 
 from __future__ import annotations
 
@@ -30,9 +33,6 @@ class SourceCard(QFrame):
         top.addWidget(badge)
         name = label(fmt.file_name(passage.path), "SectionTitle")
         top.addWidget(name, 1)
-        score = label(f"{passage.score:.3f}", "Faint")
-        score.setToolTip("Relevance score from the search (higher is closer)")
-        top.addWidget(score)
         layout.addLayout(top)
         self.meta = label("", "Muted")
         layout.addWidget(self.meta)
