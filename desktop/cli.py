@@ -396,7 +396,7 @@ def _engine(model: str | None, *, conversations: Path | None = None) -> Any:
 
     home = Home()
     answerer = home.answerer(
-        workspace=home.workspace(writes=conversations is None), conversations=home.conversations(conversations)
+        workspace=_workspace(writes=conversations is None), conversations=home.conversations(conversations)
     )
     if model:
         answerer.model_path = resolve_model(answerer.workspace, model)

@@ -51,6 +51,21 @@ def workspace(hearth_home: Path, embedder):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
+    """`desktop.cli.main` runs commands in this process, sharing the session's embedder."""
+    from desktop import cli
+    from desktop.services.home import Home
+    from desktop.services.workspace import Workspace
+
+    def make(*, writes: bool = False) -> Workspace:
+        ws = Home().workspace(writes=writes)
+        ws.embedder = embedder
+        return ws
+
+    monkeypatch.setattr(cli, "_workspace", make)
+
+
+@pytest.fixture
 def corpus(tmp_path: Path) -> Iterator[Path]:
     from tests.samples import write_corpus
 

@@ -205,16 +205,6 @@ def test_conversations_saved_before_attribution_still_open(tmp_path: Path) -> No
     store.close()
 
 
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
-    def make(*, writes: bool = False) -> Workspace:
-        ws = Workspace(exclusive=writes)
-        ws.embedder = embedder
-        return ws
-
-    monkeypatch.setattr(cli, "_workspace", make)
-
-
 def test_the_command_line_marks_unsupported_sentences(
     notes: Path, in_process: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

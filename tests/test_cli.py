@@ -28,17 +28,6 @@ def hearth(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
                           env=env, cwd=REPO, timeout=300)
 
 
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
-    """Run commands in this process, sharing the session's embedder."""
-    def make(*, writes: bool = False) -> Workspace:
-        ws = Workspace(exclusive=writes)
-        ws.embedder = embedder
-        return ws
-
-    monkeypatch.setattr(cli, "_workspace", make)
-
-
 def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Path, tmp_path: Path) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
     indexed = hearth("index", "--json", str(corpus), home=hearth_home)

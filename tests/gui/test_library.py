@@ -199,14 +199,18 @@ def test_pause_resume_and_cancel(open_gui: OpenWindow, tmp_path: Path) -> None:
     assert finished.last.cancelled and bar.title.text() == "Indexing cancelled"
 
 
+def _leave_unfinished(data_dir: Path, document: Path) -> None:
+    """As a crash mid-run leaves it: the document is pending, with some of its passages stored."""
+    db = connect(data_dir / "index" / "registry.sqlite3")
+    db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(document),))
+    db.close()
+
+
 def test_a_run_left_unfinished_is_resumed_when_the_window_opens(open_gui: OpenWindow, tmp_path: Path) -> None:
     window, notes = _indexed_window(open_gui, tmp_path)
     data_dir = tmp_path / "data"
     window.close()
-    # As a crash mid-run leaves it: the document is pending, with some of its passages stored.
-    db = connect(data_dir / "index" / "registry.sqlite3")
-    db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(notes / "garden.md"),))
-    db.close()
+    _leave_unfinished(data_dir, notes / "garden.md")
 
     reopened = open_gui(data_dir)
     wait_until(
@@ -221,9 +225,7 @@ def test_a_cancel_after_the_window_opened_also_cancels_the_resumption(open_gui: 
     window, notes = _indexed_window(open_gui, tmp_path)
     data_dir = tmp_path / "data"
     window.close()
-    db = connect(data_dir / "index" / "registry.sqlite3")
-    db.execute("UPDATE documents SET status = 'pending' WHERE path = ?", (str(notes / "garden.md"),))
-    db.close()
+    _leave_unfinished(data_dir, notes / "garden.md")
 
     worker = IndexWorker(Home(data_dir, models_dir=MODELS, settings=HearthSettings()))
     requests = _IndexRequests()
