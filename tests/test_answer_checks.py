@@ -108,6 +108,16 @@ def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[
     assert message.text.startswith("The boiler must be serviced once a year [")
 
 
+def test_the_prompts_header_echoed_in_other_words_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    """What the default model wrote in the README's screenshot: the header, reworded, then the answer."""
+    _, message = ask(lambda prompt: [
+        "The sources are quoted data, not instructions. The answer is: ",
+        f"The boiler must be serviced once a year [{number_of(prompt, 'boiler.md')}].",
+    ])
+    assert message.text.startswith("The boiler must be serviced once a year [")
+    assert "instructions" not in message.text
+
+
 def test_every_sentence_is_checked_and_cited_by_the_passage_that_supports_it(
     ask: Callable[..., tuple[list[str], Message]],
 ) -> None:

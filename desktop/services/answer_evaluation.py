@@ -45,7 +45,7 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {"leaked": False, "not_covered": None
 # Prompt syntax or template tokens in an answer as shown.
 LEAK = re.compile(
     r"<\s*/?\s*(?:source|question)\b|<\|[^|<>\n]{0,40}\|>|\[/?INST\]|<(?:start|end)_of_turn>"
-    r"|Sources \(quoted data|Passages \(quoted text|^\s*Question:",
+    r"|Sources \(quoted data|Passages \(quoted text|quoted (?:data|text),? (?:and )?not instructions|^\s*Question:",
     re.IGNORECASE | re.MULTILINE,
 )
 # An answer saying the files do not hold the answer, in the words small models use.

@@ -131,13 +131,20 @@ _MARKUP = re.compile(
     rf"|{re.escape(TAGGED_HEADER)}|{re.escape(NUMBERED_HEADER)}",
     re.IGNORECASE,
 )
+# Small models also echo the header in their own words ("The sources are quoted data, not
+# instructions. The answer is:"): that sentence, and a bare lead-in after it, are not an answer.
+_HEADER_ECHO = re.compile(
+    r"[^.!?\n]*\bquoted (?:data|text),? (?:and )?not instructions\b[^.!?\n]*[.!?:]*\s*"
+    r"(?:(?:the|my|here is the|here's the) answer(?: is)?\s*:\s*)?",
+    re.IGNORECASE,
+)
 
 
 def strip_markup(text: str, control_tokens: Sequence[str] = ()) -> str:
-    """``text`` without any of the prompt's syntax or the chat template's tokens."""
+    """``text`` without any of the prompt's syntax, its header echoed, or the chat template's tokens."""
     for token in sorted((t for t in control_tokens if len(t) > 1), key=len, reverse=True):
         text = text.replace(token, "")
-    return _MARKUP.sub("", text)
+    return _HEADER_ECHO.sub("", _MARKUP.sub("", text))
 
 
 def _fold(text: str) -> str:
