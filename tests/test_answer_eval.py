@@ -53,8 +53,8 @@ def test_answers_are_scored_and_two_pipelines_compared(
     assert scored["n"] == 2 and set(scored["difference"]) == set(scored["summaries"]["tagged"])
     for config in ("model-only", "tagged"):
         figures = scored["summaries"][config]
-        assert set(figures) == {"cites_relevant", "sentences_cite_relevant", "supported", "recall", "leaked", "not_covered",
-                                "tokens_per_second"}
+        assert set(figures) == {"cites_relevant", "sentences_cite_relevant", "supported", "recall", "leaked",
+                                "not_covered", "tokens_per_second"}
         answers = scored["answers"][config]
         assert [a["id"] for a in answers] == ["k1", "g1"] and all(a["answer"] for a in answers)
         assert all(0 <= a["recall"] <= 1 and a["leaked"] in (0, 1) for a in answers)

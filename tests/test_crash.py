@@ -14,6 +14,7 @@ import subprocess
 import sys
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from desktop.core.types import MessageStatus
 
@@ -38,7 +39,7 @@ def _kill_after(process: subprocess.Popen[str], seconds: float) -> str:
         return out
 
 
-def _probe(home: Path) -> dict:  # type: ignore[type-arg]
+def _probe(home: Path) -> dict[str, Any]:
     result = subprocess.run([sys.executable, "-m", "tests.crash_probe", str(home)], cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -124,8 +125,10 @@ def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplic
     models = available_models(Workspace(models_dir=MODELS))
     dialog = ModelsDialog(ModelCatalog(models=tuple(models), crashed=frozenset()), models[0].path, HearthSettings())
     assert dialog.table.rowCount() == len(models) >= 1
-    assert "(in use)" in dialog.table.item(0, 0).text()
-    assert dialog.table.item(0, 2).text() == models[0].quantization
+    name, quantization = dialog.table.item(0, 0), dialog.table.item(0, 2)
+    assert name is not None and quantization is not None
+    assert "(in use)" in name.text()
+    assert quantization.text() == models[0].quantization
     saved = Recorder(dialog.settingsSaved)
     dialog.temperature.setValue(5.0)
     dialog.save_button.click()
@@ -175,7 +178,12 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
     answer.copy_button.click()
     assert QApplication.clipboard().text() == "Twice a week [1]."
     asked: list[tuple[object, ...]] = []
-    window.controller.regenerate = lambda *args, **kwargs: asked.append(args) or True  # type: ignore[method-assign]
+
+    def regenerate(*args: object, **kwargs: object) -> bool:
+        asked.append(args)
+        return True
+
+    window.controller.regenerate = regenerate  # type: ignore[method-assign]
     answer.regenerate_button.click()
     assert asked == [("How often?", 10, 11)]
     assert window.chat.view.questions() == ["How often?"]
@@ -183,13 +191,20 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
     assert fresh is not answer and fresh is window.chat.view.streaming
 
 
-def test_viewer_opens_files_only_when_asked(hearth_app: QApplication, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_opens_files_only_when_asked(
+    hearth_app: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PySide6.QtGui import QDesktopServices
 
     from desktop.ui.viewer import DocumentViewer
 
     opened: list[str] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url.toLocalFile())
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     viewer = DocumentViewer()
     note = tmp_path / "notes" / "garden.md"
     note.parent.mkdir()
