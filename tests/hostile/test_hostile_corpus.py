@@ -35,7 +35,7 @@ from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 from tests.hostile.generate import HUGE, SECRET, HostileFile, attribute_flood, generate, outside, remove_tree
-from tests.ingest.samples import chapter, write_epub
+from tests.unit.ingest.samples import chapter, write_epub
 from tests.samples import write_corpus
 
 pytestmark = pytest.mark.slow
