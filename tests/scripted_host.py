@@ -5,16 +5,15 @@ tokenizer; only the words it writes come from a script, since a model can write 
 tests need particular things written, or an answer long enough to interrupt, without waiting on
 real generation. The script sees the prompt, as a model would.
 
-A script may be endless (``itertools.repeat``): like the model, the stream ends at the settings'
-``max_tokens`` or when the host is cancelled. With no script the real model writes the answer, so
-one window can serve both scripted tests and end-to-end ones.
+Every piece the script gives is streamed (``max_tokens`` does not cut a script: a piece is not a
+token), unless the host is cancelled first, as the model would be. With no script the real model
+writes the answer, so one window can serve both scripted tests and end-to-end ones.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 from desktop.core.settings import GenerationSettings
@@ -44,7 +43,7 @@ class ScriptedHost(ModelHost):
         self.prompts.append(prompt)
         self._cancelled.clear()  # as the real host does: a cancel before the question is forgotten
         pieces: list[str] = []
-        for piece in islice(script(prompt), settings.max_tokens):
+        for piece in script(prompt):
             if self._cancelled.is_set():
                 break
             pieces.append(piece)
@@ -52,9 +51,9 @@ class ScriptedHost(ModelHost):
             if self.delay_s:
                 self._cancelled.wait(self.delay_s)
         stopped = self._cancelled.is_set()
-        finish = "cancelled" if stopped else "length" if len(pieces) == settings.max_tokens else "stop"
         yield GenerationResult(
-            text="".join(pieces), stopped=stopped, finish_reason=finish, prompt_tokens=self.count_tokens([prompt])[0],
+            text="".join(pieces), stopped=stopped, finish_reason="cancelled" if stopped else "stop",
+            prompt_tokens=self.count_tokens([prompt])[0],
             generated_tokens=len(pieces), time_to_first_token_ms=1.0, prompt_ms=1.0, generation_ms=1.0,
             tokens_per_second=float(len(pieces)),
         )
