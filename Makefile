@@ -11,7 +11,7 @@ APT_PACKAGES := sqlite3-doc git-doc xvfb xauth poppler-utils fonts-dejavu-core l
 	libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0 \
 	libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
 
-.PHONY: run test lint bench eval screenshots dist test-dist models system clean
+.PHONY: run test test-unit crash-soak lint bench eval screenshots dist test-dist models system clean
 
 run: .stamp-install models
 	$(PY) -m desktop
@@ -20,9 +20,17 @@ test: .stamp-install models
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory lint
 
+# The fast logic tests alone (no model, embedder or Qt): seconds, for the edit-test loop.
+test-unit: .stamp-install
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+# The random-kill test at length: `make test` kills 8 times, this 60 times (about 15 minutes).
+crash-soak: .stamp-install models
+	HEARTH_CRASH_RUNS=60 $(PY) -m pytest -q -p no:cacheprovider -s tests/test_crash.py
+
 lint: .stamp-install
 	$(VENV)/bin/ruff check desktop tests benchmarks
-	$(VENV)/bin/mypy desktop
+	$(VENV)/bin/mypy desktop tests benchmarks
 	$(VENV)/bin/lint-imports
 
 models: .stamp-install

@@ -94,10 +94,10 @@ def main() -> int:
 
     record = {"bench": "search", "chunks": count, "queries": args.queries, "build_s": round(build_s, 1)}
     rows = [("index", f"{count} chunks (built in {build_s:.0f} s)")]
-    for mode, values in timings.items():
-        record[f"{mode}_p50_ms"] = round(statistics.median(values), 2)
-        record[f"{mode}_p95_ms"] = round(p95(values), 2)
-        rows.append((f"{mode} search", f"p50 {statistics.median(values):.1f} ms, p95 {p95(values):.1f} ms"))
+    for name, values in timings.items():
+        record[f"{name}_p50_ms"] = round(statistics.median(values), 2)
+        record[f"{name}_p95_ms"] = round(p95(values), 2)
+        rows.append((f"{name} search", f"p50 {statistics.median(values):.1f} ms, p95 {p95(values):.1f} ms"))
     rows.append(("target", "hybrid p95 < 50 ms, query embedding included"))
     print_table("Search latency", rows)
     print_json(record)

@@ -1,4 +1,7 @@
-"""End to end with the real SmolLM2 model: index, ask, stream, cite, save, export, stop, crash."""
+"""End to end with the real SmolLM2 model: index, ask, stream, cite, save, export, stop, crash.
+
+Tests about what the engine does around the answer (the conversation it continues, the documents it
+searches) take the answer's words from a script (tests/scripted_host.py) instead of waiting on the model."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from desktop.services.export import ConversationExport, export_json
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 from tests.conftest import MODELS
+from tests.scripted_host import ScriptedHost, scripted_host
 
 SHORT = GenerationSettings(max_tokens=40, temperature=0.0, seed=7, context_length=2048)
 
@@ -33,8 +37,7 @@ def host() -> Iterator[ModelHost]:
     model_host.close()
 
 
-@pytest.fixture
-def answerer(workspace: Workspace, host: ModelHost, tmp_path: Path) -> Answerer:
+def _answerer(workspace: Workspace, host: ModelHost, tmp_path: Path) -> Answerer:
     workspace.settings = HearthSettings(generation=SHORT)
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -45,6 +48,19 @@ def answerer(workspace: Workspace, host: ModelHost, tmp_path: Path) -> Answerer:
     (notes / "garden.txt").write_text("Tomatoes need full sun and deep watering twice a week.\n")
     Indexer(workspace).index([notes])
     return Answerer(workspace, ConversationStore(workspace.data_dir / "conversations.sqlite3"), host)
+
+
+@pytest.fixture
+def answerer(workspace: Workspace, host: ModelHost, tmp_path: Path) -> Answerer:
+    return _answerer(workspace, host, tmp_path)
+
+
+@pytest.fixture
+def scripted(workspace: Workspace, tmp_path: Path) -> Iterator[Answerer]:
+    """The same engine and notes; the real host process writes a fixed answer."""
+    host = scripted_host(lambda prompt: ["Unplug it ", "and let it cool [1]."])(data_dir=workspace.data_dir)
+    yield _answerer(workspace, host, tmp_path)
+    host.close()
 
 
 def _collect(events: Iterator[object]) -> tuple[list[str], AnswerStarted, AnswerFinished]:
@@ -104,10 +120,13 @@ def test_same_seed_same_answer(answerer: Answerer) -> None:
     assert first == second
 
 
-def test_follow_up_continues_the_conversation(answerer: Answerer) -> None:
-    _, started, _ = _collect(answerer.ask("What does error code KX-409 mean?"))
-    _collect(answerer.ask("And how long should it cool?", conversation_id=started.conversation_id))
-    assert len(answerer.conversations.messages(started.conversation_id)) == 4
+def test_follow_up_continues_the_conversation(scripted: Answerer) -> None:
+    _, started, _ = _collect(scripted.ask("What does error code KX-409 mean?"))
+    _collect(scripted.ask("And how long should it cool?", conversation_id=started.conversation_id))
+    assert len(scripted.conversations.messages(started.conversation_id)) == 4
+    assert isinstance(scripted.host, ScriptedHost)
+    follow_up = scripted.host.prompts[-1]  # the model is shown the exchange it continues
+    assert "What does error code KX-409 mean?" in follow_up and "let it cool" in follow_up
 
 
 def test_cancel_mid_stream_keeps_a_stopped_answer(answerer: Answerer) -> None:
@@ -186,14 +205,14 @@ def test_model_that_crashed_while_loading_is_not_autoloaded(answerer: Answerer) 
         engine.host.close()
 
 
-def test_chat_restricted_to_chosen_documents(answerer: Answerer, tmp_path: Path) -> None:
+def test_chat_restricted_to_chosen_documents(scripted: Answerer, tmp_path: Path) -> None:
     from desktop.services.library import documents_in
 
-    garden_only = documents_in(answerer.workspace, [tmp_path / "notes" / "garden.txt"])
-    _, started, _ = _collect(answerer.ask("What does error code KX-409 mean?", document_ids=garden_only))
+    garden_only = documents_in(scripted.workspace, [tmp_path / "notes" / "garden.txt"])
+    _, started, _ = _collect(scripted.ask("What does error code KX-409 mean?", document_ids=garden_only))
     assert started.passages and all(p.path.endswith("garden.txt") for p in started.passages)
     with pytest.raises(UsageError, match="No indexed documents"):
-        documents_in(answerer.workspace, [tmp_path / "elsewhere"])
+        documents_in(scripted.workspace, [tmp_path / "elsewhere"])
 
 
 def test_new_settings_apply_to_the_loaded_model(answerer: Answerer) -> None:

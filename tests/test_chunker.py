@@ -67,7 +67,7 @@ def test_empty_document_gives_no_chunks(chunker: Chunker) -> None:
     assert chunker.chunk(_document(Section(text="   \n\n  "))) == []
 
 
-section_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000)
+section_texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=3000)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

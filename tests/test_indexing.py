@@ -238,7 +238,12 @@ def test_oversized_file_is_refused_without_being_read(workspace: Workspace, tmp_
     (folder / "small.md").write_text("A small note about owls.")
     hashed: list[Path] = []
     real_hash = indexing.sha256_of
-    monkeypatch.setattr(indexing, "sha256_of", lambda path: hashed.append(path) or real_hash(path))
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return real_hash(path)
+
+    monkeypatch.setattr(indexing, "sha256_of", counted)
     report = Indexer(workspace).index([folder])
     assert [f.reason for f in report.failed] == ["file is larger than the 256 MB limit"]
     assert hashed == [folder / "small.md"] and report.added == 1

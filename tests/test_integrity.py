@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from desktop.core.types import DocumentStatus
 from desktop.services.indexing import Indexer
@@ -78,11 +79,11 @@ def test_an_interrupted_run_is_pending_not_damage_and_the_next_run_finishes_it(t
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
 
-    def hearth(*args: str) -> dict:  # type: ignore[type-arg]
+    def hearth(*args: str) -> dict[str, Any]:
         done = subprocess.run([sys.executable, "-m", "desktop", *args, "--json"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout + done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
+        return json.loads(done.stdout)
 
     after_kill = hearth("check")
     assert after_kill["ok"] is True and after_kill["problems"] == [], after_kill

@@ -54,7 +54,8 @@ def test_workflow_opens_no_connection(corpus: Path, hearth_home: Path, tmp_path:
     the run happens in a namespace with no network interface, so an attempt would also fail."""
     log = tmp_path / "network.log"
     env = {**os.environ, "HEARTH_HOME": str(hearth_home), "PYTHONPATH": str(GUARD),
-           "HEARTH_NETWORK_LOG": str(log)}
+           "HEARTH_NETWORK_LOG": str(log),
+           "HEARTH_GENERATION__MAX_TOKENS": "32"}  # the whole answer path runs; 512 tokens only cost time
     isolated = _can_unshare()
     _workflow(corpus, env, prefix=["unshare", "-n", "--"] if isolated else None)
     assert not log.exists(), log.read_text()

@@ -15,7 +15,6 @@ import pytest
 
 from desktop import cli
 from desktop.services import evaluation
-from tests.test_cli import in_process  # noqa: F401  (a fixture)
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 CORPORA = {
@@ -51,7 +50,7 @@ def _slice(questions_file: Path, root: Path, into: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("corpus", CORPORA)
 def test_hybrid_is_not_below_vector_only(
-    corpus: str, tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    corpus: str, tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     questions_file, root = CORPORA[corpus]
     folder = tmp_path / corpus

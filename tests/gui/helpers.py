@@ -74,9 +74,9 @@ def drop_files(target: QWidget, paths: list[Path], at: QPoint | None = None) -> 
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     point = at if at is not None else target.rect().center()
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    enter = QDragEnterEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, enter)
-    move = QDragMoveEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    move = QDragMoveEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, move)
     drop = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, drop)

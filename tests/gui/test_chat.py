@@ -1,10 +1,14 @@
-"""Chat with the real engine and the tiny default model: stream, cite, stop, switch, reopen."""
+"""Chat in the real window with the real engine: stream, cite, stop, switch, reopen.
+
+One answer comes from the tiny default model, end to end. The others only need *some* answer (one
+long enough to stop, or to close the window on), so the model host's words come from a script
+(tests/scripted_host.py); the host process, the prompt, the engine and the stores stay real. Each
+test starts its own conversation: none relies on what an earlier one left behind.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,27 +16,40 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+import desktop.workers.engine as engine_module
 from desktop.core.types import MessageStatus
 from desktop.services.home import Home
 from desktop.ui.main_window import MainWindow
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
 from desktop.workers.events import EnginePhase
-from tests.gui.conftest import open_test_window, write_settings
+from tests.gui.conftest import OpenWindow, open_test_window, write_settings
 from tests.gui.helpers import Recorder, anchor_position, pump, shortcut, wait_until
 from tests.samples import write_corpus
+from tests.scripted_host import Script, ScriptedHost, scripted_host
 
-pytestmark = pytest.mark.slow
-ANSWER_TIMEOUT = 240  # the tiny model is quick, but a busy CI machine is not
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chat") / "data"
+ANSWER_TIMEOUT = 240  # hang guards only: the tiny model is quick, but a busy CI machine is not
+PIECE_DELAY_S = 0.01  # a scripted answer streams like a fast model: slow enough to be stopped mid-way
 
 
 @pytest.fixture(scope="module")
-def window(hearth_app: QApplication, data_dir: Path) -> Iterator[MainWindow]:
+def host_class() -> type[ScriptedHost]:
+    """The engine's model host for this module: the real model until a test sets a script."""
+    return scripted_host(None, delay_s=PIECE_DELAY_S)
+
+
+@pytest.fixture(scope="module")
+def engine_host(host_class: type[ScriptedHost]) -> Iterator[type[ScriptedHost]]:
+    """Windows opened in this module give their engine that host."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "ModelHost", host_class)
+        yield host_class
+
+
+@pytest.fixture(scope="module")
+def window(hearth_app: QApplication, tmp_path_factory: pytest.TempPathFactory,
+           engine_host: type[ScriptedHost]) -> Iterator[MainWindow]:
     """One window for the module: the embedder and the model load once."""
+    data_dir = tmp_path_factory.mktemp("chat") / "data"
     corpus = data_dir.parent / "corpus"
     write_corpus(corpus)
     write_settings(data_dir)
@@ -48,6 +65,27 @@ def window(hearth_app: QApplication, data_dir: Path) -> Iterator[MainWindow]:
     window.close()
 
 
+@pytest.fixture
+def script(host_class: type[ScriptedHost]) -> Iterator[Callable[[Script], None]]:
+    """Sets what the host writes for this test; the real model answers again afterwards."""
+
+    def use(answer: Script) -> None:
+        host_class.script = staticmethod(answer)
+
+    yield use
+    host_class.script = None
+
+
+def endless(prompt: str) -> Iterator[str]:
+    """A story of 2,000 words, 20 s at the scripted pace: it is stopped long before it ends."""
+    return (f"word{n} " for n in range(2000))
+
+
+def new_chat(window: MainWindow) -> None:
+    shortcut(window.chat.composer.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.chat.view.last_answer() is None and window.controller.current_conversation is None
+
+
 def ask(window: MainWindow, question: str) -> None:
     """Type the question and press Enter, as a person would."""
     window.chat.composer.focus_input()
@@ -56,7 +94,9 @@ def ask(window: MainWindow, question: str) -> None:
 
 
 def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) -> None:
+    """End to end: the real model answers from the indexed corpus."""
     controller = window.controller
+    new_chat(window)
     began, pieces, done = Recorder(controller.answerBegan), Recorder(controller.answerPiece), Recorder(
         controller.answerDone)
     ask(window, "How often should tomatoes be watered?")
@@ -70,8 +110,7 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
     answer = window.chat.view.last_answer()
     assert isinstance(answer, AnswerMessage) and answer.body.markdown() == shown_markdown(message)
     assert answer.text() == message.text
-    streamed_for = done.times[-1] - began.times[-1]
-    assert answer.renders <= max(3, int(streamed_for * 20) + 2), "re-rendered at most ~20 times a second"
+    # (How often it re-rendered while streaming is a rate: benchmarks/bench_gui.py measures it.)
 
     # Sources: the passages given to the model, with garden.md (the answer's source) among them.
     names = [Path(card.passage.path).name for card in window.sources.cards()]
@@ -89,64 +128,76 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
                "the conversation in the list")
 
 
-@contextmanager
-def long_answers(window: MainWindow) -> Iterator[None]:
-    """Free-running stories of up to 2,000 tokens (the module's answers stop at 24, about a quarter
-    of a second at this model's speed: too short to interrupt)."""
+def long_answers(window: MainWindow, script: Callable[[Script], None]) -> None:
+    """Endless answers, cut at 2,000 tokens (the module's answers stop at 24: too short to interrupt),
+    without the files, for this test."""
+    script(endless)
     before = window.controller.settings
     window.controller.apply_settings(
         before.model_copy(update={"generation": before.generation.model_copy(update={"max_tokens": 2000})})
     )  # reaches the engine before the question: both are queued to its thread, in order
     window.chat.composer.use_files.setChecked(False)
-    try:
-        yield
-    finally:
-        window.chat.composer.use_files.setChecked(True)
-        window.controller.apply_settings(before)
 
 
-def test_stop_ends_the_answer_within_a_token(window: MainWindow) -> None:
+@pytest.fixture
+def restore_settings(window: MainWindow) -> Iterator[None]:
+    before = window.controller.settings
+    yield
+    window.chat.composer.use_files.setChecked(True)
+    window.controller.apply_settings(before)
+
+
+@pytest.mark.usefixtures("restore_settings")
+def test_stop_ends_the_answer_within_a_token(window: MainWindow, script: Callable[[Script], None]) -> None:
     controller = window.controller
+    new_chat(window)
     pieces, done = Recorder(controller.answerPiece), Recorder(controller.answerDone)
-    with long_answers(window):
-        ask(window, "Write a long story about a dragon who learns to bake bread.")
-        wait_until(lambda: pieces.items, ANSWER_TIMEOUT, "the first token")
-        shortcut(window.chat.composer.input, Qt.Key.Key_Escape)
-        stopped_at, seen = time.monotonic(), len(pieces)
-        wait_until(lambda: done.items, 30, "the stopped answer")
+    long_answers(window, script)
+    ask(window, "Write a long story about a dragon who learns to bake bread.")
+    wait_until(lambda: pieces.items, ANSWER_TIMEOUT, "the first token")
+    shortcut(window.chat.composer.input, Qt.Key.Key_Escape)
+    seen = len(pieces)
+    wait_until(lambda: done.items, 30, "the stopped answer")  # how soon: benchmarks/bench_gui.py
     message = done.last.message
     assert message.status == MessageStatus.STOPPED
     assert len(pieces) - seen <= 2, "at most the token in flight arrives after Stop"
-    assert done.times[-1] - stopped_at < 10
     answer = window.chat.view.last_answer()
     assert answer is not None and answer.note.text() == "Stopped"
 
 
-def test_switching_conversations(window: MainWindow) -> None:
+def test_switching_conversations(window: MainWindow, script: Callable[[Script], None]) -> None:
+    script(lambda prompt: ["Twice ", "a week."])
     done = Recorder(window.controller.answerDone)
-    shortcut(window.chat.composer.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.chat.view.last_answer() is None and window.controller.current_conversation is None
+    new_chat(window)
+    ask(window, "How often do the beans need water?")
+    wait_until(lambda: len(done) == 1, ANSWER_TIMEOUT, "the first answer")
+    first = window.controller.current_conversation
+    new_chat(window)
     ask(window, "What does error code KX-409 mean?")
-    wait_until(lambda: done.items, ANSWER_TIMEOUT, "the answer")
+    wait_until(lambda: len(done) == 2, ANSWER_TIMEOUT, "the second answer")
     second = window.controller.current_conversation
-    wait_until(lambda: len(window.sidebar.titles()) >= 2, 10, "both conversations in the list")
+    assert first is not None and second is not None and first != second
+    wait_until(lambda: {"How often do the beans need water?", "What does error code KX-409 mean?"}
+               <= set(window.sidebar.titles()), 10, "both conversations in the list")
 
     titles = window.sidebar.titles()
-    row = titles.index("How often should tomatoes be watered?")
+    row = titles.index("How often do the beans need water?")
     index = window.sidebar.model.index(row, 0)
     QTest.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      window.sidebar.list.visualRect(index).center())
-    wait_until(lambda: window.chat.title.full_text() == "How often should tomatoes be watered?", 10,
+    wait_until(lambda: window.chat.title.full_text() == "How often do the beans need water?", 10,
                "the first conversation to open")
     wait_until(lambda: window.chat.view.last_answer() is not None, 10, "its messages")
-    questions = window.chat.view.questions()
-    assert questions[0] == "How often should tomatoes be watered?"
-    assert "What does error code KX-409 mean?" not in questions
-    assert window.controller.current_conversation != second
+    assert window.chat.view.questions() == ["How often do the beans need water?"]
+    assert window.controller.current_conversation == first
 
 
-def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(window: MainWindow) -> None:
+def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(
+    window: MainWindow, script: Callable[[Script], None]
+) -> None:
     controller = window.controller
+    new_chat(window)
+    script(lambda prompt: ["Unplug it."])
     done = Recorder(controller.answerDone)
     ask(window, "What does error code KX-409 mean?")
     wait_until(lambda: done.items, ANSWER_TIMEOUT, "the answer")
@@ -154,45 +205,47 @@ def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(window: M
     answer = window.chat.view.last_answer()
     assert answer is not None and answer.regenerate_button.isVisibleTo(answer)
 
+    script(lambda prompt: ["Let it cool for ten minutes."])
     answer.regenerate_button.click()
     wait_until(lambda: len(done) == 2, ANSWER_TIMEOUT, "the answer again")
     again = done.last.message
     assert again.conversation_id == first.conversation_id and again.id != first.id
-    questions = [q for q in window.chat.view.questions() if q == "What does error code KX-409 mean?"]
-    assert len(questions) == 1, "the question is shown once, with the new answer"
-    stored = Home(window.controller.data_dir, models_dir=window.controller.models_dir).conversations()
+    assert again.text.startswith("Let it cool")
+    assert window.chat.view.questions() == ["What does error code KX-409 mean?"]
+    stored = Home(controller.data_dir, models_dir=controller.models_dir).conversations()
     try:
         saved = stored.messages(first.conversation_id)
     finally:
         stored.close()
-    assert [m.id for m in saved][-1] == again.id and first.id not in {m.id for m in saved}
-    assert [m.text for m in saved].count("What does error code KX-409 mean?") == 1
+    assert [(m.role, m.id) for m in saved][-1] == ("assistant", again.id)
+    assert [m.text for m in saved].count("What does error code KX-409 mean?") == 1 and first.id not in {
+        m.id for m in saved
+    }
 
 
-def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(window: MainWindow, data_dir: Path) -> None:
+def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(
+    open_gui: OpenWindow, tmp_path: Path, engine_host: type[ScriptedHost], script: Callable[[Script], None]
+) -> None:
+    data_dir = tmp_path / "data"
+    window = open_gui(data_dir)  # its own window: closing it must not end the module's
     controller = window.controller
-    pieces = Recorder(controller.answerPiece)
-    conversation = controller.current_conversation
-    with long_answers(window):
-        ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
-        wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
-        pump(RENDER_INTERVAL_MS * 2)
-        shown = window.chat.view.last_answer().text()  # type: ignore[union-attr]
-    started = time.monotonic()
-    window.close()
-    assert time.monotonic() - started < 20, "closing never hangs"
+    began, pieces = Recorder(controller.answerBegan), Recorder(controller.answerPiece)
+    long_answers(window, script)
+    ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
+    wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
+    pump(RENDER_INTERVAL_MS * 2)
+    conversation = began.last.conversation_id
+    shown = window.chat.view.last_answer().text()  # type: ignore[union-attr]
+    window.close()  # a hang here is caught by the test's timeout; how long it takes: benchmarks/bench_gui.py
     assert all(not thread.running for thread in controller.threads.values())
 
-    again = open_test_window(data_dir, preload=False)
-    try:
-        wait_until(lambda: "How often should tomatoes be watered?" in again.sidebar.titles(), 30,
-                   "the saved conversations")
-        # The conversation open at closing time is open again, with the answer that was cut short.
-        wait_until(lambda: again.chat.view.last_answer() is not None, 30, "the last conversation to reopen")
-        assert again.controller.current_conversation == conversation
-        answer = again.chat.view.last_answer()
-        assert answer is not None and answer.message is not None
-        assert answer.message.status == MessageStatus.STOPPED
-        assert answer.message.text.startswith(shown.strip()[:20])
-    finally:
-        again.close()
+    again = open_gui(data_dir)
+    wait_until(lambda: "Tell me a long story about a lighthouse keeper and a storm." in again.sidebar.titles(), 30,
+               "the saved conversations")
+    # The conversation open at closing time is open again, with the answer that was cut short.
+    wait_until(lambda: again.chat.view.last_answer() is not None, 30, "the last conversation to reopen")
+    assert again.controller.current_conversation == conversation
+    answer = again.chat.view.last_answer()
+    assert answer is not None and answer.message is not None
+    assert answer.message.status == MessageStatus.STOPPED
+    assert answer.message.text.startswith(shown.strip()[:20])

@@ -32,7 +32,7 @@ def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: P
     # Dragging shows what a drop will do.
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(files / "garden.md"))])
-    enter = QDragEnterEvent(window.rect().center(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted() and window.overlay.isVisible()
@@ -88,7 +88,7 @@ def test_text_drops_are_left_to_the_widgets(open_gui: OpenWindow, tmp_path: Path
     started = Recorder(window.controller.indexStarted)
     mime = QMimeData()
     mime.setText("just some text")
-    enter = QDragEnterEvent(QPointF(window.rect().center()).toPoint(), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert not window.overlay.isVisible()

@@ -213,7 +213,12 @@ def test_open_shows_a_program_or_script_in_its_folder_instead_of_running_it(
     open_gui: OpenWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(QUrl(url).toLocalFile()) or True)
+
+    def open_url(url: QUrl | str) -> bool:
+        opened.append(QUrl(url).toLocalFile())
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     folder = tmp_path / "notes"
     folder.mkdir()
     program = folder / script

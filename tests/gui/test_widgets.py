@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -16,7 +17,7 @@ from desktop.ui.controller import Controller
 from desktop.ui.library_page import LibraryPage
 from desktop.ui.main_window import MainWindow
 from desktop.ui.markdown_view import MarkdownView, linkify_citations
-from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage
+from desktop.ui.message_widget import AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.workers.events import LibrarySnapshot, ModelCatalog
@@ -69,19 +70,22 @@ def test_markdown_view_never_loads_or_follows_anything(hearth_app: QApplication)
     assert view.source().isEmpty()  # the view did not navigate
 
 
-def test_streaming_renders_at_most_about_twenty_times_a_second(hearth_app: QApplication) -> None:
+def test_streaming_pieces_are_rendered_together_on_the_next_tick(hearth_app: QApplication) -> None:
+    """Pieces never render one by one: all that arrive before the render timer fires share one render,
+    so renders are bounded by the timer (20 a second; the rate itself: benchmarks/bench_gui.py)."""
     answer = AnswerMessage()
     answer.resize(600, 200)
     answer.show()
     answer.begin(1, ())
-    pieces = 300
-    for index in range(pieces):
+    for index in range(150):
         answer.append(f"word{index} ")
-        if index % 10 == 0:
-            QTest.qWait(5)
-    QTest.qWait(RENDER_INTERVAL_MS * 3)
+    assert answer.renders == 0, "appending alone never renders"
+    wait_until(lambda: answer.renders, 10, "the render timer")
+    assert answer.renders == 1 and answer.body.markdown().endswith("word149 ")
+    for index in range(150, 300):
+        answer.append(f"word{index} ")
+    wait_until(lambda: answer.renders == 2, 10, "the next render")
     assert answer.body.markdown().startswith("word0 ") and answer.body.markdown().endswith("word299 ")
-    assert 1 <= answer.renders <= 12, answer.renders
 
 
 def test_a_finished_answer_shows_its_status_and_speed(hearth_app: QApplication) -> None:
@@ -125,8 +129,10 @@ def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplic
     models = available_models(Workspace(models_dir=MODELS))
     dialog = ModelsDialog(ModelCatalog(models=tuple(models), crashed=frozenset()), models[0].path, HearthSettings())
     assert dialog.table.rowCount() == len(models) >= 1
-    assert "(in use)" in dialog.table.item(0, 0).text()
-    assert dialog.table.item(0, 2).text() == models[0].quantization
+    name, quantization = dialog.table.item(0, 0), dialog.table.item(0, 2)
+    assert name is not None and quantization is not None
+    assert "(in use)" in name.text()
+    assert quantization.text() == models[0].quantization
     saved = Recorder(dialog.settingsSaved)
     dialog.temperature.setValue(5.0)
     dialog.save_button.click()
@@ -177,7 +183,12 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
     answer.copy_button.click()
     assert QApplication.clipboard().text() == "Twice a week [1]."
     asked: list[tuple[object, ...]] = []
-    window.controller.regenerate = lambda *args, **kwargs: asked.append(args) or True  # type: ignore[method-assign]
+
+    def regenerate(*args: object, **kwargs: object) -> bool:
+        asked.append(args)
+        return True
+
+    window.controller.regenerate = regenerate  # type: ignore[method-assign]
     answer.regenerate_button.click()
     assert asked == [("How often?",)]
     assert window.chat.view.questions() == ["How often?"]
@@ -185,13 +196,20 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
     assert fresh is not answer and fresh is window.chat.view.streaming
 
 
-def test_viewer_opens_files_only_when_asked(hearth_app: QApplication, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_opens_files_only_when_asked(
+    hearth_app: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PySide6.QtGui import QDesktopServices
 
     from desktop.ui.viewer import DocumentViewer
 
     opened: list[str] = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url.toLocalFile())
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     viewer = DocumentViewer()
     note = tmp_path / "notes" / "garden.md"
     note.parent.mkdir()

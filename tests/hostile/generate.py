@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tests.ingest.samples import (
+from tests.unit.ingest.samples import (
     BILLION_LAUGHS,
     chapter,
     forge_declared_size,

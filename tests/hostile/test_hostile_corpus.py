@@ -35,8 +35,8 @@ from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 from tests.hostile.generate import HUGE, SECRET, HostileFile, attribute_flood, generate, outside, remove_tree
-from tests.ingest.samples import chapter, write_epub
 from tests.samples import write_corpus
+from tests.unit.ingest.samples import chapter, write_epub
 
 pytestmark = pytest.mark.slow
 

@@ -231,7 +231,12 @@ def test_checksum_is_verified_once_per_file_version(
 ) -> None:
     calls: list[Path] = []
     real = gguf_info.sha256_of
-    monkeypatch.setattr(gguf_info, "sha256_of", lambda path: calls.append(path) or real(path))
+
+    def counted(path: Path) -> str:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(gguf_info, "sha256_of", counted)
     copy = manifest_dir / model_path.name
     shutil.copy(model_path, copy)
     assert check_model_file(copy, manifest_dir).checksum_known

@@ -17,6 +17,7 @@ from desktop.llm.host import HostState, ModelHost, TokenEvent
 from desktop.llm.templates import ChatMessage, defuse_messages, render_template
 from tests.llm.helpers import GREEDY, MODELS, QUESTION, forged_header, run
 
+HANG_GUARD_S = 120
 STORY = [ChatMessage(role="user", content="Write a very long story about a dragon who learns to bake bread.")]
 
 
@@ -65,7 +66,8 @@ def test_cancel_while_reading_a_long_prompt(host: ModelHost) -> None:
     )
 
     def cancel_once_busy() -> None:
-        while host.state != HostState.BUSY:
+        deadline = time.monotonic() + HANG_GUARD_S  # never spin forever if the host never gets busy
+        while host.state != HostState.BUSY and time.monotonic() < deadline:
             time.sleep(0.001)
         host.cancel()
 

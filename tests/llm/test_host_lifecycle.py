@@ -22,6 +22,7 @@ from desktop.llm.host import HostState, ModelHost, TokenEvent
 from tests.llm.helpers import GREEDY, MODELS, QUESTION, run, write_gguf, write_lora
 
 REPO = Path(__file__).resolve().parents[2]
+HANG_GUARD_S = 120
 LONG = GenerationSettings(temperature=0.7, max_tokens=2000, seed=3)
 
 
@@ -90,9 +91,11 @@ def test_illegal_instruction_is_named(fresh_host: ModelHost, model_path: Path) -
 
 def test_killed_while_loading_is_remembered(fresh_host: ModelHost, model_path: Path, tmp_path: Path) -> None:
     def kill_during_load() -> None:
-        while fresh_host.state != HostState.LOADING or fresh_host.pid is None:
+        deadline = time.monotonic() + HANG_GUARD_S  # never spin forever if loading is missed
+        while (fresh_host.state != HostState.LOADING or fresh_host.pid is None) and time.monotonic() < deadline:
             time.sleep(0.001)
-        os.kill(fresh_host.pid, signal.SIGKILL)
+        if (pid := fresh_host.pid) is not None:
+            os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_during_load)
     killer.start()

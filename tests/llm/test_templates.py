@@ -17,7 +17,7 @@ from desktop.llm.gguf_info import ModelInfo, read_model_info
 from desktop.llm.host_renderer import TemplateRenderer
 from desktop.llm.templates import ChatMessage, fallback_name
 
-assert subprocess.Popen  # the escape payloads below look for it among object's subclasses
+assert subprocess.Popen is not None  # the escape payloads below look for it among object's subclasses
 
 CONVERSATION = [
     ChatMessage(role="system", content="Answer briefly."),

@@ -11,7 +11,7 @@ import pytest
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
-from tests.ingest.samples import BILLION_LAUGHS, forge_declared_size, rezip, write_docx
+from tests.unit.ingest.samples import BILLION_LAUGHS, forge_declared_size, rezip, write_docx
 
 
 @pytest.fixture

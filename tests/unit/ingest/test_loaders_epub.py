@@ -10,7 +10,7 @@ import pytest
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
-from tests.ingest.samples import BILLION_LAUGHS, chapter, forge_declared_size, write_epub
+from tests.unit.ingest.samples import BILLION_LAUGHS, chapter, forge_declared_size, write_epub
 
 CHAPTERS = [
     (

@@ -3,6 +3,7 @@ from __future__ import annotations
 from desktop.services.evaluation import QuestionResult, compare, summarize
 from desktop.services.keywords import is_identifier, query_terms, required_terms
 from desktop.services.ranking import (
+    Fused,
     RankedDocument,
     above_floor,
     collapse_duplicates,
@@ -44,7 +45,7 @@ def test_reciprocal_rank_fusion_weighs_ranks_not_scores() -> None:
 
 
 def test_a_document_with_several_good_passages_outranks_one_lucky_passage() -> None:
-    fused = [(1, 1.0, ()), (2, 0.9, ()), (3, 0.8, ()), (4, 0.7, ())]
+    fused: Fused = [(1, 1.0, ()), (2, 0.9, ()), (3, 0.8, ()), (4, 0.7, ())]
     documents = rank_documents(fused, {1: 10, 2: 20, 3: 20, 4: 20}, damping=0.5)
     assert [(d.document, round(d.score, 3)) for d in documents] == [(20, 1.475), (10, 1.0)]
     assert documents[0].passages == ((2, 0.9), (3, 0.8), (4, 0.7))

@@ -9,7 +9,7 @@ import pytest
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
-from tests.ingest.samples import write_image_pdf, write_pdf
+from tests.unit.ingest.samples import write_image_pdf, write_pdf
 
 
 def test_multi_page_pdf_keeps_page_numbers(tmp_path: Path) -> None:
