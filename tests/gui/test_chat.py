@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-import desktop.workers.engine as engine_module
+import desktop.llm.host as host_module
 from desktop.core.types import MessageStatus
 from desktop.services.home import Home
 from desktop.ui.main_window import MainWindow
@@ -41,7 +41,7 @@ def host_class() -> type[ScriptedHost]:
 def engine_host(host_class: type[ScriptedHost]) -> Iterator[type[ScriptedHost]]:
     """Windows opened in this module give their engine that host."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine_module, "ModelHost", host_class)
+        patch.setattr(host_module, "ModelHost", host_class)
         yield host_class
 
 
