@@ -23,7 +23,9 @@ class ScriptedHost(ModelHost):
         super().__init__(data_dir=data_dir)
         self.prompts: list[str] = []
 
-    def generate(self, prompt: str, settings: GenerationSettings) -> Iterator[TokenEvent | GenerationResult]:
+    def generate(
+        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+    ) -> Iterator[TokenEvent | GenerationResult]:
         self.prompts.append(prompt)
         pieces = list(self.script(prompt))
         for piece in pieces:
