@@ -513,8 +513,9 @@ class DocumentTaskJson(BaseModel):
 
 def cmd_document_task(args: argparse.Namespace) -> int:
     """summarize / extract / compare: whole-document work, resumable after a crash or Ctrl+C."""
+    from desktop.core.document_task import TaskKind, TaskProgress, document_task
     from desktop.services.document_results import result_lines
-    from desktop.services.document_tasks import DocumentWork, TaskKind, TaskProgress, document_task
+    from desktop.services.document_tasks import DocumentWork
 
     kind = {"summarize": TaskKind.SUMMARY, "extract": TaskKind.EXTRACT, "compare": TaskKind.COMPARE}[args.command]
     task = document_task(kind, args.paths, getattr(args, "what", None))

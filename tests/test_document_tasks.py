@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
+from desktop.core.document_task import TaskKind, document_task
 from desktop.core.errors import ModelError, UsageError
 from desktop.core.settings import GenerationSettings
 from desktop.llm import host as host_module
 from desktop.llm.host import GenerationResult, ModelHost, TokenEvent
 from desktop.services import document_tasks
 from desktop.services.document_schemas import MAX_ITEMS, MAX_POINTS, Points, schema_for
-from desktop.services.document_tasks import DocumentWork, TaskKind, TaskResult, document_task
+from desktop.services.document_tasks import DocumentWork, TaskResult
 from desktop.services.workspace import Workspace
 from tests.conftest import MODELS
 from tests.samples import write_pdf
@@ -296,3 +297,30 @@ def test_schemas_allow_only_the_prompts_sources() -> None:
         document_task(TaskKind.COMPARE, [Path("a.pdf")])
     with pytest.raises(UsageError):
         document_task(TaskKind.EXTRACT, [Path("a.pdf")], "  ")
+
+
+def test_the_chat_recognises_a_document_task_and_saves_its_result(workspace: Workspace, contract: Path) -> None:
+    from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress
+    from desktop.services.conversations import ConversationStore
+    from desktop.services.document_requests import document_request
+    from desktop.services.indexing import Indexer
+
+    Indexer(workspace).index([contract])
+    assert document_request("Summarise the causes of the war", workspace) is None  # names no document
+    assert document_request("compare lease.pdf and lease.pdf", workspace) is None
+    listed = document_request("List every deadline in LEASE.PDF?", workspace)
+    assert listed is not None and listed.kind == TaskKind.EXTRACT and listed.what == "deadlines"
+
+    host = scripted_host(cite_first)(data_dir=workspace.data_dir)
+    store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
+    try:
+        answerer = Answerer(workspace, store, host)
+        answerer.model_path = MODEL
+        events = list(answerer.ask("summarise lease.pdf"))
+    finally:
+        host.close()
+        store.close()
+    assert any(isinstance(e, AnswerProgress) for e in events)
+    message = next(e for e in events if isinstance(e, AnswerFinished)).message
+    assert message.text.startswith("**Summary of lease.pdf**") and "[1]" in message.text
+    assert [(c.path, c.page) for c in message.citations] == [(str(contract), 1)]

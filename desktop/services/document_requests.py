@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from desktop.core.document_task import DocumentTask, TaskKind, document_task
 from desktop.core.types import DocumentInfo, DocumentStatus
-from desktop.services.document_tasks import DocumentTask, TaskKind, document_task
 from desktop.services.workspace import Workspace
 
 _END = r"\s*[.?!]*\s*$"

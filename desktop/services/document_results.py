@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.core.document_task import TaskKind
 from desktop.core.markup import escape_markdown
 from desktop.core.types import Citation
-from desktop.services.document_tasks import ResultItem, TaskKind, TaskResult
+from desktop.services.document_tasks import ResultItem, TaskResult
 
 NOT_FOUND = "not found in the document"
 

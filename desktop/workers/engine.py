@@ -18,7 +18,7 @@ from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
 from desktop.llm.host import HostState, ModelHost
-from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, AnswerToken
+from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted, AnswerToken
 from desktop.services.conversations import ConversationStore
 from desktop.services.models import default_model_path
 from desktop.services.workspace import Workspace
@@ -49,6 +49,7 @@ class EngineWorker(QObject):
     done = Signal(object)  # AnswerDone
     failed = Signal(object)  # AnswerFailed
     problem = Signal(object)  # Problem
+    progress = Signal(object)  # TaskProgress: how far a whole-document task is
 
     def __init__(
         self, data_dir: Path, models_dir: Path, settings: HearthSettings, *, preload: bool = True
@@ -135,6 +136,7 @@ class EngineWorker(QObject):
             events = answerer.ask(
                 request.question, conversation_id=conversation_id, rag=request.rag,
                 document_ids=list(request.document_ids) if request.document_ids is not None else None,
+                task=request.task,
             )
             for event in events:
                 if self._stopped_at > asked:
@@ -151,6 +153,8 @@ class EngineWorker(QObject):
                         conversation_id=event.conversation_id, question_id=event.question_id,
                         answer_id=event.answer_id, passages=event.passages,
                     ))
+                elif isinstance(event, AnswerProgress):
+                    self.progress.emit(event.progress)
                 elif isinstance(event, AnswerFinished):
                     if pending:
                         self.piece.emit(AnswerPiece(answer_id=answer_id, text="".join(pending)))

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from desktop.core.document_task import DocumentTask
 from desktop.core.model_info import ModelInfo
 from desktop.core.types import (
     Conversation,
@@ -51,6 +52,7 @@ class AskRequest:
     document_ids: tuple[int, ...] | None = None  # None: the whole library
     rag: bool = True
     replace: tuple[int, ...] = ()  # messages deleted first: "regenerate" replaces the last exchange
+    task: DocumentTask | None = None  # a whole-document task from a menu; ``question`` says what it is
 
 
 @dataclass(frozen=True)
