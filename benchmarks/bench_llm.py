@@ -76,7 +76,9 @@ class _RecordingHost(ModelHost):
 
     last_prompt = ""
 
-    def generate(self, prompt: str, settings: GenerationSettings) -> Iterator[TokenEvent | GenerationResult]:
+    def generate(
+        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+    ) -> Iterator[TokenEvent | GenerationResult]:
         self.last_prompt = prompt
         return super().generate(prompt, settings)
 

@@ -500,6 +500,72 @@ def _ask_json(message: Any) -> AskJson:
     )
 
 
+class DocumentItemJson(BaseModel):
+    text: str
+    path: str
+    page: int | None
+    heading: str | None
+    found: bool  # False: a summary sentence no page of the document supports
+
+
+class DocumentTaskJson(BaseModel):
+    task: str
+    documents: list[str]
+    what: str | None
+    complete: bool  # False: stopped; run the same command to continue
+    items: list[DocumentItemJson]
+    parts: int
+    parts_done: int
+    notes: list[str]
+    seconds: float
+
+
+def cmd_document_task(args: argparse.Namespace) -> int:
+    """summarize / extract / compare: whole-document work, resumable after a crash or Ctrl+C."""
+    from desktop.core.document_task import TaskKind, TaskProgress, document_task
+    from desktop.services.document_results import result_lines
+    from desktop.services.document_tasks import DocumentWork
+
+    kind = {"summarize": TaskKind.SUMMARY, "extract": TaskKind.EXTRACT, "compare": TaskKind.COMPARE}[args.command]
+    task = document_task(kind, args.paths, getattr(args, "what", None))
+    answerer = _engine(args.model)
+    show_progress = sys.stderr.isatty() and not args.json
+    result = None
+    try:
+        answerer.use_model(answerer.model_path)
+        work = DocumentWork(answerer.workspace, answerer.host, answerer.generation())
+        for event in work.run(task):
+            if isinstance(event, TaskProgress):
+                if show_progress:
+                    eta = f", about {_duration(event.eta_s)} left" if event.eta_s is not None else ""
+                    # Only the line's own controls are raw: the step names files, shown escaped.
+                    sys.stderr.write(f"\r\x1b[K{_shown(event.step)} ({event.done}/{event.total}{eta})")
+                    sys.stderr.flush()
+            else:
+                result = event
+    finally:
+        if show_progress:
+            sys.stderr.write("\n")
+        answerer.close()
+    assert result is not None
+    if args.json:
+        _emit_json(DocumentTaskJson(
+            task=str(task.kind), documents=list(task.paths), what=task.what, complete=result.complete,
+            items=[DocumentItemJson.model_validate(item, from_attributes=True) for item in result.items],
+            parts=result.parts, parts_done=result.parts_done, notes=list(result.notes), seconds=result.seconds,
+        ).model_dump())
+        return EXIT_OK
+    for line in result_lines(result):
+        _say(line)
+    for note in result.notes:
+        _say(f"  ({_shown(note)})")
+    return EXIT_OK
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def cmd_chats(args: argparse.Namespace) -> int:
     from desktop.services import export
     from desktop.services.home import Home
@@ -625,6 +691,18 @@ def build_parser() -> argparse.ArgumentParser:
     regenerate.add_argument("conversation", type=int, help="the conversation (see `hearth chats list`)")
     _answer_options(regenerate)
     regenerate.set_defaults(run=cmd_regenerate)
+
+    summarize = commands.add_parser("summarize", help="summarise a whole document, citing its pages")
+    summarize.add_argument("paths", nargs=1, metavar="PATH")
+    extract = commands.add_parser("extract", help="list every date, amount, person, deadline (or TEXT) in a document")
+    extract.add_argument("paths", nargs=1, metavar="PATH")
+    extract.add_argument("--what", required=True, metavar="dates|amounts|people|deadlines|TEXT")
+    compare = commands.add_parser("compare", help="compare two documents, citing their pages")
+    compare.add_argument("paths", nargs=2, metavar="PATH")
+    for document_command in (summarize, extract, compare):
+        document_command.add_argument("--model", help="a .gguf path, or a model in the models folder")
+        document_command.add_argument("--json", action="store_true")
+        document_command.set_defaults(run=cmd_document_task)
 
     chats = commands.add_parser("chats", help="list, show or export conversations")
     chats.add_argument("action", choices=["list", "show", "export"])

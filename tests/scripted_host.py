@@ -35,10 +35,12 @@ class ScriptedHost(ModelHost):
         self._cancelled.set()
         super().cancel()
 
-    def generate(self, prompt: str, settings: GenerationSettings) -> Iterator[TokenEvent | GenerationResult]:
+    def generate(
+        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+    ) -> Iterator[TokenEvent | GenerationResult]:
         script = type(self).script  # read once: a test may switch it while another answer ends
         if script is None:
-            yield from super().generate(prompt, settings)
+            yield from super().generate(prompt, settings, json_schema=json_schema)
             return
         self.prompts.append(prompt)
         self._cancelled.clear()  # as the real host does: a cancel before the question is forgotten

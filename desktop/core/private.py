@@ -24,7 +24,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # be one the user chose, and their own files in it are theirs to share.
 OWN_ENTRIES = (
     "index", "logs", "conversations.sqlite3*", "hearth.lock", "settings.json", "settings.tmp",
-    "models.json", "models.tmp", "crashed_models.json", "crashed_models.tmp", "ui.json", "ui.tmp",
+    "models.json", "models.tmp", "crashed_models.json", "crashed_models.tmp", "ui.json", "ui.tmp", "tasks",
 )
 
 

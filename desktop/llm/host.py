@@ -330,9 +330,12 @@ class ModelHost:
             raise ModelError("The model host sent an unexpected reply.")
         return reply.counts
 
-    def generate(self, prompt: str, settings: GenerationSettings) -> Iterator[TokenEvent | GenerationResult]:
+    def generate(
+        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+    ) -> Iterator[TokenEvent | GenerationResult]:
         """Stream TokenEvents, then exactly one GenerationResult. Uses the sampling fields of
-        ``settings``; context, threads, GPU layers and LoRA are fixed by ``load()``."""
+        ``settings``; context, threads, GPU layers and LoRA are fixed by ``load()``. With
+        ``json_schema`` the answer is JSON that follows it (unless cut short by ``max_tokens``)."""
         request = GenerateRequest(
             prompt=prompt,
             max_tokens=settings.max_tokens,
@@ -341,6 +344,7 @@ class ModelHost:
             top_k=settings.top_k,
             repeat_penalty=settings.repeat_penalty,
             seed=settings.seed,
+            json_schema=json_schema,
         )
         with self._lock:
             child = self._ready_child()

@@ -36,7 +36,7 @@ from desktop.llm.host_protocol import (
 )
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from llama_cpp import Llama, LlamaGrammar
 
 GGML_LOG_LEVEL_ERROR = 4  # ggml.h; llama_cpp/_logger.py still has the older numbering
 
@@ -93,6 +93,7 @@ class _Runtime:
         self._llm: Llama | None = None
         self._errors: list[str] = []  # the first few of the current load
         self._piece_buffer = ctypes.create_string_buffer(64)
+        self._grammar: tuple[str, LlamaGrammar] | None = None  # the last schema's, reused chunk after chunk
 
         # llama.cpp logs to stderr; keep only its errors, to explain a failed load.
         @llama_cpp.llama_log_callback
@@ -188,9 +189,21 @@ class _Runtime:
             llm.eval(tokens[start : min(start + PREFILL_CHUNK, target)])
         return True
 
+    def _grammar_for(self, schema: str | None) -> LlamaGrammar | None:
+        if schema is None:
+            return None
+        if self._grammar is None or self._grammar[0] != schema:
+            try:
+                grammar = self._lib.LlamaGrammar.from_json_schema(schema, verbose=False)
+            except Exception as exc:  # the converter raises whatever it meets in a schema it cannot handle
+                raise _Refused(f"The answer's JSON schema cannot be turned into a grammar: {exc}") from None
+            self._grammar = (schema, grammar)
+        return self._grammar[1]
+
     def generate(self, request: GenerateRequest, conn: Connection, cancel: Event) -> Finished:
         started = time.perf_counter()
         llm = self._model()
+        grammar = self._grammar_for(request.json_schema)
         tokens = self._prompt_tokens(request.prompt)
         budget = min(request.max_tokens, llm.n_ctx() - len(tokens))
         if not self._prefill(tokens, cancel):
@@ -219,6 +232,7 @@ class _Runtime:
             top_p=request.top_p,
             temp=request.temperature,
             repeat_penalty=request.repeat_penalty,
+            grammar=grammar,
         ):
             last_at = time.perf_counter()
             sampled += 1

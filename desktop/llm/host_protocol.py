@@ -42,6 +42,8 @@ class GenerateRequest(_Message):
     top_k: int
     repeat_penalty: float
     seed: int
+    # A JSON schema the answer must follow: the host samples only tokens its grammar allows.
+    json_schema: str | None = None
 
 
 class CountRequest(_Message):

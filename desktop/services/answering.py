@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from desktop.core.errors import ModelError, UsageError
+from desktop.core.document_task import DocumentTask, TaskProgress
+from desktop.core.errors import HearthError, ModelError, UsageError
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import (
     Citation,
@@ -32,6 +33,9 @@ from desktop.llm.host import GenerationResult, HostState, ModelHost
 from desktop.services import attribution
 from desktop.services.citations import resolve
 from desktop.services.conversations import ConversationStore
+from desktop.services.document_requests import document_request
+from desktop.services.document_results import result_markdown
+from desktop.services.document_tasks import DocumentWork, TaskResult
 from desktop.services.library import answer_library_question
 from desktop.services.models import default_model_path
 from desktop.services.prompting import SourceFormat, StopFilter, build_prompt, stop_strings, strip_markup
@@ -68,7 +72,14 @@ class AnswerFinished(Frozen):
     message: Message
 
 
-AnswerEvent = AnswerStarted | AnswerToken | AnswerFinished
+class AnswerProgress(Frozen):
+    """How far a whole-document task is (only those take long enough to need it)."""
+
+    answer_id: int
+    progress: TaskProgress
+
+
+AnswerEvent = AnswerStarted | AnswerToken | AnswerFinished | AnswerProgress
 
 
 def to_passages(hits: Sequence[SearchHit]) -> list[Passage]:
@@ -95,6 +106,7 @@ class Answerer:
         self.pipeline = pipeline or AnswerPipeline()
         self.model_path: Path | None = None
         self._sentence_vectors: attribution.SentenceEmbeddings | None = None
+        self._stopped = False  # set by cancel(); a document task checks it between its steps
 
     def use_model(self, path: Path | None = None, *, force: bool = False) -> None:
         """Load a model (the default when None) unless it is already loaded and healthy."""
@@ -129,6 +141,7 @@ class Answerer:
         return self.workspace.settings.generation_for(self.model_path.name)
 
     def cancel(self) -> None:
+        self._stopped = True
         self.host.cancel()
 
     def sentence_embeddings(self) -> attribution.SentenceEmbeddings:
@@ -146,16 +159,21 @@ class Answerer:
         rag: bool = True,
         document_ids: Sequence[int] | None = None,
         replacing: Sequence[int] = (),
+        task: DocumentTask | None = None,
     ) -> Iterator[AnswerEvent]:
-        """``replacing``: messages of the conversation this exchange takes the place of (see ``regenerate``)."""
+        """Answer ``question``; with ``task`` (or when the question asks for one, "summarise
+        thesis.pdf"), run that whole-document task and answer with its result. ``replacing``: messages
+        of the conversation this exchange takes the place of (see ``regenerate``)."""
         question = question.strip()
         if not question:
             raise UsageError("The question is empty.")
+        self._stopped = False
         # Everything that can refuse the question runs before anything is written.
         history = self.conversations.messages(conversation_id) if conversation_id is not None else []
         history = [m for m in history if m.id not in replacing]
         started = time.perf_counter()
-        library = answer_library_question(question, self.workspace) if rag else None
+        task = task or (document_request(question, self.workspace) if rag else None)
+        library = answer_library_question(question, self.workspace) if rag and task is None else None
         if library is None:
             self.use_model()
         if conversation_id is None:
@@ -163,6 +181,10 @@ class Answerer:
         asked = self.conversations.add_user_message(conversation_id, question)
         for message_id in replacing:  # only now: a question refused above keeps the old exchange
             self.conversations.delete_message(message_id)
+
+        if task is not None:
+            yield from self._document_task(task, conversation_id, asked.id, started)
+            return
 
         if library is not None:
             answer_id = self.conversations.start_answer(conversation_id, None)
@@ -221,6 +243,34 @@ class Answerer:
         finally:
             self.conversations.close()
             self.workspace.close()
+
+    def _document_task(
+        self, task: DocumentTask, conversation_id: int, question_id: int, started: float
+    ) -> Iterator[AnswerEvent]:
+        """A whole-document task answered in the chat: its result is saved as the answer."""
+        answer_id = self.conversations.start_answer(conversation_id, self.host.info.name if self.host.info else None)
+        yield AnswerStarted(conversation_id=conversation_id, question_id=question_id, answer_id=answer_id)
+        work = DocumentWork(self.workspace, self.host, self.generation(), stopped=lambda: self._stopped)
+        result: TaskResult | None = None
+        try:
+            for event in work.run(task):
+                if isinstance(event, TaskProgress):
+                    yield AnswerProgress(answer_id=answer_id, progress=event)
+                else:
+                    result = event
+        except HearthError as exc:
+            # The parts read so far are kept in the data folder: asking again continues from there.
+            self.conversations.finish_answer(answer_id, text="", status=MessageStatus.INTERRUPTED, notes=[str(exc)])
+            raise
+        assert result is not None
+        text, citations = result_markdown(result)
+        yield AnswerToken(answer_id=answer_id, text=text)
+        message = self.conversations.finish_answer(
+            answer_id, text=text, status=MessageStatus.COMPLETE if result.complete else MessageStatus.STOPPED,
+            citations=citations, notes=list(result.notes),
+            timings=Timings(generated_tokens=result.map_tokens, total_ms=(time.perf_counter() - started) * 1000),
+        )
+        yield AnswerFinished(message=message)
 
     def _confidence(self, question: str, history: Sequence[Message], passages: Sequence[Passage]) -> float:
         """How close the nearest passage is to the question; a follow-up is also read with the

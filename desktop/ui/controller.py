@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from desktop.core.document_task import DocumentTask
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import IndexProgress, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted
@@ -68,6 +69,7 @@ class Controller(QObject):
     settingsChanged = Signal(object)  # HearthSettings
     problem = Signal(object)  # Problem
     notice = Signal(str)
+    taskProgress = Signal(object)  # TaskProgress
 
     # -- to the workers (queued) ----------------------------------------------------------------
     _engine_start = Signal()
@@ -163,6 +165,7 @@ class Controller(QObject):
         engine.piece.connect(self.answerPiece)
         engine.done.connect(self._on_done)
         engine.failed.connect(self._on_failed)
+        engine.progress.connect(self.taskProgress)
         store.conversations.connect(self._on_conversations)
         store.opened.connect(self.conversationOpened)
         store.deleted.connect(self.conversationDeleted)
@@ -233,6 +236,14 @@ class Controller(QObject):
             question=question, conversation_id=self.current_conversation, document_ids=self.scope, rag=rag,
             regenerate=True,
         ))
+        return True
+
+    def run_task(self, task: DocumentTask, label: str) -> bool:
+        """Run a whole-document task in the current conversation, shown there as ``label``; False while busy."""
+        if self.streaming:
+            return False
+        self._set_streaming(True)
+        self._engine_ask.emit(AskRequest(question=label, conversation_id=self.current_conversation, task=task))
         return True
 
     def stop(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QStackedWidget,
     QTreeView,
     QVBoxLayout,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop.core.types import DocumentStatus, FailedFile
 from desktop.ui import appearance
 from desktop.ui import format as fmt
+from desktop.ui.document_menu import document_menu
 from desktop.ui.icons import icon
 from desktop.ui.library_model import PATH_ROLE, LibraryModel
 from desktop.ui.widgets import PushButton, confirm, label, tint_color
@@ -40,6 +42,7 @@ class LibraryPage(QWidget):
     removeRequested = Signal(object)  # tuple[str, ...]
     reindexRequested = Signal(object)  # tuple[str, ...]
     scopeChanged = Signal(object)  # tuple[int, ...] | None (None: every document)
+    taskRequested = Signal(object, str)  # DocumentTask, the words the chat shows for it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +87,8 @@ class LibraryPage(QWidget):
                 self.tree.header().resizeSection(column, width)
         self.tree.selectionModel().selectionChanged.connect(self._update_actions)
         self.tree.doubleClicked.connect(lambda _index: self._show_in_folder())
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         table = QWidget()
         table_layout = QVBoxLayout(table)
         table_layout.setContentsMargins(0, 0, 0, 0)
@@ -196,6 +201,17 @@ class LibraryPage(QWidget):
         if paths:
             target = Path(paths[0])
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(target if target.is_dir() else target.parent)))
+
+    def document_menu(self) -> QMenu:
+        """The selection's whole-document actions (one file, or two to compare)."""
+        indexed = {d.path for d in self.snapshot.documents if d.status == DocumentStatus.INDEXED}
+        files = [path for path in self.selected_paths() if path in indexed]  # not folders
+        return document_menu(self, files, self.taskRequested.emit)
+
+    def _context_menu(self, position: QPoint) -> None:
+        menu = self.document_menu()
+        if not menu.isEmpty():
+            menu.exec(self.tree.viewport().mapToGlobal(position))
 
     def _update_actions(self) -> None:
         selected = bool(self.tree.selectionModel().selectedRows(0))

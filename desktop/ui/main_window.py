@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import __version__
+from desktop.core.document_task import DocumentTask, TaskProgress
 from desktop.core.types import MessageStatus, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted
 from desktop.ui import format as fmt
@@ -181,6 +182,8 @@ class MainWindow(QMainWindow):
         self.sidebar.settingsRequested.connect(self.show_settings)
         self.sources.passageClicked.connect(self.open_passage)
         self.viewer.backRequested.connect(self._back_to_sources)
+        self.viewer.taskRequested.connect(self.run_task)
+        self.library.taskRequested.connect(self.run_task)
         self.library.addFilesRequested.connect(self.add_files)
         self.library.addFolderRequested.connect(self.add_folder)
         self.library.removeRequested.connect(c.remove_documents)
@@ -208,6 +211,7 @@ class MainWindow(QMainWindow):
         c.models.connect(self._models)
         c.problem.connect(self._problem)
         c.notice.connect(lambda text: self.status.showMessage(text, 6000))
+        c.taskProgress.connect(self._task_progress)
 
     # -- chat -------------------------------------------------------------------------------------
     def ask(self, question: str) -> None:
@@ -219,6 +223,21 @@ class MainWindow(QMainWindow):
             self.chat.set_title(fmt.snippet(question, 60))
         self.chat.view.ask(question)
         self.sources.show_passages(())
+
+    def run_task(self, task: DocumentTask, label: str) -> None:
+        """A whole-document task from a menu: asked and answered in the chat, stopped by its Stop button."""
+        self.show_page("chat")
+        if not self.controller.run_task(task, label):
+            self.status.showMessage("Wait for the current answer to finish, or stop it.", 6000)
+            return
+        if self.controller.current_conversation is None:
+            self.chat.set_title(fmt.snippet(label, 60))
+        self.chat.view.ask(label)
+        self.sources.show_passages(())
+
+    def _task_progress(self, progress: TaskProgress) -> None:
+        left = f", {fmt.eta(progress.eta_s)}" if progress.eta_s is not None else ""
+        self.status.showMessage(f"{progress.step} ({progress.done} of {progress.total} steps done{left})")
 
     def regenerate(self, answer: AnswerMessage) -> None:
         """Answer the question again; a question that failed before it was saved is simply asked again."""
@@ -258,6 +277,7 @@ class MainWindow(QMainWindow):
             self.sidebar.select(began.conversation_id)
 
     def _answer_done(self, done: AnswerFinished) -> None:
+        self.status.clearMessage()  # a document task's progress
         message = done.message
         if message.timings is not None:
             self.status.set_speed(message.timings.tokens_per_second, message.timings.generated_tokens)
@@ -265,6 +285,7 @@ class MainWindow(QMainWindow):
             self.sources.show_passages(message.passages)
 
     def _answer_failed(self, failed: AnswerFailed) -> None:
+        self.status.clearMessage()
         if self.chat.view.conversation_id in (None, failed.conversation_id):
             self.chat.view.on_failed(failed.reason)
             self.chat.view.conversation_id = failed.conversation_id

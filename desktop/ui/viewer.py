@@ -23,12 +23,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
 
 from desktop.core.types import Passage
 from desktop.services.documents import safe_to_open
 from desktop.ui import appearance
 from desktop.ui import format as fmt
+from desktop.ui.document_menu import document_menu
 from desktop.ui.widgets import PushButton, ToolButton, label
 from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentShown, DocumentText
 
@@ -207,6 +208,7 @@ def _stronger(colour: QColor) -> QColor:
 
 class DocumentViewer(QWidget):
     backRequested = Signal()
+    taskRequested = Signal(object, str)  # DocumentTask, the words the chat shows for it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -225,6 +227,9 @@ class DocumentViewer(QWidget):
         self.open_button.clicked.connect(self._open_externally)
         self.folder_button = PushButton("Show in folder", "folder", tooltip="Show the file in its folder")
         self.folder_button.clicked.connect(self._show_in_folder)
+        self.task_button = PushButton("Summarise…", "file", tooltip="Summarise this document or list what it holds")
+        self.task_button.clicked.connect(self._task_menu)
+        top.addWidget(self.task_button)
         top.addWidget(self.open_button)
         top.addWidget(self.folder_button)
         layout.addLayout(top)
@@ -287,6 +292,14 @@ class DocumentViewer(QWidget):
     def _show_text(self, shown: DocumentText) -> None:
         self.text.show_passage(shown)
         self.stack.setCurrentWidget(self.text)
+
+    def document_menu(self) -> QMenu:
+        return document_menu(self, [self.passage.path] if self.passage else [], self.taskRequested.emit)
+
+    def _task_menu(self) -> None:
+        menu = self.document_menu()
+        if not menu.isEmpty():
+            menu.exec(self.task_button.mapToGlobal(self.task_button.rect().bottomLeft()))
 
     def _open_externally(self) -> None:
         """Hand documents to the desktop; a program or script would be run, so its folder is shown instead."""

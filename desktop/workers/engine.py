@@ -18,7 +18,7 @@ from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
 from desktop.llm.host import HostState
-from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted
+from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted
 from desktop.services.home import Home
 from desktop.services.models import default_model_path
 from desktop.workers.errors import describe, reported
@@ -43,6 +43,7 @@ class EngineWorker(QObject):
     done = Signal(object)  # AnswerFinished
     failed = Signal(object)  # AnswerFailed
     problem = Signal(object)  # Problem
+    progress = Signal(object)  # TaskProgress: how far a whole-document task is
 
     def __init__(self, home: Home, *, preload: bool = True) -> None:
         super().__init__()
@@ -122,7 +123,8 @@ class EngineWorker(QObject):
                 events = answerer.regenerate(conversation_id, rag=request.rag, document_ids=scope)
             else:
                 events = answerer.ask(
-                    request.question, conversation_id=conversation_id, rag=request.rag, document_ids=scope
+                    request.question, conversation_id=conversation_id, rag=request.rag, document_ids=scope,
+                    task=request.task,
                 )
             for event in events:
                 if self._stopped_at > asked:
@@ -130,6 +132,8 @@ class EngineWorker(QObject):
                 if isinstance(event, AnswerStarted):
                     conversation_id = event.conversation_id
                     self.began.emit(event)
+                elif isinstance(event, AnswerProgress):
+                    self.progress.emit(event.progress)
                 elif isinstance(event, AnswerFinished):
                     self.done.emit(event)
                 else:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from desktop.core.document_task import DocumentTask
 from desktop.core.model_info import ModelInfo
 from desktop.core.types import (
     Conversation,
@@ -51,6 +52,7 @@ class AskRequest:
     document_ids: tuple[int, ...] | None = None  # None: the whole library
     rag: bool = True
     regenerate: bool = False  # ask the conversation's last question again, in place of its answer
+    task: DocumentTask | None = None  # a whole-document task from a menu; ``question`` says what it is
 
 
 @dataclass(frozen=True)
