@@ -15,11 +15,11 @@ from PySide6.QtGui import QAction
 
 from desktop.core.document_task import TaskProgress
 from desktop.core.types import Passage
+from desktop.llm import host as host_module
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
 from desktop.ui.message_widget import AnswerMessage
-from desktop.workers import engine as engine_module
 from tests.gui.conftest import OpenWindow
 from tests.gui.helpers import wait_until
 from tests.samples import write_pdf
@@ -45,7 +45,7 @@ def test_the_library_menu_summarises_a_document_into_the_chat(
     write_pdf(lease, CONTRACT)
     write_pdf(tmp_path / "docs" / "renewal.pdf", ["The renewal was signed on 1 April 2025."])
     Indexer(workspace).index([lease.parent])
-    monkeypatch.setattr(engine_module, "ModelHost", scripted_host(cite_first))
+    monkeypatch.setattr(host_module, "ModelHost", scripted_host(cite_first))
     window = open_gui(workspace.data_dir)
     library = window.library
     wait_until(lambda: len(library.document_names()) == 2, 30, "the library listing")
