@@ -64,7 +64,7 @@ DUPLICATE_CONTAINMENT = 0.8
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(word.lower() for word in _WORD.findall(text))
+    return frozenset(_WORD.findall(text.lower()))
 
 
 def near_duplicates(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -74,10 +74,16 @@ def near_duplicates(a: frozenset[str], b: frozenset[str]) -> bool:
     return smaller >= MIN_WORDS and len(a & b) >= DUPLICATE_CONTAINMENT * smaller
 
 
-def collapse_duplicates(documents: Sequence[RankedDocument], texts: Mapping[int, str]) -> list[list[RankedDocument]]:
+def collapse_duplicates(
+    documents: Sequence[RankedDocument], texts: Mapping[int, str], limit: int | None = None
+) -> list[list[RankedDocument]]:
     """Groups of documents, best first: a document whose best passage copies any retrieved passage
     of a document ranked above it joins that one's group instead of taking a place of its own
-    (an HTML page and its source are cut at other places, so their best passages often differ)."""
+    (an HTML page and its source are cut at other places, so their best passages often differ).
+
+    ``limit``: only the first groups are wanted; once there are that many, a later document can
+    only join one of them, so it is compared with those alone (the cost of a search grew with the
+    square of its candidates)."""
     groups: list[tuple[list[frozenset[str]], list[RankedDocument]]] = []
     for document in documents:
         words = _words(texts[document.passages[0][0]])
@@ -86,7 +92,8 @@ def collapse_duplicates(documents: Sequence[RankedDocument], texts: Mapping[int,
                 members.append(document)
                 break
         else:
-            groups.append(([_words(texts[item]) for item, _ in document.passages], [document]))
+            if limit is None or len(groups) < limit:
+                groups.append(([_words(texts[item]) for item, _ in document.passages], [document]))
     return [members for _, members in groups]
 
 

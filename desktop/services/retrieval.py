@@ -83,7 +83,8 @@ class Retriever:
             fused, {item: chunks[item].document_id for item, _, _ in fused}, damping=settings.passage_damping
         )
         if settings.collapse_duplicates:
-            groups = ranking.collapse_duplicates(documents, {item: chunks[item].text for item, _, _ in fused})
+            texts = {item: chunks[item].text for item, _, _ in fused}
+            groups = ranking.collapse_duplicates(documents, texts, limit=k)
         else:
             groups = [[document] for document in documents]
         path_of = {d.document: chunks[d.passages[0][0]].path for d in documents}

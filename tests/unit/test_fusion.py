@@ -67,6 +67,8 @@ def test_copies_of_one_text_collapse_into_the_best_ranked_one() -> None:
     groups = collapse_duplicates(documents, texts)
     # 3 copies the best passage of 1; 2 copies its second one; 4 is too short to call a copy.
     assert [[d.document for d in group] for group in groups] == [[1, 2, 3], [4], [7]]
+    # Only the first group wanted: the copies ranked below still join it, nothing else is grouped.
+    assert [[d.document for d in group] for group in collapse_duplicates(documents, texts, limit=1)] == [[1, 2, 3]]
 
 
 def test_best_passage_of_each_document_first_then_more_of_the_top_ones() -> None:
