@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import psutil
+
+from desktop.core.paths import models_dir
 
 
 class PeakMemory:
@@ -46,3 +50,12 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
 
 def print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, sort_keys=True))
+
+
+def bundled_model(file_name: str) -> Path | None:
+    """The model fetched into the models folder, or None (said on stderr) when it is absent."""
+    model = models_dir() / file_name
+    if not model.is_file():
+        print(f"{model} is absent; run `make models` first.", file=sys.stderr)
+        return None
+    return model

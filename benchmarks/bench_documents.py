@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import PeakMemory, print_json, print_table
+from benchmarks._common import PeakMemory, bundled_model, print_json, print_table
 from desktop.core.cpu import physical_cores
 from desktop.core.document_task import TaskKind, document_task
 from desktop.core.offline import enforce_offline, use_llama_threading
@@ -116,9 +116,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=physical_cores(), help="default: physical cores")
     args = parser.parse_args()
     enforce_offline()
-    model = models_dir() / MODEL_FILE
-    if not model.is_file():
-        print(f"{model} is absent; run `make models` first.", file=sys.stderr)
+    model = bundled_model(MODEL_FILE)
+    if model is None:
         return 1
     generation = SETTINGS.model_copy(update={"threads": args.threads})
     scratch = tempfile.TemporaryDirectory()

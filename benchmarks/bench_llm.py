@@ -35,9 +35,11 @@ from typing import Any
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import bundled_model
 from desktop.core.cpu import physical_cores
 from desktop.core.offline import enforce_offline, use_llama_threading
-from desktop.core.paths import models_dir
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Message
 from desktop.llm.host import GenerationResult, ModelHost, TokenEvent
@@ -153,9 +155,8 @@ def main() -> int:
     parser.add_argument("--prompts", type=int, default=3, help="long-prompt repetitions (~8 s each)")
     args = parser.parse_args()
     enforce_offline()
-    model = models_dir() / MODEL_FILE
-    if not model.is_file():
-        print(f"{model} is absent; run `make models` first.", file=sys.stderr)
+    model = bundled_model(MODEL_FILE)
+    if model is None:
         return 1
     threads, repetitions, prompts = args.threads, args.repetitions, args.prompts
     host = _RecordingHost()
