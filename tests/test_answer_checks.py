@@ -151,6 +151,7 @@ def test_an_answer_nothing_supports_shows_the_best_sentences_from_the_files(
         assert (best.n, best.text) == (boiler.n, SERVICED)
         assert boiler.text[best.span.start : best.span.end] == SERVICED
         assert boiler.cited and boiler.n in [c.n for c in message.citations], "what is quoted is cited"
+        assert best.span in boiler.supports, "opening the citation highlights the quoted sentence"
 
 
 def test_a_question_the_files_do_not_cover_is_not_given_to_the_model(

@@ -397,7 +397,14 @@ class Answerer:
             ]
             quoted = [n for n in dict.fromkeys(e.n for e in shown) if n not in {c.n for c in citations}]
             citations = [*citations, *(attribution.citation(by_number[n]) for n in quoted)]
-            marked = [p.model_copy(update={"cited": True}) if p.n in quoted else p for p in marked]
+            # A quoted passage opens with the quoted sentence highlighted, as a supporting one would be.
+            quoted_spans = {
+                n: tuple(sorted({e.span for e in shown if e.n == n}, key=lambda s: s.start)) for n in quoted
+            }
+            marked = [
+                p.model_copy(update={"cited": True, "supports": quoted_spans[p.n]}) if p.n in quoted else p
+                for p in marked
+            ]
         return CheckedAnswer(
             text=found.text, citations=citations, passages=marked, notes=notes,
             sentences=tuple(found.sentences), excerpts=tuple(shown), milliseconds=(time.perf_counter() - began) * 1000,
