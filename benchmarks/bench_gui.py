@@ -101,7 +101,7 @@ def close_mid_answer(work: Path, pump_until: Callable[[Callable[[], object], flo
     (data_dir / "settings.json").write_text(json.dumps({"generation": {"max_tokens": 2000}}), encoding="utf-8")
     window = open_window(data_dir, paths.models_dir())
     pieces: list[object] = []
-    window.controller.answerPiece.connect(pieces.append)
+    window.controller.chat.piece.connect(pieces.append)
     window.chat.composer.use_files.setChecked(False)
     window.chat.composer.input.setPlainText("Tell me a long story about a lighthouse keeper and a storm.")
     window.chat.composer.button.click()
@@ -153,16 +153,17 @@ def main() -> int:
     state: dict[str, object] = {}
     pieces: list[float] = []  # when each piece arrived
     progress: list[str] = []  # each progress report's phase
-    controller.indexFinished.connect(lambda result: state.__setitem__("indexed", result))
-    controller.indexProgress.connect(lambda report: progress.append(report.phase))
-    controller.answerPiece.connect(lambda _piece: pieces.append(time.perf_counter()))
-    controller.answerDone.connect(lambda done: state.__setitem__("answer", done.message))
-    controller.answerFailed.connect(lambda failed: state.__setitem__("answer", failed))
+    controller.library.indexFinished.connect(lambda result: state.__setitem__("indexed", result))
+    controller.library.indexProgress.connect(lambda report: progress.append(report.phase))
+    controller.chat.piece.connect(lambda _piece: pieces.append(time.perf_counter()))
+    controller.chat.done.connect(lambda done: state.__setitem__("answer", done.message))
+    controller.chat.failed.connect(lambda failed: state.__setitem__("answer", failed))
 
     # Start-up: the window shows at once while the model and embedder load in the background.
     beat.start()
     started = time.perf_counter()
-    pump_until(lambda: controller.status is not None and controller.status.phase == EnginePhase.READY, 600)
+    models = controller.models
+    pump_until(lambda: models.current is not None and models.current.phase == EnginePhase.READY, 600)
     phases.append(Phase("start-up (model + embedder load)", time.perf_counter() - started, beat.stop(),
                         f"window shown after {shown_after * 1000:.0f} ms"))
     controller.add_paths([corpus])

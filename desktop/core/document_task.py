@@ -30,7 +30,17 @@ class DocumentTask(Frozen):
     paths: tuple[str, ...] = Field(min_length=1, max_length=2)
     what: str | None = None  # for EXTRACT: a key of EXTRACTS, or the person's own words
 
+    def request(self) -> str:
+        """The words that would ask for it in the chat, shown there as the question."""
+        names = [Path(p).name for p in self.paths]
+        if self.kind == TaskKind.SUMMARY:
+            return f"Summarise {names[0]}"
+        if self.kind == TaskKind.COMPARE:
+            return f"Compare {names[0]} and {names[1]}"
+        return f"List every {self.what} in {names[0]}"
+
     def title(self) -> str:
+        """The heading of its result."""
         names = [Path(p).name for p in self.paths]
         if self.kind == TaskKind.SUMMARY:
             return f"Summary of {names[0]}"

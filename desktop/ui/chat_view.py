@@ -6,17 +6,26 @@ The view sticks to the bottom while the user is there, and stays put if they scr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.core.types import Message
+from desktop.core.types import Message, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
 from desktop.ui.icons import app_pixmap
 from desktop.ui.message_widget import AnswerMessage, UserMessage
 from desktop.ui.widgets import PushButton, label
+from desktop.workers.typed import carrying
 
 COLUMN_WIDTH = 800
 
+
+
+@dataclass(frozen=True)
+class CitationClick:
+    passage: Passage
+    passages: tuple[Passage, ...]  # all the answer's, for the sources panel
 
 class EmptyState(QWidget):
     """What a new chat shows: what Hearth is, and how to give it files."""
@@ -78,9 +87,9 @@ class EmptyState(QWidget):
 
 
 class ChatView(QScrollArea):
-    citationClicked = Signal(object, object)  # AnswerMessage, Passage
-    sourcesRequested = Signal(object)  # AnswerMessage
-    regenerateRequested = Signal(object)  # AnswerMessage
+    citationClicked = carrying(CitationClick)
+    sourcesRequested = carrying(AnswerMessage)
+    regenerateRequested = carrying(AnswerMessage)
     linkClicked = Signal(QUrl)
     copied = Signal()
 
@@ -202,7 +211,9 @@ class ChatView(QScrollArea):
 
     # -- internals ------------------------------------------------------------------------------
     def _answer(self, answer: AnswerMessage) -> AnswerMessage:
-        answer.citationClicked.connect(lambda passage, a=answer: self.citationClicked.emit(a, passage))
+        answer.citationClicked.connect(
+            lambda passage, a=answer: self.citationClicked.emit(CitationClick(passage, a.passages))
+        )
         answer.sourcesRequested.connect(self.sourcesRequested)
         answer.regenerateRequested.connect(self.regenerateRequested)
         answer.linkClicked.connect(self.linkClicked)

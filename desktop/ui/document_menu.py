@@ -1,27 +1,16 @@
 """The whole-document actions (summarise, list every date / amount / person / deadline, compare two),
-one menu for the library and the viewer. A chosen action is a DocumentTask and the words the chat
-shows for it; the result comes back as an answer in the chat."""
+one menu for the library and the viewer. A chosen action is a DocumentTask; the result comes back
+as an answer in the chat."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from PySide6.QtWidgets import QMenu, QWidget
 
 from desktop.core.document_task import EXTRACTS, DocumentTask, TaskKind, document_task
 
-Run = Callable[[DocumentTask, str], None]  # the task and the words the chat shows for it
-
-
-def task_label(task: DocumentTask) -> str:
-    """What the chat shows as the request: the words that would ask for it in the chat too."""
-    names = [Path(p).name for p in task.paths]
-    if task.kind == TaskKind.SUMMARY:
-        return f"Summarise {names[0]}"
-    if task.kind == TaskKind.COMPARE:
-        return f"Compare {names[0]} and {names[1]}"
-    return f"List every {task.what} in {names[0]}"
+Run = Callable[[DocumentTask], None]
 
 
 def document_menu(parent: QWidget, paths: Sequence[str], run: Run) -> QMenu:
@@ -30,7 +19,7 @@ def document_menu(parent: QWidget, paths: Sequence[str], run: Run) -> QMenu:
 
     def add(into: QMenu, title: str, kind: TaskKind, what: str | None = None) -> None:
         task = document_task(kind, list(paths), what)
-        into.addAction(title, lambda: run(task, task_label(task)))
+        into.addAction(title, lambda: run(task))
 
     if len(paths) == 1:
         add(menu, "Summarise", TaskKind.SUMMARY)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.document_task import DocumentTask
 from desktop.core.types import DocumentStatus, FailedFile
 from desktop.ui import appearance
 from desktop.ui import format as fmt
@@ -32,6 +33,7 @@ from desktop.ui.icons import icon
 from desktop.ui.library_model import PATH_ROLE, LibraryModel
 from desktop.ui.widgets import PushButton, confirm, label, tint_color
 from desktop.workers.events import LibrarySnapshot
+from desktop.workers.typed import carrying
 
 RESTORED_SELECTION = 50  # rows re-selected after a refresh; more is rare and costly to find
 
@@ -39,10 +41,10 @@ RESTORED_SELECTION = 50  # rows re-selected after a refresh; more is rare and co
 class LibraryPage(QWidget):
     addFilesRequested = Signal()
     addFolderRequested = Signal()
-    removeRequested = Signal(object)  # tuple[str, ...]
-    reindexRequested = Signal(object)  # tuple[str, ...]
-    scopeChanged = Signal(object)  # tuple[int, ...] | None (None: every document)
-    taskRequested = Signal(object, str)  # DocumentTask, the words the chat shows for it
+    removeRequested = carrying(tuple[str, ...])
+    reindexRequested = carrying(tuple[str, ...])
+    scopeChanged = carrying(tuple[int, ...] | None)  # None: every document
+    taskRequested = carrying(DocumentTask)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

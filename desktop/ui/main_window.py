@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -34,8 +34,10 @@ from desktop.services.answering import AnswerFinished, AnswerStarted
 from desktop.ui import format as fmt
 from desktop.ui.banner import ProblemBanner
 from desktop.ui.chat_page import ChatPage
+from desktop.ui.chat_view import CitationClick
 from desktop.ui.controller import Controller
 from desktop.ui.drop import DropOverlay, dropped_paths
+from desktop.ui.facades.chat import AnswerState
 from desktop.ui.icons import app_icon
 from desktop.ui.indexing_bar import IndexingBar
 from desktop.ui.library_page import LibraryPage
@@ -53,17 +55,19 @@ from desktop.workers.events import (
     ConversationList,
     EngineStatus,
     IndexFinished,
+    IndexStarted,
     LibrarySnapshot,
     ModelCatalog,
     Problem,
 )
+from desktop.workers.typed import carrying, link
 
 LIVE_LIBRARY_LIMIT = 3000  # documents listed even while the library page is hidden
 DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.DragLeave, QEvent.Type.Drop)
 
 
 class MainWindow(QMainWindow):
-    dataFolderChanged = Signal(object)  # Path: the app reopens the window on it
+    dataFolderChanged = carrying(Path)  # the app reopens the window on it
 
     def __init__(
         self, controller: Controller, *, data_folder_locked: bool = False, parent: QWidget | None = None
@@ -151,15 +155,16 @@ class MainWindow(QMainWindow):
         action("&File", "Quit", self.close, "Ctrl+Q")
         self.new_chat_action = action("&Chat", "New chat", self.new_chat, "Ctrl+N")
         action("&Chat", "Focus the question box", self.chat.composer.focus_input, "Ctrl+L")
-        self.stop_action = action("&Chat", "Stop answering", self.controller.stop, "Esc")
+        self.stop_action = action("&Chat", "Stop answering", self.controller.chat.stop, "Esc")
         action("&Chat", "Show library", lambda: self.show_page("library"))
         action("&Help", "About Hearth", self.about)
 
     def _connect(self) -> None:
         c = self.controller
+        chat, library, models = c.chat, c.library, c.models
         composer, view = self.chat.composer, self.chat.view
         composer.submitted.connect(self.ask)
-        composer.stopRequested.connect(c.stop)
+        composer.stopRequested.connect(chat.stop)
         composer.scopeClicked.connect(lambda: self.show_page("library"))
         view.citationClicked.connect(self.open_citation)
         view.sourcesRequested.connect(lambda answer: self.show_sources(answer.passages))
@@ -168,15 +173,15 @@ class MainWindow(QMainWindow):
         view.copied.connect(lambda: self.status.showMessage("Copied the answer.", 3000))
         view.empty.addFilesRequested.connect(self.add_files)
         view.empty.addFolderRequested.connect(self.add_folder)
-        self.chat.model_button.modelChosen.connect(c.use_model)
+        self.chat.model_button.modelChosen.connect(models.use)
         self.chat.model_button.manageRequested.connect(self.show_models)
         self.chat.sources_toggle.toggled.connect(self.side.setVisible)
         self.sidebar.newChatRequested.connect(self.new_chat)
         self.sidebar.conversationSelected.connect(self.open_conversation)
-        self.sidebar.renameRequested.connect(c.rename_conversation)
-        self.sidebar.deleteRequested.connect(c.delete_conversation)
+        self.sidebar.renameRequested.connect(chat.rename)
+        self.sidebar.deleteRequested.connect(chat.delete)
         self.sidebar.exportRequested.connect(self.export)
-        self.sidebar.searchChanged.connect(c.search_conversations)
+        self.sidebar.searchChanged.connect(chat.find)
         self.sidebar.chatsRequested.connect(lambda: self.show_page("chat"))
         self.sidebar.libraryRequested.connect(lambda: self.show_page("library"))
         self.sidebar.settingsRequested.connect(self.show_settings)
@@ -186,54 +191,49 @@ class MainWindow(QMainWindow):
         self.library.taskRequested.connect(self.run_task)
         self.library.addFilesRequested.connect(self.add_files)
         self.library.addFolderRequested.connect(self.add_folder)
-        self.library.removeRequested.connect(c.remove_documents)
-        self.library.reindexRequested.connect(c.reindex)
+        self.library.removeRequested.connect(library.remove)
+        self.library.reindexRequested.connect(library.reindex)
         self.library.scopeChanged.connect(self._scope_changed)
-        self.indexing.pauseRequested.connect(c.pause_indexing)
-        self.indexing.resumeRequested.connect(c.resume_indexing)
-        self.indexing.cancelRequested.connect(c.cancel_indexing)
+        self.indexing.pauseRequested.connect(library.pause)
+        self.indexing.resumeRequested.connect(library.resume)
+        self.indexing.cancelRequested.connect(library.cancel)
         self.indexing.problemsRequested.connect(lambda: self.show_page("library"))
 
-        c.engineStatus.connect(self._engine_status)
-        c.conversations.connect(self._conversations)
-        c.conversationOpened.connect(self._conversation_opened)
-        c.conversationDeleted.connect(self._conversation_deleted)
-        c.answerBegan.connect(self._answer_began)
-        c.answerPiece.connect(view.on_piece)
-        c.answerDone.connect(self._answer_done)
-        c.answerFailed.connect(self._answer_failed)
-        c.streamingChanged.connect(composer.set_streaming)
-        c.library.connect(self._library)
-        c.indexStarted.connect(lambda _started: self.indexing.started())
-        c.indexProgress.connect(self.indexing.update_progress)
-        c.indexFinished.connect(self._index_finished)
-        c.documentShown.connect(self.viewer.show_document)
-        c.models.connect(self._models)
-        c.problem.connect(self._problem)
-        c.notice.connect(lambda text: self.status.showMessage(text, 6000))
-        c.taskProgress.connect(self._task_progress)
+        link(chat, conversations=self._conversations, opened=self._conversation_opened,
+             deleted=self._conversation_deleted, began=self._answer_began, piece=view.on_piece,
+             done=self._answer_done, failed=self._answer_failed, stateChanged=self._answer_state,
+             progress=self._task_progress)
+        link(library, changed=self._library, indexStarted=self._index_started,
+             indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
+             documentShown=self.viewer.show_document)
+        link(models, status=self._engine_status, catalog=self._models)
+        link(c, problem=self._problem)
+        c.notice.connect(self._notice)
 
     # -- chat -------------------------------------------------------------------------------------
     def ask(self, question: str) -> None:
         self.show_page("chat")
-        if not self.controller.ask(question, rag=self.chat.composer.rag):
+        if not self.controller.chat.ask(question, rag=self.chat.composer.rag):
             self.chat.composer.input.setPlainText(question)  # busy: give the text back
             return
-        if self.controller.current_conversation is None:
-            self.chat.set_title(fmt.snippet(question, 60))
-        self.chat.view.ask(question)
-        self.sources.show_passages(())
+        self._show_question(question)
 
-    def run_task(self, task: DocumentTask, label: str) -> None:
+    def run_task(self, task: DocumentTask) -> None:
         """A whole-document task from a menu: asked and answered in the chat, stopped by its Stop button."""
         self.show_page("chat")
-        if not self.controller.run_task(task, label):
+        if not self.controller.chat.run_task(task):
             self.status.showMessage("Wait for the current answer to finish, or stop it.", 6000)
             return
-        if self.controller.current_conversation is None:
-            self.chat.set_title(fmt.snippet(label, 60))
-        self.chat.view.ask(label)
+        self._show_question(task.request())
+
+    def _show_question(self, text: str) -> None:
+        if self.controller.chat.current is None:
+            self.chat.set_title(fmt.snippet(text, 60))
+        self.chat.view.ask(text)
         self.sources.show_passages(())
+
+    def _answer_state(self, state: AnswerState) -> None:
+        self.chat.composer.set_streaming(state is not AnswerState.IDLE)
 
     def _task_progress(self, progress: TaskProgress) -> None:
         left = f", {fmt.eta(progress.eta_s)}" if progress.eta_s is not None else ""
@@ -246,16 +246,16 @@ class MainWindow(QMainWindow):
             return
         rag = self.chat.composer.rag
         if question.message_id is not None and answer.answer_id is not None:
-            sent = self.controller.regenerate(question.text, rag=rag)
+            sent = self.controller.chat.regenerate(question.text, rag=rag)
         else:
-            sent = self.controller.ask(question.text, rag=rag)
+            sent = self.controller.chat.ask(question.text, rag=rag)
         if sent:
             self.chat.view.remove(question, answer)
             self.chat.view.ask(question.text)
             self.sources.show_passages(())
 
     def new_chat(self) -> None:
-        self.controller.new_chat()
+        self.controller.chat.new_chat()
         self.chat.view.clear()
         self.chat.set_title("New chat")
         self.sidebar.select(None)
@@ -266,8 +266,8 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, conversation_id: int) -> None:
         self.show_page("chat")
-        if conversation_id != self.chat.view.conversation_id or self.controller.current_conversation is None:
-            self.controller.open_conversation(conversation_id)
+        if conversation_id != self.chat.view.conversation_id or self.controller.chat.current is None:
+            self.controller.chat.open(conversation_id)
 
     def _answer_began(self, began: AnswerStarted) -> None:
         if self.chat.view.streaming is not None and self.chat.view.conversation_id in (None, began.conversation_id):
@@ -292,8 +292,8 @@ class MainWindow(QMainWindow):
 
     def _conversations(self, listing: ConversationList) -> None:
         self._titles.update({c.id: c.title for c in listing.conversations})
-        self.sidebar.set_conversations(listing, self.controller.current_conversation)
-        current = self.controller.current_conversation
+        self.sidebar.set_conversations(listing, self.controller.chat.current)
+        current = self.controller.chat.current
         if current is not None and current in self._titles:
             self.chat.set_title(self._titles[current])
         if not self._restored:
@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
 
     def _conversation_opened(self, content: ConversationContent) -> None:
         conversation = content.conversation
-        if conversation.id != self.controller.current_conversation:
+        if conversation.id != self.controller.chat.current:
             return  # the user has since moved on
         view = self.chat.view
         view.show_messages(conversation.id, content.messages)
@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
         self.sidebar.select(conversation.id)
         last = view.last_answer()
         still_writing = bool(content.messages) and content.messages[-1].status == MessageStatus.STREAMING
-        if self.controller.streaming and still_writing and last is not None:
+        if self.controller.chat.streaming and still_writing and last is not None:
             view.resume_streaming(last)
         self.sources.show_passages(last.passages if last is not None else ())
         self._back_to_sources()
@@ -329,16 +329,16 @@ class MainWindow(QMainWindow):
         self._back_to_sources()
         self._show_side()
 
-    def open_citation(self, answer: AnswerMessage, passage: Passage) -> None:
-        self.sources.show_passages(answer.passages)
-        self.open_passage(passage)
+    def open_citation(self, click: CitationClick) -> None:
+        self.sources.show_passages(click.passages)
+        self.open_passage(click.passage)
 
     def open_passage(self, passage: Passage) -> None:
         self._show_side()
         self.side.setCurrentWidget(self.viewer)
         self._widen_side()
         self.viewer.open_passage(passage)
-        self.controller.open_passage(passage)
+        self.controller.library.open_passage(passage)
 
     def _show_side(self) -> None:
         self.chat.sources_toggle.setChecked(True)
@@ -383,13 +383,16 @@ class MainWindow(QMainWindow):
             self.library.set_snapshot(self._unlisted)
             self._unlisted = None
 
+    def _index_started(self, _started: IndexStarted) -> None:
+        self.indexing.started()
+
     def _index_finished(self, finished: IndexFinished) -> None:
         self.indexing.finished(finished)
         if finished.report is not None or finished.failed:
             self.library.set_problems(finished.failed)
 
     def _scope_changed(self, document_ids: tuple[int, ...] | None) -> None:
-        self.controller.set_scope(document_ids)
+        self.controller.chat.set_scope(document_ids)
         self.chat.composer.set_scope(
             "All documents" if document_ids is None else fmt.count(len(document_ids), "document")
         )
@@ -416,13 +419,13 @@ class MainWindow(QMainWindow):
             self._models_dialog.set_catalog(catalog)
 
     def show_models(self) -> None:
-        self.controller.refresh_models()
-        status = self.controller.status
+        self.controller.models.refresh()
+        status = self.controller.models.current
         current = status.model.path if status is not None and status.model is not None else None
         dialog = ModelsDialog(self._catalog, current, self.controller.settings, self)
-        dialog.useModelRequested.connect(self.controller.use_model)
-        dialog.addModelRequested.connect(lambda path: self.controller.add_paths([Path(path)]))
-        dialog.settingsSaved.connect(self.controller.save_model_settings)
+        dialog.useModelRequested.connect(self.controller.models.use)
+        dialog.addModelRequested.connect(lambda path: self.controller.models.add(Path(path)))
+        dialog.settingsSaved.connect(self.controller.models.save_model_settings)
         dialog.finished.connect(lambda _result: setattr(self, "_models_dialog", None))
         self._models_dialog = dialog
         dialog.open()
@@ -437,10 +440,10 @@ class MainWindow(QMainWindow):
                 self.dataFolderChanged.emit(dialog.new_data_dir)
 
     def export_current(self, format: str) -> None:
-        if self.controller.current_conversation is None:
+        if self.controller.chat.current is None:
             self.status.showMessage("Open a conversation to export it.", 4000)
             return
-        self.export(self.controller.current_conversation, format)
+        self.export(self.controller.chat.current, format)
 
     def export(self, conversation_id: int, format: str) -> None:
         suffix = "json" if format == "json" else "md"
@@ -451,7 +454,7 @@ class MainWindow(QMainWindow):
             "JSON (*.json)" if suffix == "json" else "Markdown (*.md)",
         )
         if target:
-            self.controller.export_conversation(conversation_id, Path(target), format)
+            self.controller.chat.export(conversation_id, Path(target), format)
 
     def about(self) -> None:
         QMessageBox.about(
@@ -466,6 +469,9 @@ class MainWindow(QMainWindow):
             self.viewer.show_error(problem.message)
             return
         self.banner.add(problem)
+
+    def _notice(self, text: str) -> None:
+        self.status.showMessage(text, 6000)
 
     def _link_clicked(self, url: QUrl) -> None:
         QGuiApplication.clipboard().setText(url.toString())
@@ -526,7 +532,7 @@ class MainWindow(QMainWindow):
             geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
             splitter=self.splitter.sizes(),
             sources_visible=self.chat.sources_toggle.isChecked(),
-            conversation=self.controller.current_conversation,
+            conversation=self.controller.chat.current,
         ))
         self.controller.shutdown()
         event.accept()

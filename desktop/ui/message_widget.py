@@ -20,6 +20,7 @@ from desktop.ui import format as fmt
 from desktop.ui.icons import app_pixmap
 from desktop.ui.markdown_view import UNSUPPORTED_SCHEME, MarkdownView
 from desktop.ui.widgets import ToolButton, label
+from desktop.workers.typed import carrying
 
 RENDER_INTERVAL_MS = 50  # at most 20 renders a second while streaming
 
@@ -93,9 +94,9 @@ class UserMessage(QWidget):
 class AnswerMessage(QWidget):
     """Hearth's answer: Markdown with clickable citations, its status, and Copy / Regenerate / Sources."""
 
-    citationClicked = Signal(object)  # Passage
-    sourcesRequested = Signal(object)  # AnswerMessage
-    regenerateRequested = Signal(object)  # AnswerMessage
+    citationClicked = carrying(Passage)
+    sourcesRequested = carrying("AnswerMessage")
+    regenerateRequested = carrying("AnswerMessage")
     linkClicked = Signal(QUrl)
     copied = Signal()
 

@@ -5,17 +5,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.types import Passage
 from desktop.ui import format as fmt
 from desktop.ui.widgets import label
+from desktop.workers.typed import carrying
 
 
 class SourceCard(QFrame):
-    clicked = Signal(object)  # Passage
+    clicked = carrying(Passage)
 
     def __init__(self, passage: Passage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,7 +60,7 @@ class SourceCard(QFrame):
 
 
 class SourcesPanel(QWidget):
-    passageClicked = Signal(object)  # Passage
+    passageClicked = carrying(Passage)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

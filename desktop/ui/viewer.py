@@ -25,6 +25,7 @@ from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
 
+from desktop.core.document_task import DocumentTask
 from desktop.core.types import Passage
 from desktop.services.documents import safe_to_open
 from desktop.ui import appearance
@@ -32,6 +33,7 @@ from desktop.ui import format as fmt
 from desktop.ui.document_menu import document_menu
 from desktop.ui.widgets import PushButton, ToolButton, label
 from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentShown, DocumentText
+from desktop.workers.typed import carrying
 
 SEARCH_WORDS = 6  # words of the passage searched for in the PDF to highlight it
 
@@ -208,7 +210,7 @@ def _stronger(colour: QColor) -> QColor:
 
 class DocumentViewer(QWidget):
     backRequested = Signal()
-    taskRequested = Signal(object, str)  # DocumentTask, the words the chat shows for it
+    taskRequested = carrying(DocumentTask)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Slot
 
 from desktop.core.errors import Cancelled, ParseError
 from desktop.core.live_settings import LiveSettings
@@ -18,13 +18,14 @@ from desktop.core.types import Passage
 from desktop.ingest.loaders import kind_for
 from desktop.services.documents import DocumentReader
 from desktop.workers.errors import reported
-from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentRequest, DocumentShown, DocumentText
+from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentRequest, DocumentShown, DocumentText, Problem
 from desktop.workers.threads import quit_current_thread
+from desktop.workers.typed import carrying
 
 
 class DocumentWorker(QObject):
-    loaded = Signal(object)  # DocumentShown
-    problem = Signal(object)  # Problem
+    loaded = carrying(DocumentShown)
+    problem = carrying(Problem)
 
     def __init__(self, settings: LiveSettings) -> None:
         super().__init__()

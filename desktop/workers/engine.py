@@ -12,13 +12,14 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Slot
 
+from desktop.core.document_task import TaskProgress
 from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
 from desktop.llm.host import HostState
-from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted
+from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted, AnswerToken
 from desktop.services.home import Home
 from desktop.services.models import default_model_path
 from desktop.workers.errors import describe, reported
@@ -31,19 +32,20 @@ from desktop.workers.events import (
     Problem,
 )
 from desktop.workers.threads import quit_current_thread
+from desktop.workers.typed import carrying
 
 log = logging.getLogger("hearth.engine")
 
 
 
 class EngineWorker(QObject):
-    status = Signal(object)  # EngineStatus
-    began = Signal(object)  # AnswerStarted
-    piece = Signal(object)  # AnswerToken (the model host already gathers tokens into pieces)
-    done = Signal(object)  # AnswerFinished
-    failed = Signal(object)  # AnswerFailed
-    problem = Signal(object)  # Problem
-    progress = Signal(object)  # TaskProgress: how far a whole-document task is
+    status = carrying(EngineStatus)
+    began = carrying(AnswerStarted)
+    piece = carrying(AnswerToken)  # the model host already gathers tokens into pieces
+    done = carrying(AnswerFinished)
+    failed = carrying(AnswerFailed)
+    problem = carrying(Problem)
+    progress = carrying(TaskProgress)  # how far a whole-document task is
 
     def __init__(self, home: Home, *, preload: bool = True) -> None:
         super().__init__()

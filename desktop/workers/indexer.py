@@ -23,17 +23,18 @@ from desktop.services.workspace import Workspace
 from desktop.workers.errors import describe, reported
 from desktop.workers.events import IndexFinished, IndexRequest, IndexStarted, Problem
 from desktop.workers.threads import quit_current_thread
+from desktop.workers.typed import carrying
 
 log = logging.getLogger("hearth.indexing")
 
 
 class IndexWorker(QObject):
-    job_started = Signal(object)  # IndexStarted
-    job_progress = Signal(object)  # IndexProgress
-    job_finished = Signal(object)  # IndexFinished
+    job_started = carrying(IndexStarted)
+    job_progress = carrying(IndexProgress)
+    job_finished = carrying(IndexFinished)
     changed = Signal()  # documents were added or removed outside an index run
-    roots = Signal(object)  # tuple[str, ...]: what the library holds, for the folder watcher
-    problem = Signal(object)  # Problem
+    roots = carrying(tuple[str, ...])  # what the library holds, for the folder watcher
+    problem = carrying(Problem)
 
     def __init__(self, home: Home) -> None:
         super().__init__()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Slot
 
+from desktop.core.model_info import ModelInfo
 from desktop.core.picked import remember_picked
 from desktop.core.private import write_private_text
 from desktop.core.settings import HearthSettings, save_settings
@@ -28,23 +29,25 @@ from desktop.workers.events import (
     ExportRequest,
     LibrarySnapshot,
     ModelCatalog,
+    Problem,
     RenameRequest,
 )
 from desktop.workers.threads import quit_current_thread
+from desktop.workers.typed import carrying
 
 log = logging.getLogger("hearth.store")
 
 
 class StoreWorker(QObject):
-    conversations = Signal(object)  # ConversationList
-    opened = Signal(object)  # ConversationContent
-    deleted = Signal(object)  # int: the conversation id
-    library = Signal(object)  # LibrarySnapshot
-    models = Signal(object)  # ModelCatalog
-    model_added = Signal(object)  # ModelInfo
-    exported = Signal(object)  # Path
-    settings_saved = Signal(object)  # HearthSettings
-    problem = Signal(object)  # Problem
+    conversations = carrying(ConversationList)
+    opened = carrying(ConversationContent)
+    deleted = carrying(int)  # the conversation id
+    library = carrying(LibrarySnapshot)
+    models = carrying(ModelCatalog)
+    model_added = carrying(ModelInfo)
+    exported = carrying(Path)
+    settings_saved = carrying(HearthSettings)
+    problem = carrying(Problem)
 
     def __init__(self, home: Home) -> None:
         super().__init__()

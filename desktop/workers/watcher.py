@@ -22,6 +22,7 @@ from desktop.ingest.loaders import kind_for
 from desktop.ingest.walker import is_ignored
 from desktop.workers.events import Problem
 from desktop.workers.threads import quit_current_thread
+from desktop.workers.typed import carrying
 
 log = logging.getLogger("hearth.watcher")
 
@@ -44,10 +45,10 @@ class _Forward(FileSystemEventHandler):
 
 
 class WatchWorker(QObject):
-    changed = Signal(object)  # tuple[str, ...]: folders to re-sync
-    watching = Signal(object)  # tuple[str, ...]: the folders now watched
+    changed = carrying(tuple[str, ...])  # folders to re-sync
+    watching = carrying(tuple[str, ...])  # the folders now watched
     touched = Signal(str)  # internal: from watchdog threads to this thread
-    problem = Signal(object)  # Problem
+    problem = carrying(Problem)
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.ui.main_window import MainWindow
 from tests.conftest import MODELS
+from tests.gui.payload_probe import PayloadProbe
 
 # Short answers from short prompts keep the real-model tests quick on a busy CPU.
 TEST_SETTINGS = {"generation": {"max_tokens": 24}, "top_k": 3}
@@ -30,12 +31,26 @@ def write_settings(data_dir: Path, settings: dict[str, object] | None = None) ->
     (data_dir / "settings.json").write_text(json.dumps(settings or TEST_SETTINGS), encoding="utf-8")
 
 
+_probes: list[PayloadProbe] = []
+
+
 def open_test_window(data_dir: Path, *, preload: bool = True) -> MainWindow:
     from desktop.app import open_window
 
     window = open_window(data_dir, MODELS, preload=preload)
     window.resize(1200, 780)
+    c = window.controller
+    _probes.append(PayloadProbe(c, c.chat, c.library, c.models, c.engine, c.store, c.indexer, c.documents, c.watcher))
     return window
+
+
+@pytest.fixture(autouse=True)
+def typed_payloads() -> Iterator[None]:
+    """Every payload a window's signals carried during the test had the type its signal declares."""
+    yield
+    mismatches = [m for probe in _probes for m in probe.mismatches]
+    _probes.clear()
+    assert not mismatches, mismatches
 
 
 @pytest.fixture

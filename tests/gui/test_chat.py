@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication
 
 import desktop.llm.host as host_module
 from desktop.core.types import MessageStatus
-from desktop.services.home import Home
 from desktop.ui.main_window import MainWindow
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
 from desktop.workers.events import EnginePhase
@@ -54,12 +53,12 @@ def window(hearth_app: QApplication, tmp_path_factory: pytest.TempPathFactory,
     write_corpus(corpus)
     write_settings(data_dir)
     window = open_test_window(data_dir, preload=True)
-    indexed = Recorder(window.controller.indexFinished)
+    indexed = Recorder(window.controller.library.indexFinished)
     window.controller.add_paths([corpus])
     wait_until(lambda: indexed.items, ANSWER_TIMEOUT, "the corpus to be indexed")
     assert indexed.last.report is not None and indexed.last.report.added == 5
-    status = window.controller
-    wait_until(lambda: status.status is not None and status.status.phase == EnginePhase.READY, ANSWER_TIMEOUT,
+    models = window.controller.models
+    wait_until(lambda: models.current is not None and models.current.phase == EnginePhase.READY, ANSWER_TIMEOUT,
                "the model and embedder to load")
     yield window
     window.close()
@@ -83,7 +82,7 @@ def endless(prompt: str) -> Iterator[str]:
 
 def new_chat(window: MainWindow) -> None:
     shortcut(window.chat.composer.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.chat.view.last_answer() is None and window.controller.current_conversation is None
+    assert window.chat.view.last_answer() is None and window.controller.chat.current is None
 
 
 def ask(window: MainWindow, question: str) -> None:
@@ -97,10 +96,10 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
     """End to end: the real model answers from the indexed corpus."""
     controller = window.controller
     new_chat(window)
-    began, pieces, done = Recorder(controller.answerBegan), Recorder(controller.answerPiece), Recorder(
-        controller.answerDone)
+    began, pieces, done = Recorder(controller.chat.began), Recorder(controller.chat.piece), Recorder(
+        controller.chat.done)
     ask(window, "How often should tomatoes be watered?")
-    assert controller.streaming and window.chat.composer.button.toolTip().startswith("Stop")
+    assert controller.chat.streaming and window.chat.composer.button.toolTip().startswith("Stop")
     wait_until(lambda: done.items, ANSWER_TIMEOUT, "the answer")
     message = done.last.message
     assert began.items and began.last.passages, "retrieval found passages"
@@ -122,7 +121,7 @@ def test_a_question_streams_a_cited_answer_with_its_sources(window: MainWindow) 
         anchor_position(answer.body, f"cite:{citation.n}")
     assert {p.n for p in message.passages if p.cited} == {c.n for c in message.citations}
 
-    assert not controller.streaming and window.chat.composer.button.toolTip().startswith("Send")
+    assert not controller.chat.streaming and window.chat.composer.button.toolTip().startswith("Send")
     assert "tokens/s" in window.status.speed.text()
     wait_until(lambda: "How often should tomatoes be watered?" in window.sidebar.titles(), 10,
                "the conversation in the list")
@@ -151,7 +150,7 @@ def restore_settings(window: MainWindow) -> Iterator[None]:
 def test_stop_ends_the_answer_within_a_token(window: MainWindow, script: Callable[[Script], None]) -> None:
     controller = window.controller
     new_chat(window)
-    pieces, done = Recorder(controller.answerPiece), Recorder(controller.answerDone)
+    pieces, done = Recorder(controller.chat.piece), Recorder(controller.chat.done)
     long_answers(window, script)
     ask(window, "Write a long story about a dragon who learns to bake bread.")
     wait_until(lambda: pieces.items, ANSWER_TIMEOUT, "the first token")
@@ -167,15 +166,15 @@ def test_stop_ends_the_answer_within_a_token(window: MainWindow, script: Callabl
 
 def test_switching_conversations(window: MainWindow, script: Callable[[Script], None]) -> None:
     script(lambda prompt: ["Twice ", "a week."])
-    done = Recorder(window.controller.answerDone)
+    done = Recorder(window.controller.chat.done)
     new_chat(window)
     ask(window, "How often do the beans need water?")
     wait_until(lambda: len(done) == 1, ANSWER_TIMEOUT, "the first answer")
-    first = window.controller.current_conversation
+    first = window.controller.chat.current
     new_chat(window)
     ask(window, "What does error code KX-409 mean?")
     wait_until(lambda: len(done) == 2, ANSWER_TIMEOUT, "the second answer")
-    second = window.controller.current_conversation
+    second = window.controller.chat.current
     assert first is not None and second is not None and first != second
     wait_until(lambda: {"How often do the beans need water?", "What does error code KX-409 mean?"}
                <= set(window.sidebar.titles()), 10, "both conversations in the list")
@@ -189,7 +188,7 @@ def test_switching_conversations(window: MainWindow, script: Callable[[Script], 
                "the first conversation to open")
     wait_until(lambda: window.chat.view.last_answer() is not None, 10, "its messages")
     assert window.chat.view.questions() == ["How often do the beans need water?"]
-    assert window.controller.current_conversation == first
+    assert window.controller.chat.current == first
 
 
 def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(
@@ -198,7 +197,7 @@ def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(
     controller = window.controller
     new_chat(window)
     script(lambda prompt: ["Unplug it."])
-    done = Recorder(controller.answerDone)
+    done = Recorder(controller.chat.done)
     ask(window, "What does error code KX-409 mean?")
     wait_until(lambda: done.items, ANSWER_TIMEOUT, "the answer")
     first = done.last.message
@@ -212,7 +211,7 @@ def test_regenerate_replaces_the_last_answer_in_the_window_and_on_disk(
     assert again.conversation_id == first.conversation_id and again.id != first.id
     assert again.text.startswith("Let it cool")
     assert window.chat.view.questions() == ["What does error code KX-409 mean?"]
-    stored = Home(controller.data_dir, models_dir=controller.models_dir).conversations()
+    stored = controller.home.conversations()
     try:
         saved = stored.messages(first.conversation_id)
     finally:
@@ -229,7 +228,7 @@ def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(
     data_dir = tmp_path / "data"
     window = open_gui(data_dir)  # its own window: closing it must not end the module's
     controller = window.controller
-    began, pieces = Recorder(controller.answerBegan), Recorder(controller.answerPiece)
+    began, pieces = Recorder(controller.chat.began), Recorder(controller.chat.piece)
     long_answers(window, script)
     ask(window, "Tell me a long story about a lighthouse keeper and a storm.")
     wait_until(lambda: len(pieces) >= 3, ANSWER_TIMEOUT, "a few tokens")
@@ -244,7 +243,7 @@ def test_closing_mid_answer_saves_it_and_a_second_window_finds_it(
                "the saved conversations")
     # The conversation open at closing time is open again, with the answer that was cut short.
     wait_until(lambda: again.chat.view.last_answer() is not None, 30, "the last conversation to reopen")
-    assert again.controller.current_conversation == conversation
+    assert again.controller.chat.current == conversation
     answer = again.chat.view.last_answer()
     assert answer is not None and answer.message is not None
     assert answer.message.status == MessageStatus.STOPPED

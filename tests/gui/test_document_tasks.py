@@ -60,7 +60,7 @@ def test_the_library_menu_summarises_a_document_into_the_chat(
     library.tree.selectionModel().select(library.model.index_of(str(lease)), flags)
 
     progress: list[TaskProgress] = []
-    window.controller.taskProgress.connect(progress.append)
+    window.controller.chat.progress.connect(progress.append)
     _actions(library.document_menu())["Summarise"].trigger()
     assert window.pages.currentWidget() is window.chat
     answer = wait_until(
@@ -71,7 +71,7 @@ def test_the_library_menu_summarises_a_document_into_the_chat(
     assert message.text.startswith("**Summary of lease.pdf**")
     assert [(c.path, c.page) for c in message.citations] == [(str(lease), 1)]
     assert progress and progress[0].step == "Reading the document"
-    assert not window.controller.streaming
+    assert not window.controller.chat.streaming
 
     # Saved with the conversation, question and answer.
     store = ConversationStore(workspace.data_dir / "conversations.sqlite3")

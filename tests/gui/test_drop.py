@@ -21,8 +21,8 @@ INDEXING_TIMEOUT = 120
 def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: Path) -> None:
     window = open_gui(tmp_path / "data")
     controller = window.controller
-    started, progress = Recorder(controller.indexStarted), Recorder(controller.indexProgress)
-    finished = Recorder(controller.indexFinished)
+    started, progress = Recorder(controller.library.indexStarted), Recorder(controller.library.indexProgress)
+    finished = Recorder(controller.library.indexFinished)
     files = tmp_path / "files"
     files.mkdir()
     (files / "garden.md").write_text(GARDEN, encoding="utf-8")
@@ -70,12 +70,12 @@ def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: P
 
 def test_a_dropped_model_is_added_to_the_picker(open_gui: OpenWindow, tmp_path: Path) -> None:
     window = open_gui(tmp_path / "data")
-    models = Recorder(window.controller.models)
+    models = Recorder(window.controller.models.catalog)
     elsewhere = tmp_path / "downloads"
     elsewhere.mkdir()
     model = elsewhere / "my-model.gguf"
     os.symlink(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf", model)
-    started = Recorder(window.controller.indexStarted)
+    started = Recorder(window.controller.library.indexStarted)
     drop_files(window, [model])
     wait_until(lambda: any(any(m.path == str(model) for m in c.models) for c in models.items), 30,
                "the dropped model to be listed")
@@ -85,7 +85,7 @@ def test_a_dropped_model_is_added_to_the_picker(open_gui: OpenWindow, tmp_path: 
 
 def test_text_drops_are_left_to_the_widgets(open_gui: OpenWindow, tmp_path: Path) -> None:
     window = open_gui(tmp_path / "data")
-    started = Recorder(window.controller.indexStarted)
+    started = Recorder(window.controller.library.indexStarted)
     mime = QMimeData()
     mime.setText("just some text")
     enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,

@@ -32,7 +32,7 @@ def _indexed_window(open_gui: OpenWindow, tmp_path: Path) -> tuple[MainWindow, P
     notes.mkdir()
     (notes / "garden.md").write_text(GARDEN, encoding="utf-8")
     (notes / "kettle.txt").write_text(KETTLE, encoding="utf-8")
-    finished = Recorder(window.controller.indexFinished)
+    finished = Recorder(window.controller.library.indexFinished)
     window.controller.add_paths([notes])
     wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the notes to be indexed")
     wait_until(lambda: len(window.library.document_names()) == 2, 10, "the library listing")
@@ -48,38 +48,38 @@ def test_remove_reindex_scope_and_folder_watching(open_gui: OpenWindow, tmp_path
     # Unticking a document restricts the chat to the others.
     garden_id = next(d.id for d in library.snapshot.documents if d.path.endswith("garden.md"))
     library.set_used(str(notes / "kettle.txt"), False)
-    wait_until(lambda: controller.scope == (garden_id,), 5, "the chat scope")
+    wait_until(lambda: controller.chat.scope == (garden_id,), 5, "the chat scope")
     assert window.chat.composer.scope.text() == "1 document"
     library.select_all.click()
-    wait_until(lambda: controller.scope is None, 5, "the scope to be cleared")
+    wait_until(lambda: controller.chat.scope is None, 5, "the scope to be cleared")
 
     # The folder is watched: a new file is picked up without asking.
-    finished = Recorder(controller.indexFinished)
-    wait_until(lambda: str(notes) in controller.watched, 30, "the folder to be watched")
+    finished = Recorder(controller.library.indexFinished)
+    wait_until(lambda: str(notes) in controller.library.watched, 30, "the folder to be watched")
     (notes / "compost.md").write_text("# Compost\n\nTurn the heap every fortnight.\n", encoding="utf-8")
     wait_until(lambda: finished.items, 60, "the watcher to re-sync the folder")
     wait_until(lambda: "compost.md" in library.document_names(), 10, "the new file in the library")
 
     # Re-index reads a file again; remove takes it out of the library (not off the disk).
     garden = str(notes / "garden.md")
-    controller.reindex((garden,))
+    controller.library.reindex((garden,))
     wait_until(lambda: len(finished) == 2, INDEXING_TIMEOUT, "the re-index")
     assert finished.last.report is not None and finished.last.report.added == 1
-    controller.remove_documents((garden,))
+    controller.library.remove((garden,))
     wait_until(lambda: "garden.md" not in library.document_names(), 30, "the removal")
     assert (notes / "garden.md").exists()
 
 
 def test_a_failing_request_is_a_banner_and_the_app_goes_on(open_gui: OpenWindow, tmp_path: Path) -> None:
     window = open_gui(tmp_path / "data")
-    finished = Recorder(window.controller.indexFinished)
+    finished = Recorder(window.controller.library.indexFinished)
     window.controller.add_paths([tmp_path / "does-not-exist"])
     wait_until(lambda: finished.items, 60, "the refused index run")
     assert window.banner.isVisible() and "No such file or folder" in window.banner.text.text()
     assert window.indexing.title.text() == "Indexing failed"
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"not a model at all" * 100)
-    window.controller.use_model(str(broken))
+    window.controller.models.use(str(broken))
     wait_until(lambda: window.banner.problems[-1].source == "model", 60, "the model problem")
     assert "broken.gguf" in window.banner.text.text()
     window.banner.dismiss()
@@ -104,9 +104,9 @@ def test_conversations_rename_export_delete(open_gui: OpenWindow, tmp_path: Path
     window = open_gui(data)
     controller, sidebar = window.controller, window.sidebar
     wait_until(lambda: len(sidebar.titles()) == 2, 30, "the conversation list")
-    listed = Recorder(controller.conversations)
+    listed = Recorder(controller.chat.conversations)
 
-    controller.rename_conversation(first.id, "Compost questions")
+    controller.chat.rename(first.id, "Compost questions")
     wait_until(lambda: "Compost questions" in sidebar.titles(), 10, "the new title")
     sidebar.search.setText("compost")
     wait_until(lambda: sidebar.titles() == ["Compost questions"], 10, "the search result")
@@ -114,25 +114,25 @@ def test_conversations_rename_export_delete(open_gui: OpenWindow, tmp_path: Path
     sidebar.search.clear()
 
     exported = tmp_path / "export.md"
-    controller.export_conversation(first.id, exported, "markdown")
+    controller.chat.export(first.id, exported, "markdown")
     wait_until(exported.exists, 10, "the Markdown export")
     assert "# Compost questions" in exported.read_text() and "Turn it every fortnight." in exported.read_text()
     as_json = tmp_path / "export.json"
-    controller.export_conversation(first.id, as_json, "json")
+    controller.chat.export(first.id, as_json, "json")
     wait_until(as_json.exists, 10, "the JSON export")
     assert json.loads(as_json.read_text())["messages"][1]["text"] == "Turn it every fortnight."
 
     window.open_conversation(second.id)
     wait_until(lambda: window.chat.title.full_text() == "Bread", 10, "the second conversation")
-    controller.delete_conversation(second.id)
+    controller.chat.delete(second.id)
     wait_until(lambda: sidebar.titles() == ["Compost questions"], 10, "the deletion")
-    assert window.chat.title.full_text() == "New chat" and controller.current_conversation is None
+    assert window.chat.title.full_text() == "New chat" and controller.chat.current is None
 
 
 def test_settings_are_saved_and_reach_the_workers(open_gui: OpenWindow, tmp_path: Path) -> None:
     data = tmp_path / "data"
     window = open_gui(data)
-    saved = Recorder(window.controller.settingsChanged)
+    saved = Recorder(window.controller.models.settingsSaved)
     changed = window.controller.settings.model_copy(update={"top_k": 7, "hybrid": False})
     window.controller.apply_settings(changed)
     wait_until(lambda: saved.items, 10, "the settings to be saved")
@@ -146,7 +146,7 @@ def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) 
     window = open_gui(tmp_path / "data")
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf")
-    finished = Recorder(window.controller.indexFinished)
+    finished = Recorder(window.controller.library.indexFinished)
     window.controller.add_paths([broken])
     wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the run")
     assert [Path(f.path).name for f in finished.last.failed] == ["broken.pdf"]
@@ -168,7 +168,7 @@ def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: Open
     many = _notes(tmp_path / "many", 150, "A line about the garden. " * 80)
     data = tmp_path / "data"
     window = open_gui(data)
-    progress = Recorder(window.controller.indexProgress)
+    progress = Recorder(window.controller.library.indexProgress)
     window.controller.add_paths([many])
     wait_until(lambda: any(p.phase == "indexing" for p in progress.items), INDEXING_TIMEOUT, "indexing to run")
     window.close()  # a hang here is caught by the test's timeout; how long it takes: benchmarks/bench_gui.py
@@ -210,7 +210,8 @@ def test_pause_resume_and_cancel(open_gui: OpenWindow, tmp_path: Path, monkeypat
     window = open_gui(tmp_path / "data")
     bar = window.indexing
     checkpoints = _Checkpoints(monkeypatch, window.controller.indexer)
-    progress, finished = Recorder(window.controller.indexProgress), Recorder(window.controller.indexFinished)
+    library = window.controller.library
+    progress, finished = Recorder(library.indexProgress), Recorder(library.indexFinished)
     window.controller.add_paths([many])
     wait_until(lambda: any(p.phase == "indexing" for p in progress.items), INDEXING_TIMEOUT, "indexing to run")
     bar.pause_button.click()

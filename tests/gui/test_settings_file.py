@@ -37,7 +37,7 @@ def test_an_invalid_settings_file_is_named_and_never_saved_over(hearth_app: QApp
     try:
         assert window.banner.isVisible() and "parse_timeout_s" in window.banner.text.text()
         # Choosing a model saves the settings: that would replace the file and lose top_k.
-        window.controller.use_model(str(MODELS / MODEL))
+        window.controller.models.use(str(MODELS / MODEL))
         wait_until(lambda: any(p.source == "settings" and "not saved" in p.message for p in window.banner.problems),
                    30, "the refusal to save over the file")
         assert settings_file.read_bytes() == before
@@ -49,7 +49,7 @@ def test_an_invalid_settings_file_is_named_and_never_saved_over(hearth_app: QApp
 def test_a_model_and_an_adapter_picked_in_the_window_stay_usable(open_gui: OpenWindow, tmp_path: Path) -> None:
     window = open_gui(tmp_path / "data")
     controller = window.controller
-    catalogs, saved = Recorder(controller.models), Recorder(controller.settingsChanged)
+    catalogs, saved = Recorder(controller.models.catalog), Recorder(controller.models.settingsSaved)
     elsewhere = tmp_path / "downloads"
     elsewhere.mkdir()
     model = elsewhere / "my-model.gguf"
@@ -96,7 +96,7 @@ def test_a_data_folders_own_list_of_picked_models_is_not_trusted(
     assert (handed_over / "models.json").read_text(encoding="utf-8") == own_list  # the user's file stays
 
     window = open_gui(tmp_path / "mine")
-    catalogs = Recorder(window.controller.models)
+    catalogs = Recorder(window.controller.models.catalog)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(evil), "GGUF models (*.gguf)"))
     window.show_models()
     dialog = window.findChild(ModelsDialog)

@@ -174,7 +174,7 @@ def test_names_headings_titles_and_tooltips_are_shown_as_text(
         conversation = _stored_conversation(tmp_path / "data", note)
         window = open_gui(tmp_path / "data")
         controller = window.controller
-        finished, done = Recorder(controller.indexFinished), Recorder(controller.answerDone)
+        finished, done = Recorder(controller.library.indexFinished), Recorder(controller.chat.done)
         controller.add_paths([tmp_path / IMG])  # nothing there: a problem that names it
         wait_until(lambda: IMG in window.banner.text.text(), 60, "the banner")
         controller.add_paths([notes, model])

@@ -14,6 +14,7 @@ from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageSta
 from desktop.services.home import Home
 from desktop.ui.composer import Composer
 from desktop.ui.controller import Controller
+from desktop.ui.facades.chat import AnswerState
 from desktop.ui.library_page import LibraryPage
 from desktop.ui.main_window import MainWindow
 from desktop.ui.markdown_view import MarkdownView, linkify_citations
@@ -152,7 +153,7 @@ def test_keyboard_shortcuts(hearth_app: QApplication, tmp_path: Path) -> None:
     window.show()
     stops = []
     controller.engine.stop_answer = lambda: stops.append(1)  # type: ignore[method-assign]
-    controller.streaming = True
+    controller.chat.state = AnswerState.ANSWERING
     window.sidebar.search.setFocus()
     shortcut(window.sidebar.search, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert wait_until(lambda: window.chat.composer.input.hasFocus(), 5, "the question box to have focus")
@@ -171,7 +172,7 @@ def _conversation(window: MainWindow) -> None:
     question = Message(id=10, conversation_id=4, role="user", text="How often?", created_at=0.0)
     answer = Message(id=11, conversation_id=4, role="assistant", text="Twice a week [1].", created_at=0.0,
                      passages=(passage,))
-    window.controller.current_conversation = 4
+    window.controller.chat.current = 4
     window.chat.view.show_messages(4, (question, answer))
 
 
@@ -188,7 +189,7 @@ def test_regenerate_and_copy(hearth_app: QApplication, tmp_path: Path) -> None:
         asked.append(args)
         return True
 
-    window.controller.regenerate = regenerate  # type: ignore[method-assign]
+    window.controller.chat.regenerate = regenerate  # type: ignore[method-assign]
     answer.regenerate_button.click()
     assert asked == [("How often?",)]
     assert window.chat.view.questions() == ["How often?"]
