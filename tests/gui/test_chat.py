@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 import desktop.llm.host as host_module
 from desktop.core.types import MessageStatus
+from desktop.ui.facades.chat import AnswerState
 from desktop.ui.main_window import MainWindow
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
 from desktop.workers.events import EnginePhase
@@ -151,6 +152,7 @@ def test_stop_ends_the_answer_within_a_token(window: MainWindow, script: Callabl
     controller = window.controller
     new_chat(window)
     pieces, done = Recorder(controller.chat.piece), Recorder(controller.chat.done)
+    states = Recorder(controller.chat.stateChanged)
     long_answers(window, script)
     ask(window, "Write a long story about a dragon who learns to bake bread.")
     wait_until(lambda: pieces.items, ANSWER_TIMEOUT, "the first token")
@@ -162,6 +164,8 @@ def test_stop_ends_the_answer_within_a_token(window: MainWindow, script: Callabl
     assert len(pieces) - seen <= 2, "at most the token in flight arrives after Stop"
     answer = window.chat.view.last_answer()
     assert answer is not None and answer.note.text() == "Stopped"
+    assert states.items == [AnswerState.ANSWERING, AnswerState.STOPPING, AnswerState.IDLE]
+    assert window.chat.composer.button.toolTip() == "Send (Enter)"
 
 
 def test_switching_conversations(window: MainWindow, script: Callable[[Script], None]) -> None:
