@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import bundled_model
 from desktop.core.cpu import physical_cores
 from desktop.core.offline import enforce_offline, use_llama_threading
-from desktop.core.settings import GenerationSettings, HearthSettings
+from desktop.core.settings import GenerationSettings, HearthSettings, RetrievalSettings
 from desktop.core.types import Message
 from desktop.llm.host import GenerationResult, ModelHost, TokenEvent
 from desktop.services.answering import Answerer, AnswerFinished, AnswerToken
@@ -162,7 +162,9 @@ def main() -> int:
     host = _RecordingHost()
     bare = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
     scratch = tempfile.TemporaryDirectory()
-    settings = HearthSettings(top_k=TOP_K, generation=SETTINGS.model_copy(update={"threads": threads}))
+    settings = HearthSettings(
+        retrieval=RetrievalSettings(top_k=TOP_K), generation=SETTINGS.model_copy(update={"threads": threads})
+    )
     home = Home(Path(scratch.name) / "home", settings=settings)
     workspace = home.workspace(writes=True)
     try:

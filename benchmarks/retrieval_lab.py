@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from desktop.core.offline import enforce_offline
-from desktop.core.settings import HearthSettings
+from desktop.core.settings import HearthSettings, RetrievalSettings
 from desktop.services import evaluation, ranking
 from desktop.services.home import Home
 
@@ -41,7 +41,7 @@ DEPTH = 200
 # (see desktop/services/retrieval.py).
 SELECTIVE_TERM_PASSAGES = HearthSettings.model_fields["selective_term_passages"].default
 SELECTIVE_KEYWORD_WEIGHT = HearthSettings.model_fields["selective_keyword_weight"].default
-VECTOR_FLOOR = HearthSettings.model_fields["vector_floor"].default
+VECTOR_FLOOR = RetrievalSettings.model_fields["vector_floor"].default
 
 
 def home(variant: str) -> Path:
@@ -220,7 +220,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     print(f"{'configuration':<60} " + " ".join(f"{c + ' r@5':>11} {'r@10':>6} {'mrr':>6}" for c in CORPORA))
     for name in sorted(names, key=lambda n: -min(quality(n, c) for c in CORPORA))[: args.top]:
         print(row(name))
-    settings = HearthSettings()
+    settings = RetrievalSettings()
     app = Config(("vector", "keyword"), "rrf", settings.keyword_weight, "damped", settings.candidates, True,
                  selective=True)
     vector = Config(("vector",), "rrf", 0.0, "damped", settings.candidates, True)

@@ -173,7 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     counts = workspace.registry.counts()
     status = StatusJson(
         documents=counts["documents"], chunks=counts["chunks"], failed=counts["failed"],
-        embedder=workspace.settings.embedder, data_dir=str(workspace.data_dir),
+        embedder=workspace.settings.index.embedder, data_dir=str(workspace.data_dir),
     )
     if args.json:
         _emit_json(status.model_dump())
@@ -204,7 +204,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     workspace = _workspace()
     retriever = Retriever(workspace)
     modes = [Mode(m) for m in args.compare] if args.compare else [Mode(args.mode) if args.mode else None]
-    names = [str(mode or ("hybrid" if workspace.settings.hybrid else "vector")) for mode in modes]
+    names = [str(mode or ("hybrid" if workspace.settings.retrieval.hybrid else "vector")) for mode in modes]
 
     def search(question: str, k: int, *, mode: Mode | None, within: list[int]) -> list[Any]:
         return retriever.search(question, k, mode=mode, document_ids=within)

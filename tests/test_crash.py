@@ -24,7 +24,7 @@ RUNS = int(os.environ.get("HEARTH_CRASH_RUNS", "8"))
 
 
 def _start(args: list[str], home: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "HEARTH_HOME": str(home), "HEARTH_EMBED_BATCH_SIZE": "8"}
+    env = {**os.environ, "HEARTH_HOME": str(home), "HEARTH_INDEX__EMBED_BATCH_SIZE": "8"}
     return subprocess.Popen([sys.executable, "-m", "desktop", *args], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
 

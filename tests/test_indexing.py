@@ -13,7 +13,7 @@ import pytest
 
 from desktop.core.control import Control
 from desktop.core.errors import Cancelled, UsageError
-from desktop.core.settings import HearthSettings
+from desktop.core.settings import HearthSettings, IndexSettings
 from desktop.core.types import DocumentStatus, IndexPhase, IndexProgress
 from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Retriever
@@ -120,7 +120,7 @@ def test_cancel_then_resume_embeds_only_the_rest(workspace: Workspace, tmp_path:
     folder.mkdir()
     for n in range(12):
         (folder / f"note{n:02}.md").write_text("\n\n".join(f"Note {n} paragraph {p}. " * 30 for p in range(12)))
-    workspace.settings = HearthSettings(embed_batch_size=8)
+    workspace.settings = HearthSettings(index=IndexSettings(embed_batch_size=8))
     control = Control()
     flushed = {"count": 0}
 
@@ -146,7 +146,7 @@ def test_cancel_then_resume_embeds_only_the_rest(workspace: Workspace, tmp_path:
 def test_changing_chunk_settings_rebuilds(workspace: Workspace, corpus: Path, hearth_home: Path) -> None:
     Indexer(workspace).index([corpus])
     first = workspace.registry.counts()["chunks"]
-    smaller = Workspace(hearth_home, settings=HearthSettings(chunk_tokens=40, chunk_overlap=8),
+    smaller = Workspace(hearth_home, settings=HearthSettings(index=IndexSettings(chunk_tokens=40, chunk_overlap=8)),
                         models_dir=workspace.models_dir)
     smaller.embedder = workspace.embedder
     assert smaller.rebuild_needed

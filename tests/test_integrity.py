@@ -70,7 +70,7 @@ def test_an_interrupted_run_is_pending_not_damage_and_the_next_run_finishes_it(t
     corpus.mkdir()
     for n in range(30):
         (corpus / f"note-{n:02}.md").write_text(f"# Note {n}\n\n" + f"Paragraph about lanterns number {n}. " * 400)
-    env = {**os.environ, "HEARTH_HOME": str(home), "HEARTH_EMBED_BATCH_SIZE": "8"}
+    env = {**os.environ, "HEARTH_HOME": str(home), "HEARTH_INDEX__EMBED_BATCH_SIZE": "8"}
     run = subprocess.Popen([sys.executable, "-m", "desktop", "index", "--quiet", str(corpus)], cwd=REPO, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

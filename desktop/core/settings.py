@@ -100,67 +100,119 @@ class GenerationSettings(BaseModel):
     lora_path: _FullPath | None = None
 
 
-class HearthSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="HEARTH_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
+# Field metadata: the settings dialog's tooltips and its "rebuild the index?" prompt read it.
+REBUILDS_INDEX: dict[str, Any] = {"rebuilds_index": True}
+
+
+class IndexSettings(BaseModel):
+    """How files become passages and vectors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    embedder: _Name = Field(
+        "all-MiniLM-L6-v2", description="The embedding model, a folder in the models folder",
+        json_schema_extra=REBUILDS_INDEX,
     )
-
-    # Index: changing any of these three invalidates stored vectors.
-    embedder: _Name = "all-MiniLM-L6-v2"
-    chunk_tokens: int = Field(200, ge=32, le=254, description="word-pieces per chunk")
-    chunk_overlap: int = Field(32, ge=0, le=128)
-
+    chunk_tokens: int = Field(
+        200, ge=32, le=254, title="Passage size", description="Word pieces per passage",
+        json_schema_extra=REBUILDS_INDEX,
+    )
+    chunk_overlap: int = Field(
+        32, ge=0, le=128, title="Passage overlap",
+        description="Word pieces shared by neighbouring passages (less than half the size)",
+        json_schema_extra=REBUILDS_INDEX,
+    )
     # Measured on SQLite pages: 16 embeds as fast as 64 or faster (less padding) and needs 300 MB
     # less memory at its peak (attention scores grow with the batch times the square of its length).
-    embed_batch_size: int = Field(16, ge=1, le=1024)
-    parse_workers: int = Field(1, ge=1, le=32)
+    embed_batch_size: int = Field(16, ge=1, le=1024, description="Passages embedded at once")
+    parse_workers: int = Field(
+        1, ge=1, le=32, title="Reader processes", description="Processes reading files while indexing"
+    )
     # The limits that protect against hostile files: each bounded, so a settings file cannot lift them.
-    parse_timeout_s: float = Field(60.0, gt=0, le=600)
-    parse_memory_mb: int = Field(2048, ge=256, le=16_384, description="a parse worker needs about 200 MB to start")
-    max_file_mb: float = Field(256.0, gt=0, le=4096)
-    ignore_patterns: list[_Pattern] = Field(default_factory=lambda: list(DEFAULT_IGNORE), max_length=1000)
+    parse_timeout_s: float = Field(60.0, gt=0, le=600, description="Longest a file may take to read (seconds)")
+    parse_memory_mb: int = Field(
+        2048, ge=256, le=16_384, description="Memory a reader process may use (a reader needs about 200 MB to start)"
+    )
+    max_file_mb: float = Field(256.0, gt=0, le=4096, description="Larger files are skipped")
+    ignore_patterns: list[_Pattern] = Field(
+        default_factory=lambda: list(DEFAULT_IGNORE), max_length=1000, title="Ignore",
+        description="Names skipped when indexing folders, one pattern per line (*, ? and [ ] work)",
+    )
     # A link inside an indexed folder that leads outside every indexed folder (to ~/.ssh, say) is skipped.
-    follow_external_links: bool = False
-
-    # Retrieval: each setting chosen on two corpora, leave-one-corpus-out (docs/retrieval.md).
-    top_k: int = Field(5, ge=1, le=100, description="passages an answer is given")
-    max_per_document: int = Field(2, ge=1, le=100, description="passages of one document, when few match")
-    hybrid: bool = True
-    candidates: int = Field(50, ge=5, le=1000, description="passages taken from each retriever")
-    # Reciprocal rank fusion: a keyword rank counts this much of the same vector rank...
-    keyword_weight: float = Field(0.3, ge=0.0, le=1.0)
-    # ... or this much when the question holds an identifier (a term with a digit or an underscore)
-    # that at most this many passages hold.
-    selective_keyword_weight: float = Field(1.0, ge=0.0, le=1.0)
-    selective_term_passages: int = Field(2, ge=0, le=1000)
-    # A vector candidate below this share of the best one's similarity is no evidence (in a small
-    # library every passage is a candidate, the unrelated ones included).
-    vector_floor: float = Field(0.5, ge=0.0, le=1.0)
-    # A document scores its best passage plus this factor, to the power n, times its nth next one.
-    passage_damping: float = Field(0.5, ge=0.0, le=1.0)
-    # Copies of one text (a page and its source, a quoted page) take one place, naming every file.
-    collapse_duplicates: bool = True
-
-    # Chat.
-    # A model's file name in the models folder, or the full path of one added in the window.
-    default_model: _NameOrFullPath | None = None
-    generation: GenerationSettings = Field(default_factory=GenerationSettings)
-    model_overrides: dict[_Name, GenerationSettings] = Field(default_factory=dict, max_length=1000)
+    follow_external_links: bool = Field(False, description="Follow links that lead out of the indexed folders")
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> HearthSettings:
+    def _overlap_below_size(self) -> IndexSettings:
         if self.chunk_overlap >= self.chunk_tokens // 2:
             raise ValueError("chunk_overlap must be less than half of chunk_tokens")
         return self
 
+
+class RetrievalSettings(BaseModel):
+    """How passages are found for a question: each chosen on two corpora, leave-one-corpus-out
+    (docs/retrieval.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int = Field(5, ge=1, le=100, title="Passages per answer", description="How many passages an answer is given")
+    max_per_document: int = Field(2, ge=1, le=100, description="Passages of one document, when few match")
+    hybrid: bool = Field(True, title="Search", description="Combine keyword and meaning search")
+    candidates: int = Field(50, ge=5, le=1000, description="Passages taken from each retriever")
+    # Reciprocal rank fusion: a keyword rank counts this much of the same vector rank...
+    keyword_weight: float = Field(0.3, ge=0.0, le=1.0, description="Weight of a keyword rank against a vector rank")
+    # ... or this much when the question holds an identifier (a term with a digit or an underscore)
+    # that at most this many passages hold.
+    selective_keyword_weight: float = Field(
+        1.0, ge=0.0, le=1.0, description="Keyword weight when the question holds a rare identifier"
+    )
+    selective_term_passages: int = Field(
+        2, ge=0, le=1000, description="Passages an identifier may be in and still count as rare"
+    )
+    # In a small library every passage is a candidate, the unrelated ones included.
+    vector_floor: float = Field(
+        0.5, ge=0.0, le=1.0, description="A vector match below this share of the best one's similarity is dropped"
+    )
+    passage_damping: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="A document scores its best passage plus this factor, to the power n, times its nth next one",
+    )
+    collapse_duplicates: bool = Field(
+        True, description="Copies of one text take one place in the results, naming every file"
+    )
+
+
+class HearthSettings(BaseSettings):
+    """Every tunable, grouped by concern; ``HEARTH_RETRIEVAL__TOP_K=8`` sets one for a run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEARTH_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
+    )
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    # A model's file name in the models folder, or the full path of one added in the window.
+    default_model: _NameOrFullPath | None = None
+    model_overrides: dict[_Name, GenerationSettings] = Field(default_factory=dict, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grouped(cls, data: Any) -> Any:
+        return in_groups(data) if isinstance(data, dict) else data
+
+    def updated(self, **changes: Any) -> HearthSettings:
+        """A validated copy with some values changed; a group's dict changes only the fields it names:
+        ``updated(retrieval={"top_k": 7})``."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            group = data.get(key)
+            data[key] = {**group, **value} if isinstance(value, dict) and isinstance(group, dict) else value
+        return type(self).model_validate(data)
+
     def index_signature(self) -> dict[str, Any]:
         """What the stored vectors depend on; a change means the index must be rebuilt."""
-        return {
-            "embedder": self.embedder,
-            "chunk_tokens": self.chunk_tokens,
-            "chunk_overlap": self.chunk_overlap,
-            "embedding_text": EMBEDDING_TEXT_FORMAT,
-        }
+        signature = {name: getattr(self.index, name) for name in rebuilding_fields()}
+        return signature | {"embedding_text": EMBEDDING_TEXT_FORMAT}
 
     def generation_for(self, model_name: str) -> GenerationSettings:
         return self.model_overrides.get(model_name, self.generation)
@@ -175,6 +227,36 @@ class HearthSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, JsonConfigSettingsSource(settings_cls, _settings_file.get()))
+
+
+def in_groups(data: dict[str, Any]) -> dict[str, Any]:
+    """Settings files written before the groups existed had every index and retrieval field at the
+    top level: they still load, into their groups (a grouped value wins over a flat one)."""
+    data = dict(data)
+    for group, model in (("index", IndexSettings), ("retrieval", RetrievalSettings)):
+        flat = {name: data.pop(name) for name in list(data) if name in model.model_fields}
+        if flat:
+            nested = data.get(group)
+            data[group] = {**flat, **(nested if isinstance(nested, dict) else {})}
+    return data
+
+
+def rebuilding_fields() -> list[str]:
+    """The index settings the stored vectors depend on."""
+    return [
+        name for name, field in IndexSettings.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("rebuilds_index")
+    ]
+
+
+def field_help(group: type[BaseModel], name: str) -> str:
+    """A field's description and its bounds, for a tooltip: 'Word pieces per passage (32–254)'."""
+    field = group.model_fields[name]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    low = getattr(bounds.get("Ge"), "ge", None)
+    high = getattr(bounds.get("Le"), "le", None)
+    text = field.description or name.replace("_", " ").capitalize()
+    return f"{text} ({low}–{high})" if low is not None and high is not None else text
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -229,7 +311,7 @@ def save_settings(data_dir: Path, settings: HearthSettings) -> None:
             load_settings(data_dir)
         except HearthError as exc:
             raise HearthError(f"Settings not saved, so that nothing in {target} is lost: fix it first. {exc}") from None
-    on_file = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+    on_file = in_groups(json.loads(target.read_text(encoding="utf-8"))) if target.is_file() else {}
     environment = EnvSettingsSource(HearthSettings)()
     changed = _without_environment(settings.model_dump(mode="json", exclude_defaults=True), environment, on_file)
     write_private_text(target, json.dumps(changed, indent=2, sort_keys=True))

@@ -34,9 +34,9 @@ Identity = tuple[int, int, int, int, int]
 def parser_config(settings: HearthSettings, chunking: ChunkingConfig | None = None) -> ParserConfig:
     """The limits every read of a person's file goes through, for indexing and the viewer alike."""
     return ParserConfig(
-        limits=LoadLimits(max_bytes=int(settings.max_file_mb * 2**20)),
-        timeout_s=settings.parse_timeout_s,
-        memory_mb=settings.parse_memory_mb,
+        limits=LoadLimits(max_bytes=int(settings.index.max_file_mb * 2**20)),
+        timeout_s=settings.index.parse_timeout_s,
+        memory_mb=settings.index.parse_memory_mb,
         chunking=chunking,
     )
 

@@ -161,15 +161,15 @@ class Indexer:
         supported = lambda path: kind_for(path) is not None  # noqa: E731
         # Links may lead into any folder of the library, so a re-sync of one folder judges them as a full run does.
         library = [Path(root) for root in self.registry.roots()]
-        for item in walk(roots, ignore=self.settings.ignore_patterns, supported=supported, within=library,
-                         follow_links=self.settings.follow_external_links):
+        for item in walk(roots, ignore=self.settings.index.ignore_patterns, supported=supported, within=library,
+                         follow_links=self.settings.index.follow_external_links):
             (found if isinstance(item, FoundFile) else skipped).append(item)  # type: ignore[arg-type]
         return found, skipped
 
     def _plan(self, found: list[FoundFile], tally: _Tally, notify: ProgressCallback) -> list[_Job]:
         """Decide per file: unchanged, moved, or to (re)index. Hashes only what stat can't clear."""
         jobs: list[_Job] = []
-        too_big = int(self.settings.max_file_mb * 2**20)
+        too_big = int(self.settings.index.max_file_mb * 2**20)
         for number, item in enumerate(found, start=1):
             if number % 200 == 0:
                 notify(IndexProgress(phase=IndexPhase.SCANNING, files_done=number, files_total=len(found),
@@ -185,7 +185,7 @@ class Indexer:
                 continue
             if item.size > too_big:
                 # Refused by size before it is read, so not worth hashing either (could be gigabytes).
-                reason = f"file is larger than the {self.settings.max_file_mb:g} MB limit"
+                reason = f"file is larger than the {self.settings.index.max_file_mb:g} MB limit"
                 self.workspace.drop_vectors(self.registry.mark_failed(
                     path=item.path, kind=kind_for(Path(item.path)) or "unknown", size=item.size,
                     mtime=item.mtime, content_hash=f"size:{item.size}", reason=reason,
@@ -243,8 +243,8 @@ class Indexer:
         by_path = {job.found.path: job for job in jobs}
         meter = _Meter(files_total=len(jobs), bytes_total=sum(job.found.size for job in jobs))
         batch = _Batch()
-        flush_size = FLUSH_BATCHES * self.settings.embed_batch_size
-        pool = ParserPool(self._parser_config(), workers=self.settings.parse_workers)
+        flush_size = FLUSH_BATCHES * self.settings.index.embed_batch_size
+        pool = ParserPool(self._parser_config(), workers=self.settings.index.parse_workers)
 
         def report(current: str | None) -> None:
             notify(meter.progress(tally, current))
@@ -273,9 +273,9 @@ class Indexer:
         folder = self.workspace.embedder_folder
         return parser_config(self.settings, ChunkingConfig(
             tokenizer_folder=folder,
-            max_tokens=self.settings.chunk_tokens,
-            context_tokens=model_token_limit(folder) - self.settings.chunk_tokens,
-            overlap=self.settings.chunk_overlap,
+            max_tokens=self.settings.index.chunk_tokens,
+            context_tokens=model_token_limit(folder) - self.settings.index.chunk_tokens,
+            overlap=self.settings.index.chunk_overlap,
         ))
 
     def _accept(self, job: _Job, outcome: ParseOutcome, batch: _Batch, tally: _Tally) -> None:

@@ -65,7 +65,7 @@ class Retriever:
         query = query.strip()
         if not query:
             raise UsageError("The search query is empty.")
-        settings = self.settings
+        settings = self.settings.retrieval
         k = k or settings.top_k
         mode = mode or (Mode.HYBRID if settings.hybrid else Mode.VECTOR)
         found = self.candidates(query, settings.candidates, mode=mode, document_ids=document_ids)

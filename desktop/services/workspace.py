@@ -60,11 +60,11 @@ class Workspace:
 
     @cached_property
     def embedder_folder(self) -> Path:
-        return embedder_folder(self.models_dir, self.settings.embedder)
+        return embedder_folder(self.models_dir, self.settings.index.embedder)
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.embedder_folder, batch_size=self.settings.embed_batch_size)
+        return Embedder(self.embedder_folder, batch_size=self.settings.index.embed_batch_size)
 
     @property
     def rebuild_needed(self) -> bool:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,10 +22,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.settings import HearthSettings, describe_validation_error
+from desktop.core.settings import (
+    HearthSettings,
+    IndexSettings,
+    RetrievalSettings,
+    describe_validation_error,
+    field_help,
+    rebuilding_fields,
+)
 from desktop.ui.widgets import PushButton, label
 
 WIDE = 1_000_000  # spin boxes accept more than is valid: the settings model decides, and says why
+
+
+Editor = TypeVar("Editor", bound=QWidget)
+
+
+def _title(group: type[BaseModel], name: str) -> str:
+    return group.model_fields[name].title or name.replace("_", " ").capitalize()
 
 
 def _spin(value: int, minimum: int = 0, special: str | None = None) -> QSpinBox:
@@ -52,6 +66,7 @@ class SettingsDialog(QDialog):
         self.result_settings: HearthSettings | None = None
         self.rebuild = False
         self.new_data_dir: Path | None = None
+        self._rows: set[str] = set()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(22, 20, 22, 16)
@@ -77,50 +92,50 @@ class SettingsDialog(QDialog):
         self.threads = _spin(settings.generation.threads or 0, special="Automatic")
         self.threads.setToolTip("CPU threads the model uses; Automatic uses one per physical core")
         form.addRow(label("Model threads"), self.threads)
-        self.top_k = _spin(settings.top_k)
-        self.top_k.setToolTip("How many passages each answer is given (1–100)")
-        form.addRow(label("Passages per answer"), self.top_k)
-        self.hybrid = QCheckBox("Combine keyword and meaning search (hybrid)")
-        self.hybrid.setChecked(settings.hybrid)
-        form.addRow(label("Search"), self.hybrid)
-        self.chunk_tokens = _spin(settings.chunk_tokens)
-        self.chunk_tokens.setToolTip("Word pieces per passage (32–254)")
-        form.addRow(label("Passage size"), self.chunk_tokens)
-        self.chunk_overlap = _spin(settings.chunk_overlap)
-        self.chunk_overlap.setToolTip("Word pieces shared by neighbouring passages (less than half the size)")
-        form.addRow(label("Passage overlap"), self.chunk_overlap)
-        self.parse_workers = _spin(settings.parse_workers)
-        self.parse_workers.setToolTip("Processes reading files while indexing (1–32)")
-        form.addRow(label("Reader processes"), self.parse_workers)
-        self.ignore = QPlainTextEdit("\n".join(settings.ignore_patterns))
+        self.top_k = self._row(form, RetrievalSettings, "top_k", _spin(settings.retrieval.top_k))
+        self.hybrid = QCheckBox(RetrievalSettings.model_fields["hybrid"].description)
+        self.hybrid.setChecked(settings.retrieval.hybrid)
+        self._row(form, RetrievalSettings, "hybrid", self.hybrid)
+        self.chunk_tokens = self._row(form, IndexSettings, "chunk_tokens", _spin(settings.index.chunk_tokens))
+        self.chunk_overlap = self._row(form, IndexSettings, "chunk_overlap", _spin(settings.index.chunk_overlap))
+        self.parse_workers = self._row(form, IndexSettings, "parse_workers", _spin(settings.index.parse_workers))
+        self.ignore = QPlainTextEdit("\n".join(settings.index.ignore_patterns))
         self.ignore.setMinimumHeight(110)
-        self.ignore.setToolTip("Names skipped when indexing folders, one pattern per line (*, ? and [ ] work)")
-        form.addRow(label("Ignore"), self.ignore)
+        self._row(form, IndexSettings, "ignore_patterns", self.ignore)
         layout.addLayout(form)
 
         self.error = label("", "ErrorNote", wrap=True)
         self.error.hide()
         layout.addWidget(self.error)
-        layout.addWidget(label("Changing the passage size or overlap means re-reading every document.", "Faint"))
+        shown = [_title(IndexSettings, name).lower() for name in rebuilding_fields() if name in self._rows]
+        layout.addWidget(label(f"Changing the {' or '.join(shown)} means re-reading every document.", "Faint"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
-    def values(self) -> dict[str, Any]:
-        """Everything in the settings, with the dialog's fields applied."""
-        data = self.original.model_dump()
-        data["generation"]["threads"] = self.threads.value() or None
-        data.update(
-            top_k=self.top_k.value(), hybrid=self.hybrid.isChecked(), chunk_tokens=self.chunk_tokens.value(),
-            chunk_overlap=self.chunk_overlap.value(), parse_workers=self.parse_workers.value(),
-            ignore_patterns=[line.strip() for line in self.ignore.toPlainText().splitlines() if line.strip()],
-        )
-        return data
+    def _row(self, form: QFormLayout, group: type[BaseModel], name: str, widget: Editor) -> Editor:
+        """A field's row, titled and explained by the settings model's own metadata."""
+        widget.setToolTip(field_help(group, name))
+        form.addRow(label(_title(group, name)), widget)
+        self._rows.add(name)
+        return widget
+
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """The dialog's fields, by settings group."""
+        return {
+            "generation": {"threads": self.threads.value() or None},
+            "retrieval": {"top_k": self.top_k.value(), "hybrid": self.hybrid.isChecked()},
+            "index": {
+                "chunk_tokens": self.chunk_tokens.value(), "chunk_overlap": self.chunk_overlap.value(),
+                "parse_workers": self.parse_workers.value(),
+                "ignore_patterns": [line.strip() for line in self.ignore.toPlainText().splitlines() if line.strip()],
+            },
+        }
 
     def accept(self) -> None:
         try:
-            settings = HearthSettings(**self.values())
+            settings = self.original.updated(**self.changes())
         except ValidationError as exc:
             self.error.setText(describe_validation_error(exc))
             self.error.show()
@@ -134,9 +149,13 @@ class SettingsDialog(QDialog):
             self.new_data_dir = folder
         self.result_settings = settings
         if settings.index_signature() != self.original.index_signature():
+            changed = [
+                _title(IndexSettings, name) for name in rebuilding_fields()
+                if getattr(settings.index, name) != getattr(self.original.index, name)
+            ]
             answer = QMessageBox.question(
                 self, "Rebuild the index?",
-                "The new passage settings apply to documents as they are indexed. Rebuild the whole index "
+                f"{' and '.join(changed)} apply to documents as they are indexed. Rebuild the whole index "
                 "now? This reads every document again.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes,
             )

@@ -74,7 +74,7 @@ class WatchWorker(QObject):
         if path == self._data_dir or path.startswith(self._data_dir + os.sep):
             return False  # our own index files changing
         inside = Path(os.path.relpath(path, root)).parts
-        ignore = self._settings.value.ignore_patterns
+        ignore = self._settings.value.index.ignore_patterns
         if any(is_ignored(part, ignore) for part in inside):
             return False
         return is_directory or kind_for(Path(path)) is not None

@@ -14,7 +14,7 @@ from tests.conftest import MODELS
 from tests.gui.payload_probe import PayloadProbe
 
 # Short answers from short prompts keep the real-model tests quick on a busy CPU.
-TEST_SETTINGS = {"generation": {"max_tokens": 24}, "top_k": 3}
+TEST_SETTINGS = {"generation": {"max_tokens": 24}, "retrieval": {"top_k": 3}}
 
 OpenWindow = Callable[..., MainWindow]
 

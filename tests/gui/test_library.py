@@ -133,13 +133,13 @@ def test_settings_are_saved_and_reach_the_workers(open_gui: OpenWindow, tmp_path
     data = tmp_path / "data"
     window = open_gui(data)
     saved = Recorder(window.controller.models.settingsSaved)
-    changed = window.controller.settings.model_copy(update={"top_k": 7, "hybrid": False})
+    changed = window.controller.settings.updated(retrieval={"top_k": 7, "hybrid": False})
     window.controller.apply_settings(changed)
     wait_until(lambda: saved.items, 10, "the settings to be saved")
     on_disk = json.loads((data / "settings.json").read_text())
-    assert on_disk["top_k"] == 7 and on_disk["hybrid"] is False
+    assert on_disk["retrieval"] == {"top_k": 7, "hybrid": False}
     assert on_disk["generation"]["max_tokens"] == 24  # what was there is kept
-    assert isinstance(saved.last, HearthSettings) and saved.last.top_k == 7
+    assert isinstance(saved.last, HearthSettings) and saved.last.retrieval.top_k == 7
 
 
 def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) -> None:

@@ -169,8 +169,8 @@ def test_a_fifo_in_place_of_a_cited_document_is_refused_and_nothing_waits_on_it(
 def test_viewer_reads_text_in_a_parse_worker_under_the_indexing_limits(
     open_gui: OpenWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HEARTH_PARSE_TIMEOUT_S", "3")
-    monkeypatch.setenv("HEARTH_MAX_FILE_MB", "4")
+    monkeypatch.setenv("HEARTH_INDEX__PARSE_TIMEOUT_S", "3")
+    monkeypatch.setenv("HEARTH_INDEX__MAX_FILE_MB", "4")
     slow = tmp_path / "slow.html"
     slow.write_bytes(attribute_flood(300_000))  # libxml2 would take hours over it
     big = tmp_path / "big.txt"

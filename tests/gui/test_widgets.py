@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
@@ -102,6 +102,11 @@ def test_a_finished_answer_shows_its_status_and_speed(hearth_app: QApplication) 
 
 def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QApplication, tmp_path: Path) -> None:
     dialog = SettingsDialog(HearthSettings(), tmp_path)
+    # Titles, tooltips and the rebuild note come from the settings model's own field metadata.
+    assert dialog.chunk_tokens.toolTip() == "Word pieces per passage (32–254)"
+    assert dialog.hybrid.text() == "Combine keyword and meaning search"
+    notes = [w.text() for w in dialog.findChildren(QLabel) if "re-reading" in w.text()]
+    assert notes == ["Changing the passage size or passage overlap means re-reading every document."]
     dialog.chunk_tokens.setValue(100)
     dialog.chunk_overlap.setValue(60)  # must be less than half the passage size
     dialog.accept()
@@ -119,8 +124,8 @@ def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QA
     dialog.chunk_overlap.setValue(32)
     dialog.accept()
     assert dialog.result_settings is not None
-    assert dialog.result_settings.top_k == 8 and not dialog.result_settings.hybrid
-    assert dialog.result_settings.ignore_patterns == ["*.tmp", "secret"]
+    assert dialog.result_settings.retrieval.top_k == 8 and not dialog.result_settings.retrieval.hybrid
+    assert dialog.result_settings.index.ignore_patterns == ["*.tmp", "secret"]
 
 
 def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplication) -> None:

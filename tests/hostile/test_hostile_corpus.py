@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from desktop.core.errors import ParseError
-from desktop.core.settings import HearthSettings
+from desktop.core.settings import IndexSettings
 from desktop.core.types import DocumentStatus, IndexReport
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
@@ -215,8 +215,8 @@ def test_hostile_corpus_mixed_with_good_files(
     write_good(root / "good")
     assert len(hostile) >= 40 and {item.kind for item in hostile} >= CLASSES
 
-    workspace.settings.parse_timeout_s = MIXED_TIMEOUT_S
-    workspace.settings.parse_memory_mb = MIXED_MEMORY_MB
+    workspace.settings.index.parse_timeout_s = MIXED_TIMEOUT_S
+    workspace.settings.index.parse_memory_mb = MIXED_MEMORY_MB
     baseline = warm_up(workspace)
     with sabotage_after_scan(monkeypatch, hostile_root, hostile), MemoryPeak() as peak:
         # Two roots, so the folder beside the corpus (what its links point at) is outside both.
@@ -249,7 +249,7 @@ def test_hostile_corpus_mixed_with_good_files(
 
     # Parser workers are capped by RLIMIT_AS, so each stays under the cap; this process may grow by
     # the headroom. Shared library pages are counted once per process, so the total is pessimistic.
-    workers = workspace.settings.parse_workers
+    workers = workspace.settings.index.parse_workers
     bound = baseline + workers * MIXED_MEMORY_MB * MB + HEADROOM_MB * MB
     assert peak.worker <= MIXED_MEMORY_MB * MB
     assert peak.total <= bound, f"peak {peak.total / MB:.0f} MB over {bound / MB:.0f} MB"
@@ -274,13 +274,13 @@ def test_time_limit_kills_a_slow_parser_and_the_batch_goes_on(workspace: Workspa
     write_good(root / "good")
     slow = root / "a-slow.html"  # sorts first: the good files must wait for the replacement worker
     slow.write_bytes(attribute_flood(300_000))  # libxml2 would take hours over it
-    workspace.settings.parse_timeout_s = 5.0  # startup is not counted: jobs go only to ready workers
+    workspace.settings.index.parse_timeout_s = 5.0  # startup is not counted: jobs go only to ready workers
     with MemoryPeak() as peak:
         report = Indexer(workspace).index([root])
 
     assert failures(report) == {str(slow): "took longer than 5 s to read"}
     # One worker, the slow file first: the good files were parsed by its replacement.
-    assert workspace.settings.parse_workers == 1 and report.added == len(GOOD)
+    assert workspace.settings.index.parse_workers == 1 and report.added == len(GOOD)
     assert_searchable(workspace, root, GOOD)
     assert not any(alive(pid) for pid in peak.workers)
 
@@ -294,7 +294,7 @@ def test_memory_cap_stops_a_hungry_parser_and_the_batch_goes_on(workspace: Works
     with hungry.open("wb") as handle:  # 64 MB of prose: its bytes, text and cleaned copies exceed the cap
         for _ in range(64 * MB // len(paragraph)):
             handle.write(paragraph)
-    workspace.settings.parse_memory_mb = cap_mb
+    workspace.settings.index.parse_memory_mb = cap_mb
     with MemoryPeak() as peak:
         report = Indexer(workspace).index([root])
 
@@ -318,7 +318,7 @@ def test_two_gigabyte_single_line_is_refused_by_size_without_being_opened(
         raise AssertionError("opened a file that is over the size limit")
 
     monkeypatch.setattr(os, "open", must_not_open)
-    default_mb = HearthSettings.model_fields["max_file_mb"].default
+    default_mb = IndexSettings.model_fields["max_file_mb"].default
     with pytest.raises(ParseError, match=r"^file is larger than the 256 MB limit$"):
         load_document(path, LoadLimits(max_bytes=int(default_mb * MB)))
 
@@ -331,7 +331,7 @@ def test_long_single_line_under_a_small_size_limit(workspace: Workspace, tmp_pat
     too_big.write_text(sentence * (3 * MB // len(sentence)))
     fits = root / "one-long-line.md"  # no newline anywhere: chunked into windows, not read as one piece
     fits.write_text(sentence * 1_000 + "the keeper's code word is Quillfeather-5521")
-    workspace.settings.max_file_mb = 1.0
+    workspace.settings.index.max_file_mb = 1.0
     report = Indexer(workspace).index([root])
 
     assert failures(report) == {str(too_big): "file is larger than the 1 MB limit"}

@@ -53,11 +53,10 @@ class ModelsFacade(QObject):
         """Load this model now and from now on; one inside the models folder is remembered by name."""
         self._use.emit(ModelChoice(path=path, force=force))
         inside = Path(path).parent.resolve() == self._home.models_dir.resolve()
-        self.apply(self.settings.model_copy(update={"default_model": Path(path).name if inside else path}))
+        self.apply(self.settings.updated(default_model=Path(path).name if inside else path))
 
     def save_model_settings(self, file_name: str, generation: GenerationSettings) -> None:
-        overrides = {**self.settings.model_overrides, file_name: generation}
-        self.apply(self.settings.model_copy(update={"model_overrides": overrides}))
+        self.apply(self.settings.updated(model_overrides={file_name: generation}))
 
     def apply(self, settings: HearthSettings) -> None:
         """Make validated settings the live ones (every worker reads them), save them, and let the
