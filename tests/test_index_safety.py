@@ -84,13 +84,13 @@ def test_links_leaving_the_folder_are_skipped_and_never_searchable(notes: Path, 
 def test_following_links_is_a_setting_and_turning_it_off_removes_what_was_followed(
     notes: Path, hearth: Hearth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HEARTH_FOLLOW_EXTERNAL_LINKS", "true")
+    monkeypatch.setenv("HEARTH_INDEX__FOLLOW_EXTERNAL_LINKS", "true")
     code, report = hearth("index", notes)
     assert code == 0 and report["added"] == 3
     assert secret_found(hearth)
 
     # The re-sync the folder watcher asks for is this same run over the library's folder.
-    monkeypatch.delenv("HEARTH_FOLLOW_EXTERNAL_LINKS")
+    monkeypatch.delenv("HEARTH_INDEX__FOLLOW_EXTERNAL_LINKS")
     code, report = hearth("index", notes)
     assert code == 1 and report["removed"] == 2 and set(failed(report).values()) == {LEAVES}
     assert not secret_found(hearth)
