@@ -121,6 +121,9 @@ class HearthSettings(BaseSettings):
     ignore_patterns: list[_Pattern] = Field(default_factory=lambda: list(DEFAULT_IGNORE), max_length=1000)
     # A link inside an indexed folder that leads outside every indexed folder (to ~/.ssh, say) is skipped.
     follow_external_links: bool = False
+    # Images and scanned PDF pages are read by OCR (Tesseract, a few seconds a page, within the limits
+    # above); off, images are not indexed and a scanned PDF is reported as having no text layer.
+    ocr: bool = True
 
     # Retrieval: each setting chosen on two corpora, leave-one-corpus-out (docs/retrieval.md).
     top_k: int = Field(5, ge=1, le=100, description="passages an answer is given")

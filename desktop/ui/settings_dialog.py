@@ -92,6 +92,10 @@ class SettingsDialog(QDialog):
         self.parse_workers = _spin(settings.parse_workers)
         self.parse_workers.setToolTip("Processes reading files while indexing (1–32)")
         form.addRow(label("Reader processes"), self.parse_workers)
+        self.ocr = QCheckBox("Read images and scanned PDF pages (OCR)")
+        self.ocr.setChecked(settings.ocr)
+        self.ocr.setToolTip("Text in pictures is read by Tesseract, a few seconds a page; off, images are not indexed")
+        form.addRow(label("Scans"), self.ocr)
         self.ignore = QPlainTextEdit("\n".join(settings.ignore_patterns))
         self.ignore.setMinimumHeight(110)
         self.ignore.setToolTip("Names skipped when indexing folders, one pattern per line (*, ? and [ ] work)")
@@ -114,6 +118,7 @@ class SettingsDialog(QDialog):
         data.update(
             top_k=self.top_k.value(), hybrid=self.hybrid.isChecked(), chunk_tokens=self.chunk_tokens.value(),
             chunk_overlap=self.chunk_overlap.value(), parse_workers=self.parse_workers.value(),
+            ocr=self.ocr.isChecked(),
             ignore_patterns=[line.strip() for line in self.ignore.toPlainText().splitlines() if line.strip()],
         )
         return data

@@ -112,6 +112,7 @@ def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QA
     assert "top_k" in dialog.error.text() and "100" in dialog.error.text()
     dialog.top_k.setValue(8)
     dialog.hybrid.setChecked(False)
+    dialog.ocr.setChecked(False)
     dialog.ignore.setPlainText("*.tmp\nsecret")
     dialog.rebuild = False
     dialog.chunk_tokens.setValue(200)
@@ -119,6 +120,7 @@ def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QA
     dialog.accept()
     assert dialog.result_settings is not None
     assert dialog.result_settings.top_k == 8 and not dialog.result_settings.hybrid
+    assert dialog.result_settings.ocr is False
     assert dialog.result_settings.ignore_patterns == ["*.tmp", "secret"]
 
 

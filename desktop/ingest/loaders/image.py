@@ -31,12 +31,12 @@ def load(path: Path, limits: LoadLimits, kind: str, progress: PageProgress) -> E
         raise ParseError(OCR_OFF)
     data = read_bytes(path, limits.max_bytes)
     try:
+        # Pillow warns of damaged metadata (the pixels may still be read) and of a possible bomb from
+        # 89 million pixels (the size is checked before decoding): neither is news to the reader.
         with warnings.catch_warnings():
-            # Pillow warns of a possible bomb from 89 million pixels: the size is checked next, before decoding.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-        with image:
-            sections, pages = _read_pages(image, limits, progress)
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+                sections, pages = _read_pages(image, limits, progress)
     except UnidentifiedImageError as exc:
         raise ParseError("not a valid PNG, JPEG, TIFF or WebP image") from exc
     except Image.DecompressionBombError as exc:  # Pillow's own bound, twice its warning, is above ours
