@@ -6,10 +6,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# tesseract-ocr reads images and scanned PDF pages (desktop/ingest/loaders/ocr.py); strace proves it opens no socket.
 APT_PACKAGES := sqlite3-doc git-doc xvfb xauth poppler-utils fonts-dejavu-core libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
 	libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0 \
-	libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2
+	libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 \
+	tesseract-ocr tesseract-ocr-eng strace
 
 .PHONY: run test test-unit crash-soak lint bench eval screenshots dist test-dist models system clean
 

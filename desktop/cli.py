@@ -33,6 +33,7 @@ class SearchResultJson(BaseModel):
     score: float
     text: str
     also_in: list[str]  # other files holding the same text
+    ocr_confidence: float | None  # 0..1 if the passage was read by OCR
 
 
 class StatusJson(BaseModel):
@@ -153,6 +154,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         _say("No matching passages.")
     for number, hit in enumerate(hits, start=1):
         where = f" p.{hit.page}" if hit.page else (f" · {_shown(hit.heading)}" if hit.heading else "")
+        if hit.ocr_confidence is not None:
+            where += f" · OCR {hit.ocr_confidence:.0%}"
         snippet = _shown(" ".join(hit.text.split())[:240])
         _say(f"[{number}] {_shown(hit.path)}{where}  ({hit.score:.3f}, {'+'.join(hit.retrievers)})\n    {snippet}")
         if hit.also_in:
@@ -381,7 +384,8 @@ class _IndexProgressBar:
 
             self._bar = tqdm(total=progress.files_total, unit="file", file=sys.stderr, dynamic_ncols=True)
         self._bar.n = progress.files_done
-        self._bar.set_postfix_str(f"{progress.chunks_done} passages", refresh=False)
+        step = f", {progress.step}" if progress.step else ""
+        self._bar.set_postfix_str(f"{progress.chunks_done} passages{step}", refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:

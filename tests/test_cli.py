@@ -41,8 +41,10 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
     found = hearth("search", "--json", "Saturn rings ice", "-k", "3", home=hearth_home)
     assert found.returncode == 0
     hits = json.loads(found.stdout)
-    assert 1 <= len(hits) <= 3 and set(hits[0]) == {"path", "page", "heading", "score", "text", "also_in"}
+    assert 1 <= len(hits) <= 3
+    assert set(hits[0]) == {"path", "page", "heading", "score", "text", "also_in", "ocr_confidence"}
     assert hits[0]["path"] == str(corpus / "astronomy.pdf") and hits[0]["page"] == 2
+    assert hits[0]["ocr_confidence"] is None  # a text layer, not OCR
     assert hits == sorted(hits, key=lambda h: -h["score"])
 
     status = json.loads(hearth("status", "--json", home=hearth_home).stdout)
@@ -98,7 +100,7 @@ def test_usage_errors_are_one_line_exit_2(
 
 def test_folder_with_nothing_indexable(tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "pictures").mkdir()
-    (tmp_path / "pictures" / "cat.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "pictures" / "cat.gif").write_bytes(b"GIF89a")
     assert cli.main(["index", str(tmp_path / "pictures")]) == 2
     assert "Nothing Hearth can read" in capsys.readouterr().err
 

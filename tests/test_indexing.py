@@ -161,7 +161,7 @@ def test_missing_path_and_empty_folder_are_usage_errors(workspace: Workspace, tm
     with pytest.raises(UsageError, match="No such file or folder"):
         Indexer(workspace).index([tmp_path / "nope"])
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "photo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "empty" / "photo.gif").write_bytes(b"GIF89a")
     with pytest.raises(UsageError, match="Nothing Hearth can read"):
         Indexer(workspace).index([tmp_path / "empty"])
 

@@ -3,6 +3,7 @@
 Proved twice over: a guard loaded into every Python process of the run (children included)
 records and refuses any connect() to a non-loopback address, and the run happens inside a
 network namespace with no interfaces at all (`unshare -n`), where any attempt would fail.
+OCR's native Tesseract is watched by strace instead (tests/test_ocr.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.scans import page_image
+
 REPO = Path(__file__).resolve().parents[1]
 GUARD = REPO / "tests" / "network_guard"
 
@@ -24,10 +27,13 @@ def _run(args: list[str], env: dict[str, str], prefix: list[str] | None = None) 
 
 
 def _workflow(corpus: Path, env: dict[str, str], prefix: list[str] | None = None) -> None:
+    page_image(["Brinewater salt works receipt"]).save(corpus / "receipt.png")  # read by OCR, a native program
     indexed = _run(["index", "--json", str(corpus)], env, prefix)
     assert indexed.returncode == 0, indexed.stderr
     searched = _run(["search", "--json", "KX-409"], env, prefix)
     assert json.loads(searched.stdout)[0]["path"].endswith("kettle.txt"), searched.stderr
+    searched = _run(["search", "--json", "Brinewater salt works"], env, prefix)
+    assert json.loads(searched.stdout)[0]["path"].endswith("receipt.png"), searched.stderr
     asked = _run(["ask", "--json", "What does KX-409 mean?"], env, prefix)
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["answer"]

@@ -26,6 +26,14 @@ def test_defaults_without_file(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.index.chunk_tokens <= 254
     assert settings.retrieval.hybrid is True
+    assert settings.index.ocr is True
+
+
+def test_ocr_can_be_turned_off_by_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "settings.json").write_text(json.dumps({"index": {"ocr": False}}))
+    assert load_settings(tmp_path).index.ocr is False
+    monkeypatch.setenv("HEARTH_INDEX__OCR", "true")
+    assert load_settings(tmp_path).index.ocr is True
 
 
 def test_file_then_env_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

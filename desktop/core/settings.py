@@ -140,6 +140,11 @@ class IndexSettings(BaseModel):
     )
     # A link inside an indexed folder that leads outside every indexed folder (to ~/.ssh, say) is skipped.
     follow_external_links: bool = Field(False, description="Follow links that lead out of the indexed folders")
+    # Off, images are not indexed and a scanned PDF is reported as having no text layer.
+    ocr: bool = Field(
+        True, title="Scans",
+        description="Read images and scanned PDF pages by OCR (Tesseract, a few seconds a page)",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexSettings:

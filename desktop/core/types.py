@@ -18,6 +18,7 @@ class Section(Frozen):
     text: str
     page: int | None = None  # 1-based
     heading: str | None = None  # "Chapter > Section"
+    ocr_confidence: float | None = None  # 0..1 when the text was read from a picture by OCR; None: a text layer
 
 
 class ExtractedDocument(Frozen):
@@ -44,6 +45,7 @@ class ChunkDraft(Frozen):
     start: int  # character span in ExtractedDocument.text
     end: int
     context: str = ""  # document title and heading, prepended when embedding
+    ocr_confidence: float | None = None  # as its section's: chunks never join sections of different pages
 
     def embedding_text(self) -> str:
         return embedding_text(self.context, self.text)
@@ -110,6 +112,7 @@ class IndexProgress(Frozen):
     files_total: int = 0
     chunks_done: int = 0
     current_file: str | None = None
+    step: str | None = None  # what the parser is doing in current_file, e.g. "OCR page 12 of 80"
     eta_seconds: float | None = None
     failed: tuple[FailedFile, ...] = ()
 
@@ -127,6 +130,7 @@ class SearchHit(Frozen):
     retrievers: tuple[str, ...] = Field(default=(), description="'vector', 'keyword' or both")
     similarity: float | None = Field(default=None, description="cosine similarity to the query, if vectors found it")
     also_in: tuple[str, ...] = Field(default=(), description="other files holding the same text")
+    ocr_confidence: float | None = Field(default=None, description="0..1 if the text was read by OCR")
 
 
 class Span(Frozen):

@@ -85,6 +85,7 @@ class Chunker:
                     heading=section.heading,
                     start=start,
                     end=end,
+                    ocr_confidence=section.ocr_confidence,
                 )
             )
         drafts = self._enforce_limit(drafts, text)

@@ -6,8 +6,9 @@ reason, a fresh worker takes its place, and the batch goes on. A driver thread k
 workers busy and drains their pipes while the caller is busy embedding.
 
 Nothing a worker sends is unpickled: a worker that parsed a hostile file may be the attacker's,
-so its replies are raw frames, ``READY`` or the JSON of a ParseOutcome, and anything else marks
-the worker as broken. Requests are the file's path as bytes.
+so its replies are raw frames, ``READY``, ``STEP`` and the JSON of an OcrStep while a file is read
+by OCR, or the JSON of a ParseOutcome, and anything else marks the worker as broken. Requests are
+the file's path as bytes.
 """
 
 from __future__ import annotations
@@ -18,24 +19,26 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument, Frozen, ParsedFile
 from desktop.ingest.limits import LoadLimits
+from desktop.ingest.loaders import PageProgress
 
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
 CRASHED = "the parser crashed or ran out of memory"
 GARBLED = "the parser sent an unreadable reply (it was stopped)"
 READY = b"ready"  # a worker's first frame: it can take files
+STEP = b"step "  # then an OcrStep's JSON: a page's OCR started (seconds a page, so worth showing)
 
 
 class ChunkingConfig(Frozen):
@@ -61,6 +64,18 @@ class ParseOutcome(Frozen):
     chunk_s: float = 0.0
 
 
+class OcrStep(Frozen):
+    path: str = ""  # filled in by the app, which knows which file it gave the worker
+    page: int = Field(ge=1)
+    pages: int = Field(ge=1)
+
+    def describe(self) -> str:
+        return f"OCR page {self.page:,} of {self.pages:,}"
+
+
+StepCallback = Callable[[OcrStep], None]
+
+
 def make_chunker(config: ChunkingConfig) -> Any:
     from desktop.ingest.chunker import Chunker, load_tokenizer
 
@@ -70,12 +85,14 @@ def make_chunker(config: ChunkingConfig) -> Any:
     )
 
 
-def parse_one(path: Path, config: ParserConfig, chunker: Any = None) -> ParseOutcome:
+def parse_one(
+    path: Path, config: ParserConfig, chunker: Any = None, progress: PageProgress = lambda page, pages: None
+) -> ParseOutcome:
     """Load (and chunk, if the config says so) one file in this process: the worker body."""
     from desktop.ingest.loaders import load_document
 
     started = time.perf_counter()
-    document = load_document(path, config.limits)
+    document = load_document(path, config.limits, progress)
     parsed_at = time.perf_counter()
     if config.chunking is None:
         return ParseOutcome(path=str(path), document=document, parse_s=parsed_at - started)
@@ -94,6 +111,10 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
     cap = config.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     chunker = make_chunker(config.chunking) if config.chunking is not None else None
+
+    def step(page: int, pages: int) -> None:
+        connection.send_bytes(STEP + OcrStep(page=page, pages=pages).model_dump_json().encode())
+
     connection.send_bytes(READY)
     while True:
         try:
@@ -101,7 +122,7 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
         except EOFError:
             return  # the indexer has gone away
         try:
-            outcome = parse_one(Path(path), config, chunker)
+            outcome = parse_one(Path(path), config, chunker, step)
         except ParseError as exc:
             outcome = ParseOutcome(path=path, error=str(exc))
         except MemoryError:
@@ -119,9 +140,11 @@ def _encode(outcome: ParseOutcome) -> bytes:
         return ParseOutcome(path="", error="its text is not valid Unicode").model_dump_json().encode()
 
 
-def _decode(frame: bytes, path: str) -> ParseOutcome | None:
-    """The outcome a worker sent for ``path``, or None if the frame is not one (never unpickled)."""
+def _decode(frame: bytes, path: str) -> ParseOutcome | OcrStep | None:
+    """The outcome or step a worker sent for ``path``, or None if the frame is neither (never unpickled)."""
     try:
+        if frame.startswith(STEP):
+            return OcrStep.model_validate_json(frame[len(STEP):]).model_copy(update={"path": path})
         return ParseOutcome.model_validate_json(frame).model_copy(update={"path": path})
     except ValidationError:
         return None
@@ -134,14 +157,19 @@ class _Worker:
     ready: bool = False
     job: str | None = None
     started: float = 0.0
+    step: OcrStep | None = None  # the job's last step
 
 
 class ParserPool:
-    def __init__(self, config: ParserConfig, workers: int = 1, *, prefetch: int = 32) -> None:
+    def __init__(
+        self, config: ParserConfig, workers: int = 1, *, prefetch: int = 32, on_step: StepCallback | None = None
+    ) -> None:
+        """``on_step`` is told of each OCR page as it starts, in the thread that iterates ``parse``."""
         self.config = config
         self.size = max(1, workers)
+        self.on_step = on_step
         self._context = multiprocessing.get_context("spawn")
-        self._results: queue.Queue[ParseOutcome | None] = queue.Queue(maxsize=prefetch)
+        self._results: queue.Queue[ParseOutcome | OcrStep | None] = queue.Queue(maxsize=prefetch)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._workers: list[_Worker] = []
@@ -176,10 +204,15 @@ class ParserPool:
         """The next outcome; None at the end or once stopped (a cancelled driver sends no end mark)."""
         while True:
             try:
-                return self._results.get(timeout=0.1)
+                item = self._results.get(timeout=0.1)
             except queue.Empty:
                 if self._stop.is_set():
                     return None
+                continue
+            if not isinstance(item, OcrStep):
+                return item
+            if self.on_step is not None:
+                self.on_step(item)
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -203,6 +236,11 @@ class ParserPool:
                 continue
         return False
 
+    def _offer(self, step: OcrStep) -> None:
+        """Progress only: dropped when the consumer is behind, never waited for."""
+        with contextlib.suppress(queue.Full):
+            self._results.put_nowait(step)
+
     def _receive(self, worker: _Worker) -> tuple[ParseOutcome | None, bool]:
         """Read one frame from ``worker``: (the outcome it finished, if any; whether to replace it)."""
         try:
@@ -215,7 +253,17 @@ class ParserPool:
         outcome = _decode(frame, worker.job) if worker.job else None
         if outcome is None:  # not our protocol: stop the worker, never interpret what it sent
             return (ParseOutcome(path=worker.job, error=GARBLED) if worker.job else None), True
+        if isinstance(outcome, OcrStep):
+            worker.step = outcome
+            self._offer(outcome)
+            return None, False
         return outcome, False
+
+    def _too_slow(self, worker: _Worker) -> str:
+        reason = f"took longer than {self.config.timeout_s:g} s to read"
+        if worker.step is not None:  # a long scan: say how far OCR got, and what lets it read more
+            reason += f" (OCR reached page {worker.step.page:,} of {worker.step.pages:,}; raise parse_timeout_s)"
+        return reason
 
     def _drive(self, pending: list[str]) -> None:
         todo = list(reversed(pending))
@@ -232,7 +280,7 @@ class ParserPool:
                         except OSError:  # it died since it said it was ready: its end of file comes next
                             todo.append(job)
                             continue
-                        worker.job, worker.started = job, time.monotonic()
+                        worker.job, worker.started, worker.step = job, time.monotonic(), None
                         in_flight += 1
                 now = time.monotonic()
                 deadlines = [w.started + self.config.timeout_s - now for w in self._workers if w.job]
@@ -245,9 +293,7 @@ class ParserPool:
                         outcome, replace = self._receive(worker)
                     elif worker.job and time.monotonic() - worker.started > self.config.timeout_s:
                         replace = True
-                        outcome = ParseOutcome(
-                            path=worker.job, error=f"took longer than {self.config.timeout_s:g} s to read"
-                        )
+                        outcome = ParseOutcome(path=worker.job, error=self._too_slow(worker))
                     if outcome is not None:
                         worker.job = None
                         in_flight -= 1

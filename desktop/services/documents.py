@@ -21,12 +21,14 @@ from desktop.core.settings import HearthSettings
 from desktop.core.types import ExtractedDocument
 from desktop.core.userfiles import describe_os_error
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import kind_for
+from desktop.ingest.loaders import SCANNED_OCR_OFF, kind_for
 from desktop.ingest.loaders.files import read_bytes
 from desktop.ingest.parsing import ChunkingConfig, ParserConfig, ParserPool
 
 # Kinds the desktop may open: not "code", whose scripts some systems run when opened (.js, .py, .sh).
-OPENABLE_KINDS = frozenset({"text", "config", "markdown", "rst", "org", "pdf", "docx", "html", "epub", "csv"})
+OPENABLE_KINDS = frozenset(
+    {"text", "config", "markdown", "rst", "org", "pdf", "docx", "html", "epub", "csv", "image"}
+)
 
 Identity = tuple[int, int, int, int, int]
 
@@ -34,7 +36,7 @@ Identity = tuple[int, int, int, int, int]
 def parser_config(settings: HearthSettings, chunking: ChunkingConfig | None = None) -> ParserConfig:
     """The limits every read of a person's file goes through, for indexing and the viewer alike."""
     return ParserConfig(
-        limits=LoadLimits(max_bytes=int(settings.index.max_file_mb * 2**20)),
+        limits=LoadLimits(max_bytes=int(settings.index.max_file_mb * 2**20), ocr=settings.index.ocr),
         timeout_s=settings.index.parse_timeout_s,
         memory_mb=settings.index.parse_memory_mb,
         chunking=chunking,
@@ -58,6 +60,8 @@ class DocumentReader:
 
     def __init__(self, settings: HearthSettings) -> None:
         self.config = parser_config(settings)
+        # QtPdf shows a scan as its pictures: checking it needs PDFium's walk of the file, not its OCR again.
+        self._pdf_check = parser_config(settings.updated(index={"ocr": False}))
         self._pool: ParserPool | None = None
         self._lock = threading.Lock()
         self._last: tuple[str, Identity, ExtractedDocument | bytes] | None = None
@@ -80,7 +84,11 @@ class DocumentReader:
         if isinstance(cached, bytes):
             return cached
         data = read_bytes(Path(path), self.config.limits.max_bytes)
-        self._extract(path, wanted)
+        try:
+            self._extract(path, wanted, self._pdf_check)
+        except ParseError as exc:
+            if str(exc) != SCANNED_OCR_OFF:
+                raise
         if _identity(path) != identity:  # QtPdf must get the very file the parser checked
             raise ParseError("the file changed while it was being opened")
         self._last = (path, identity, data)
@@ -94,8 +102,8 @@ class DocumentReader:
     def _recall(self, path: str, identity: Identity) -> ExtractedDocument | bytes | None:
         return self._last[2] if self._last is not None and self._last[:2] == (path, identity) else None
 
-    def _extract(self, path: str, wanted: Callable[[], bool]) -> ExtractedDocument:
-        pool = ParserPool(self.config)
+    def _extract(self, path: str, wanted: Callable[[], bool], config: ParserConfig | None = None) -> ExtractedDocument:
+        pool = ParserPool(config or self.config)
         with self._lock:
             self._pool = pool
         if not wanted():  # asked to stop before the pool could be cancelled

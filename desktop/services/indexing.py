@@ -30,8 +30,8 @@ from desktop.core.types import (
 )
 from desktop.core.userfiles import describe_os_error
 from desktop.ingest.chunker import model_token_limit
-from desktop.ingest.loaders import kind_for
-from desktop.ingest.parsing import ChunkingConfig, ParseOutcome, ParserConfig, ParserPool
+from desktop.ingest.loaders import KINDS, SCANNED_OCR_OFF, kind_for
+from desktop.ingest.parsing import ChunkingConfig, OcrStep, ParseOutcome, ParserConfig, ParserPool
 from desktop.ingest.walker import FoundFile, SkippedFile, walk
 from desktop.services.documents import parser_config
 from desktop.services.workspace import Workspace
@@ -158,7 +158,9 @@ class Indexer:
     def _scan(self, roots: list[Path]) -> tuple[list[FoundFile], list[SkippedFile]]:
         found: list[FoundFile] = []
         skipped: list[SkippedFile] = []
-        supported = lambda path: kind_for(path) is not None  # noqa: E731
+        # Without OCR an image holds no text Hearth can read: it is left out like any unsupported file.
+        readable = {kind for kind in KINDS if self.settings.index.ocr or kind != "image"}
+        supported = lambda path: kind_for(path) in readable  # noqa: E731
         # Links may lead into any folder of the library, so a re-sync of one folder judges them as a full run does.
         library = [Path(root) for root in self.registry.roots()]
         for item in walk(roots, ignore=self.settings.index.ignore_patterns, supported=supported, within=library,
@@ -180,6 +182,7 @@ class Indexer:
                 and existing.status != DocumentStatus.PENDING
                 and existing.size == item.size
                 and existing.mtime == item.mtime
+                and not self._ocr_turned_on_since(existing)
             ):
                 tally.unchanged += 1
                 continue
@@ -197,7 +200,12 @@ class Indexer:
             except OSError as exc:
                 tally.failed.append(FailedFile(path=item.path, reason=describe_os_error(exc, opened=True)))
                 continue
-            if existing is not None and existing.content_hash == digest and existing.status != DocumentStatus.PENDING:
+            if (
+                existing is not None
+                and existing.content_hash == digest
+                and existing.status != DocumentStatus.PENDING
+                and not self._ocr_turned_on_since(existing)
+            ):
                 self.registry.touch(existing.id, size=item.size, mtime=item.mtime)
                 tally.unchanged += 1
                 continue
@@ -206,6 +214,11 @@ class Indexer:
                 continue
             jobs.append(_Job(item, digest, existing))
         return jobs
+
+    def _ocr_turned_on_since(self, document: DocumentInfo) -> bool:
+        """A scan refused while OCR was off is read again once it is on."""
+        refused = document.status == DocumentStatus.FAILED and document.reason == SCANNED_OCR_OFF
+        return self.settings.index.ocr and refused
 
     def _adopt_moved(self, item: FoundFile, digest: str) -> bool:
         """A new path whose content matches an indexed document that vanished: a rename."""
@@ -244,10 +257,14 @@ class Indexer:
         meter = _Meter(files_total=len(jobs), bytes_total=sum(job.found.size for job in jobs))
         batch = _Batch()
         flush_size = FLUSH_BATCHES * self.settings.index.embed_batch_size
-        pool = ParserPool(self._parser_config(), workers=self.settings.index.parse_workers)
 
-        def report(current: str | None) -> None:
-            notify(meter.progress(tally, current))
+        def report(current: str | None, step: OcrStep | None = None) -> None:
+            notify(meter.progress(tally, current, step.describe() if step else None))
+
+        pool = ParserPool(
+            self._parser_config(), workers=self.settings.index.parse_workers,
+            on_step=lambda step: report(step.path, step),
+        )
 
         try:
             for outcome in pool.parse(list(by_path)):
@@ -341,12 +358,12 @@ class _Meter:
         self.files_done += 1
         self.bytes_done += size
 
-    def progress(self, tally: _Tally, current: str | None) -> IndexProgress:
+    def progress(self, tally: _Tally, current: str | None, step: str | None = None) -> IndexProgress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.bytes_done * (self.bytes_total - self.bytes_done) if self.bytes_done else None
         return IndexProgress(
             phase=IndexPhase.INDEXING, files_done=self.files_done, files_total=self.files_total,
-            chunks_done=tally.chunks, current_file=current, eta_seconds=eta, failed=tuple(tally.failed),
+            chunks_done=tally.chunks, current_file=current, step=step, eta_seconds=eta, failed=tuple(tally.failed),
         )
 
 

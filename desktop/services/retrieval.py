@@ -143,5 +143,5 @@ def _hit(
     return SearchHit(
         chunk_id=chunk.id, document_id=chunk.document_id, path=chunk.path, page=chunk.page, heading=chunk.heading,
         score=score, text=chunk.text, start=chunk.start, end=chunk.end, retrievers=found_by, similarity=similarity,
-        also_in=also_in,
+        also_in=also_in, ocr_confidence=chunk.ocr_confidence,
     )

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     heading TEXT,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
-    context TEXT NOT NULL DEFAULT ''
+    context TEXT NOT NULL DEFAULT '',
+    ocr_confidence REAL  -- 0..1 for text read by OCR; NULL for a text layer
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
@@ -88,6 +89,7 @@ class StoredChunk:
     start: int
     end: int
     context: str
+    ocr_confidence: float | None
 
 
 class Registry:
@@ -99,6 +101,8 @@ class Registry:
             columns = {row["name"] for row in self.db.execute("PRAGMA table_info(chunks)")}
             if "context" not in columns:  # registries made before contextual embeddings
                 self.db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+            if "ocr_confidence" not in columns:  # registries made before OCR
+                self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_confidence REAL")
 
     def close(self) -> None:
         self.db.close()
@@ -293,10 +297,11 @@ class Registry:
                 "DELETE FROM vector_journal WHERE chunk_id = ?", ((chunk_id(doc, d.seq),) for doc, _, d in items)
             )
             self.db.executemany(
-                "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end, context)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end, context,"
+                " ocr_confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end, d.context)
+                    (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end, d.context,
+                     d.ocr_confidence)
                     for doc, _, d in items
                 ),
             )
@@ -324,6 +329,9 @@ class Registry:
                     id=row["id"], document_id=row["document_id"], path=row["path"], title=row["title"],
                     seq=row["seq"], text=row["text"], page=row["page"], heading=row["heading"],
                     start=row["start"], end=row["end"], context=row["context"],
+                    # A registry opened read-only is not migrated: one made before OCR has no such column
+                    # (``in row`` would look among the values).
+                    ocr_confidence=row["ocr_confidence"] if "ocr_confidence" in row.keys() else None,  # noqa: SIM118
                 )
         return found
 

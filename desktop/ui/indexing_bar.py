@@ -98,9 +98,10 @@ class IndexingBar(QFrame):
             parts.append(f"{len(progress.failed)} could not be read")
         self.detail.setText("  ·  ".join(parts))
         if progress.current_file:
+            step = f"  ·  {progress.step}" if progress.step else ""
             self.current.setText(self.current.fontMetrics().elidedText(
                 progress.current_file, Qt.TextElideMode.ElideMiddle, max(200, self.current.width())
-            ))
+            ) + step)
             self.current.setToolTip(progress.current_file)
 
     def finished(self, result: IndexFinished) -> None:

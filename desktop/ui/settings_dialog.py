@@ -99,6 +99,9 @@ class SettingsDialog(QDialog):
         self.chunk_tokens = self._row(form, IndexSettings, "chunk_tokens", _spin(settings.index.chunk_tokens))
         self.chunk_overlap = self._row(form, IndexSettings, "chunk_overlap", _spin(settings.index.chunk_overlap))
         self.parse_workers = self._row(form, IndexSettings, "parse_workers", _spin(settings.index.parse_workers))
+        self.ocr = QCheckBox(IndexSettings.model_fields["ocr"].description)
+        self.ocr.setChecked(settings.index.ocr)
+        self._row(form, IndexSettings, "ocr", self.ocr)
         self.ignore = QPlainTextEdit("\n".join(settings.index.ignore_patterns))
         self.ignore.setMinimumHeight(110)
         self._row(form, IndexSettings, "ignore_patterns", self.ignore)
@@ -128,7 +131,7 @@ class SettingsDialog(QDialog):
             "retrieval": {"top_k": self.top_k.value(), "hybrid": self.hybrid.isChecked()},
             "index": {
                 "chunk_tokens": self.chunk_tokens.value(), "chunk_overlap": self.chunk_overlap.value(),
-                "parse_workers": self.parse_workers.value(),
+                "parse_workers": self.parse_workers.value(), "ocr": self.ocr.isChecked(),
                 "ignore_patterns": [line.strip() for line in self.ignore.toPlainText().splitlines() if line.strip()],
             },
         }

@@ -14,6 +14,7 @@ from tests.conftest import MODELS
 from tests.gui.conftest import OpenWindow
 from tests.gui.helpers import Recorder, drop_files, wait_until
 from tests.samples import GARDEN, KETTLE, write_pdf
+from tests.scans import page_image
 
 INDEXING_TIMEOUT = 120
 
@@ -58,14 +59,17 @@ def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: P
     write_pdf(folder / "astronomy" / "saturn.pdf", ["Saturn's rings are made of ice."])
     (folder / "todo.md").write_text("# Todo\n\nWater the tomatoes on Sunday.\n", encoding="utf-8")
     (folder / ".hidden.md").write_text("ignored by the default patterns", encoding="utf-8")
+    page_image(["Brinewater salt works receipt"]).save(folder / "astronomy" / "receipt.png")  # read by OCR
     accepted = drop_files(window.chat.composer.input, [folder]).isAccepted()
     assert accepted and window.chat.composer.input.toPlainText() == ""
     wait_until(lambda: len(finished) == 2, INDEXING_TIMEOUT, "the folder to be indexed")
-    assert finished.last.report.added == 2 and not finished.last.failed
-    wait_until(lambda: {"saturn.pdf", "todo.md"} <= set(window.library.document_names()), 10, "the folder listing")
+    assert finished.last.report.added == 3 and not finished.last.failed
+    assert any(p.step == "OCR page 1 of 1" and p.current_file.endswith("receipt.png") for p in progress.items)
+    wait_until(lambda: {"saturn.pdf", "todo.md", "receipt.png"} <= set(window.library.document_names()), 10,
+               "the folder listing")
     assert ".hidden.md" not in window.library.document_names()
-    wait_until(lambda: "4 documents" in window.status.index.text(), 10, "the index size in the status bar")
-    assert window.sidebar.library_button.text().endswith("4")
+    wait_until(lambda: "5 documents" in window.status.index.text(), 10, "the index size in the status bar")
+    assert window.sidebar.library_button.text().endswith("5")
 
 
 def test_a_dropped_model_is_added_to_the_picker(open_gui: OpenWindow, tmp_path: Path) -> None:

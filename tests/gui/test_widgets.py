@@ -118,6 +118,7 @@ def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QA
     assert "top_k" in dialog.error.text() and "100" in dialog.error.text()
     dialog.top_k.setValue(8)
     dialog.hybrid.setChecked(False)
+    dialog.ocr.setChecked(False)
     dialog.ignore.setPlainText("*.tmp\nsecret")
     dialog.rebuild = False
     dialog.chunk_tokens.setValue(200)
@@ -126,6 +127,7 @@ def test_settings_dialog_refuses_an_invalid_value_with_the_reason(hearth_app: QA
     assert dialog.result_settings is not None
     assert dialog.result_settings.retrieval.top_k == 8 and not dialog.result_settings.retrieval.hybrid
     assert dialog.result_settings.index.ignore_patterns == ["*.tmp", "secret"]
+    assert dialog.result_settings.index.ocr is False
 
 
 def test_models_dialog_lists_models_and_validates_generation(hearth_app: QApplication) -> None:

@@ -1,6 +1,6 @@
 """Write a corpus of hostile files: every way a file can break, attack or stall the indexer.
 
-Everything is generated, so no binary sits in git: crafted PDFs, zip bombs, entity bombs,
+Everything is generated, so no binary sits in git: crafted PDFs, image bombs, zip bombs, entity bombs,
 pathological HTML, binary disguised as text, a sparse 2 GB file (no disk used), FIFOs, device
 links, links to /proc files that lie about their size, links leading out of the corpus (to a fake
 secret written beside it), a folder 1,000 levels deep, symlink loops and unreadable files. Some
@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tests.scans import (
+    blank_image,
+    write_many_page_tiff,
+    write_pixel_bomb,
+    write_postscript_named_png,
+    write_scanned_pdf,
+    write_truncated_jpeg,
+)
 from tests.unit.ingest.samples import (
     BILLION_LAUGHS,
     chapter,
@@ -28,7 +36,6 @@ from tests.unit.ingest.samples import (
     rezip,
     write_docx,
     write_epub,
-    write_image_pdf,
     write_pdf,
 )
 
@@ -92,6 +99,7 @@ def generate(folder: Path, *, remote: str = "http://127.0.0.1:9") -> list[Hostil
     _zips(corpus, remote)
     _html(corpus, remote)
     _text(corpus)
+    _images(corpus)
     _filesystem(corpus)
     _links(corpus, outside(folder))
     _ordinary_but_odd(corpus)
@@ -228,7 +236,9 @@ def _pdfs(corpus: _Corpus, remote: str) -> None:
     # Only an owner password (a common "do not print" lock): readers open it without asking, so may we.
     _owner_locked_pdf(corpus.add("pdf/owner-password-only.pdf", kind, None))
 
-    write_image_pdf(corpus.add("pdf/scanned-no-text-layer.pdf", "pdf-scanned", "no text layer"))
+    # A scan of a page with nothing printed on it: OCR reads it and finds nothing to index.
+    blank = [blank_image(seed=1), blank_image(seed=2)]
+    write_scanned_pdf(corpus.add("pdf/scanned-no-text-layer.pdf", "pdf-scanned", "OCR found no text"), blank)
     write_pdf(corpus.add("pdf/blank-pages.pdf", "pdf-scanned", "empty document"), ["", "", ""])
 
     link = b"<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] /A << /S /URI /URI (%s/pdf) >> >>" % remote.encode()
@@ -405,6 +415,15 @@ def _html(corpus: _Corpus, remote: str) -> None:
 
 
 # -- text -------------------------------------------------------------------------------------------
+
+def _images(corpus: _Corpus) -> None:
+    write_pixel_bomb(corpus.add("image/bomb-20000x20000.png", "image-bomb", "image is too large"))
+    write_pixel_bomb(corpus.add("image/huge-12000x10000.png", "image-huge", "image is too large"), 12_000, 10_000)
+    write_truncated_jpeg(corpus.add("image/truncated.jpg", "image-truncated", "damaged image"))
+    blank_image().save(corpus.add("image/no-text.png", "image-no-text", "no text found in the image"))
+    write_many_page_tiff(corpus.add("image/500-pages.tiff", "image-many-pages", "too many pages"), 500)
+    write_postscript_named_png(corpus.add("image/postscript.png", "image-disguised", "not a valid PNG"))
+
 
 def _text(corpus: _Corpus) -> None:
     kind = "text-binary"

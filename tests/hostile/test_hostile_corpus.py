@@ -36,6 +36,7 @@ from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 from tests.hostile.generate import HUGE, SECRET, HostileFile, attribute_flood, generate, outside, remove_tree
 from tests.samples import write_corpus
+from tests.scans import page_image, write_scanned_pdf
 from tests.unit.ingest.samples import chapter, write_epub
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,11 @@ GOOD = {
     "good/recipes.docx": "sourdough loaf baking",
     "good/lighthouse.epub": "Zephyrine lighthouse keeper",
 }
+# Scans among them in the mixed run only: OCR takes seconds, which the other runs' limits are not set for.
+GOOD_SCANS = {
+    "good/minutes-scan.pdf": "Quillfeather boathouse repairs",
+    "good/receipt.png": "Brinewater salt works receipt",
+}
 # Every class the issue names, by the names generate() uses.
 CLASSES = {
     "pdf-broken-xref", "pdf-circular-refs", "pdf-absurd-pages", "pdf-encrypted", "pdf-scanned",
@@ -59,6 +65,7 @@ CLASSES = {
     "text-binary", "text-invalid-utf8", "text-huge-single-line",
     "fs-permission-denied", "fs-changed-while-indexing", "fs-symlink-loop", "fs-special-files",
     "fs-deep-nesting", "fs-link-outside", "fs-proc-files", "parse-timeout",
+    "image-bomb", "image-huge", "image-truncated", "image-no-text", "image-many-pages", "image-disguised",
     # Harmless to index; what shows their names and text must not obey them.
     "name-terminal-escapes", "markdown-html-heading", "text-forged-source",
 }
@@ -109,7 +116,7 @@ def _remove_the_deep_folder(tmp_path: Path) -> Iterator[None]:
 def assert_searchable(workspace: Workspace, root: Path, good: Iterable[str]) -> None:
     retriever = Retriever(workspace)
     for relative in good:
-        hits = retriever.search(GOOD[relative], 3)
+        hits = retriever.search({**GOOD, **GOOD_SCANS}[relative], 3)
         assert str(root / relative) in [hit.path for hit in hits], (relative, [hit.path for hit in hits])
 
 
@@ -213,6 +220,8 @@ def test_hostile_corpus_mixed_with_good_files(
     listener.setblocking(False)
     hostile = generate(hostile_root, remote=f"http://127.0.0.1:{listener.getsockname()[1]}")
     write_good(root / "good")
+    write_scanned_pdf(root / "good/minutes-scan.pdf", [page_image([GOOD_SCANS["good/minutes-scan.pdf"]])])
+    page_image([GOOD_SCANS["good/receipt.png"]], angle=-2.0).save(root / "good/receipt.png")
     assert len(hostile) >= 40 and {item.kind for item in hostile} >= CLASSES
 
     workspace.settings.index.parse_timeout_s = MIXED_TIMEOUT_S
@@ -237,6 +246,7 @@ def test_hostile_corpus_mixed_with_good_files(
     assert failed == {}, "good files failed"  # every failure left is not a hostile file
 
     assert_searchable(workspace, root, GOOD)
+    assert_searchable(workspace, root, GOOD_SCANS)
     indexed = [document.path for document in registry.documents()]
     assert sum("/circle/" in path for path in indexed) == 1  # the folder that contains itself: read once
     chunks = registry.chunks(registry.all_chunk_ids()).values()
@@ -261,7 +271,7 @@ def test_hostile_corpus_mixed_with_good_files(
         print(
             f"\nhostile corpus: {len(hostile)} bad files in {len(classes)} classes, all reported "
             f"({len(bad)} failed with the expected reason, {len(hostile) - len(bad)} read safely); "
-            f"{len(GOOD)} good files searchable; peak memory {peak.total / MB:.0f} MB "
+            f"{len(GOOD) + len(GOOD_SCANS)} good files searchable; peak memory {peak.total / MB:.0f} MB "
             f"(bound {bound / MB:.0f} MB: {baseline / MB:.0f} before the run + {workers} x {MIXED_MEMORY_MB} "
             f"worker cap + {HEADROOM_MB} headroom; largest worker {peak.worker / MB:.0f} MB)"
         )

@@ -14,9 +14,11 @@ from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument
 from desktop.ingest.limits import LoadLimits
 
-__all__ = ["SUPPORTED_EXTENSIONS", "kind_for", "load_document"]
+__all__ = ["KINDS", "SCANNED_OCR_OFF", "SUPPORTED_EXTENSIONS", "PageProgress", "kind_for", "load_document"]
 
-Loader = Callable[[Path, LoadLimits, str], ExtractedDocument]
+# Told (page, pages) as each page's OCR starts: OCR takes seconds a page, so progress can show it.
+PageProgress = Callable[[int, int], None]
+SCANNED_OCR_OFF = "no text layer (scanned PDF; OCR is turned off)"
 
 _CODE = (
     ".py .pyi .pyw .ipynb .js .mjs .cjs .ts .tsx .jsx .vue .svelte .java .kt .kts .scala .groovy .gradle"
@@ -37,18 +39,23 @@ _KINDS: dict[str, str] = {
     **dict.fromkeys((".html", ".htm", ".xhtml"), "html"),
     ".epub": "epub",
     **dict.fromkeys((".csv", ".tsv"), "csv"),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"), "image"),
 }
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_KINDS)
+KINDS: frozenset[str] = frozenset(_KINDS.values())
 
 # kind -> module in this package whose ``load(path, limits, kind)`` reads it
 _MODULES = {
     **dict.fromkeys(("code", "config", "text"), "text"),
     **dict.fromkeys(("markdown", "rst", "org"), "markup"),
-    **{kind: kind for kind in ("pdf", "docx", "html", "epub")},
+    **{kind: kind for kind in ("pdf", "docx", "html", "epub", "image")},
     "csv": "delimited",
 }
+OCR_KINDS = frozenset({"pdf", "image"})  # their loaders may read pages by OCR, and say so as they go
 # How an unexpected failure is described, by kind.
-_NAMES = {"pdf": "PDF", "docx": "Word document", "html": "web page", "epub": "e-book", "csv": "CSV file"}
+_NAMES = {
+    "pdf": "PDF", "docx": "Word document", "html": "web page", "epub": "e-book", "csv": "CSV file", "image": "image",
+}
 
 
 def kind_for(path: Path) -> str | None:
@@ -56,14 +63,19 @@ def kind_for(path: Path) -> str | None:
     return _KINDS.get(path.suffix.lower())
 
 
-def load_document(path: Path, limits: LoadLimits = LoadLimits()) -> ExtractedDocument:  # noqa: B008 (frozen)
+def load_document(
+    path: Path, limits: LoadLimits = LoadLimits(), progress: PageProgress = lambda page, pages: None  # noqa: B008
+) -> ExtractedDocument:
     """Extract the text of ``path``; every failure is a ParseError whose message is shown to the user."""
     kind = kind_for(path)
     if kind is None:
         raise ParseError("unsupported file type")
-    loader: Loader = importlib.import_module(f"{__name__}.{_MODULES[kind]}").load
+    module = importlib.import_module(f"{__name__}.{_MODULES[kind]}")
     try:
-        return loader(path, limits, kind)
+        document: ExtractedDocument = (
+            module.load(path, limits, kind, progress) if kind in OCR_KINDS else module.load(path, limits, kind)
+        )
+        return document
     except ParseError:
         raise
     except MemoryError as exc:

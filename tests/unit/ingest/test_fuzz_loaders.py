@@ -1,4 +1,5 @@
-"""Random bytes and text through the text, Markdown and HTML loaders: only ParseError may escape."""
+"""Random bytes and text through the text, Markdown and HTML loaders, and damaged images through OCR:
+only ParseError may escape."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument
 from desktop.ingest.loaders import load_document
+from tests.scans import page_image
 
 FUZZ = settings(
     max_examples=150,
@@ -106,3 +108,29 @@ def test_random_text(folder: Path, suffix: str, text: str, encoding: str) -> Non
 @given(pieces=st.lists(MARKUP, max_size=200), encoding=st.sampled_from(["utf-8", "cp1252", "utf-16"]))
 def test_random_markup(folder: Path, suffix: str, pieces: list[str], encoding: str) -> None:
     _check(folder / f"markup{suffix}", "".join(pieces).encode(encoding, errors="replace"))
+
+
+@pytest.fixture(scope="module")
+def images(folder: Path) -> dict[str, bytes]:
+    """A small scan in each format OCR reads."""
+    page = page_image(["Fuzzed receipt 42"], noise=5.0).resize((300, 420))
+    saved = {}
+    for suffix in (".png", ".jpg", ".tiff", ".webp"):
+        path = folder / f"original{suffix}"
+        page.save(path)
+        saved[suffix] = path.read_bytes()
+    return saved
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tiff", ".webp"])
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_images(folder: Path, images: dict[str, bytes], suffix: str, data: st.DataObject) -> None:
+    """A real image cut short and with bytes changed: decoders meet every kind of broken header and stream."""
+    original = images[suffix]
+    damaged = bytearray(original[: data.draw(st.integers(0, len(original)), label="cut")])
+    changes = st.lists(st.tuples(st.integers(0, len(original)), st.integers(0, 255)), max_size=12)
+    for offset, value in data.draw(changes, label="changes"):
+        if offset < len(damaged):
+            damaged[offset] = value
+    _check(folder / f"image{suffix}", bytes(damaged))

@@ -42,6 +42,12 @@ from desktop.ingest.loaders import SUPPORTED_EXTENSIONS, kind_for, load_document
         ("a.tex", "code"),
         ("a.scss", "code"),
         ("a.sql", "code"),
+        ("a.png", "image"),
+        ("a.JPG", "image"),
+        ("a.jpeg", "image"),
+        ("a.tif", "image"),
+        ("a.tiff", "image"),
+        ("a.webp", "image"),
     ],
 )
 def test_kind_for_supported(name: str, kind: str) -> None:
@@ -49,7 +55,7 @@ def test_kind_for_supported(name: str, kind: str) -> None:
     assert Path(name).suffix.lower() in SUPPORTED_EXTENSIONS
 
 
-@pytest.mark.parametrize("name", ["a.exe", "a.png", "a.doc", "noext", "a.zip"])
+@pytest.mark.parametrize("name", ["a.exe", "a.gif", "a.svg", "a.doc", "noext", "a.zip"])
 def test_kind_for_unsupported(name: str) -> None:
     assert kind_for(Path(name)) is None
 
@@ -59,8 +65,8 @@ def test_extensions_are_lower_case_with_dot() -> None:
 
 
 def test_unsupported_file_is_a_parse_error(tmp_path: Path) -> None:
-    path = tmp_path / "photo.png"
-    path.write_bytes(b"\x89PNG")
+    path = tmp_path / "drawing.svg"
+    path.write_bytes(b"<svg/>")
     with pytest.raises(ParseError, match="unsupported file type"):
         load_document(path)
 

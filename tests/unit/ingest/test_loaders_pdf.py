@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import load_document
+from desktop.ingest.loaders import SCANNED_OCR_OFF, load_document
+from tests.scans import page_image, write_scanned_pdf
 from tests.unit.ingest.samples import write_image_pdf, write_pdf
 
 
@@ -40,9 +43,25 @@ def test_encrypted_pdf(tmp_path: Path) -> None:
         load_document(path)
 
 
-def test_scanned_pdf_has_no_text_layer(tmp_path: Path) -> None:
-    with pytest.raises(ParseError, match=r"no text layer \(scanned PDF\?\)"):
-        load_document(write_image_pdf(tmp_path / "scan.pdf"))
+def test_scanned_pdf_without_ocr_has_no_text_layer(tmp_path: Path) -> None:
+    with pytest.raises(ParseError, match=rf"^{re.escape(SCANNED_OCR_OFF)}$"):
+        load_document(write_image_pdf(tmp_path / "scan.pdf"), LoadLimits(ocr=False))
+
+
+def test_scanned_pages_are_read_by_ocr_and_text_pages_are_not(tmp_path: Path) -> None:
+    """A text page, then a scanned one: only the scan is drawn and read, and its section says so."""
+    text = write_pdf(tmp_path / "text.pdf", ["The typed cover letter."])
+    scan = write_scanned_pdf(tmp_path / "scan.pdf", [page_image(["The Marrowdale orchard ledger"])])
+    merged = pdfium.PdfDocument(text)
+    merged.import_pages(pdfium.PdfDocument(scan))
+    merged.save(tmp_path / "both.pdf")
+    told: list[tuple[int, int]] = []
+    document = load_document(tmp_path / "both.pdf", progress=lambda page, pages: told.append((page, pages)))
+    assert told == [(2, 2)]
+    cover, scanned = document.sections
+    assert (cover.page, cover.ocr_confidence, cover.text) == (1, None, "The typed cover letter.")
+    assert scanned.page == 2 and "Marrowdale orchard ledger" in scanned.text
+    assert scanned.ocr_confidence is not None and scanned.ocr_confidence > 0.5
 
 
 def test_too_many_pages(tmp_path: Path) -> None:
