@@ -65,6 +65,7 @@ def test_save_keeps_only_changes_and_round_trips(tmp_path: Path) -> None:
 def test_index_signature_tracks_what_vectors_depend_on() -> None:
     assert HearthSettings(top_k=3).index_signature() == HearthSettings().index_signature()
     assert HearthSettings(chunk_tokens=120).index_signature() != HearthSettings().index_signature()
+    assert HearthSettings(embedder_runtime="torch").index_signature() != HearthSettings().index_signature()
 
 
 # -- a data folder's own settings cannot switch protections off ----------------------------------

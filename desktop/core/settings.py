@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import (
@@ -26,6 +26,8 @@ from desktop.core.private import write_private_text
 SETTINGS_FILE = "settings.json"
 # Bump when what the embedder is fed changes (e.g. the title/heading context), so indexes rebuild.
 EMBEDDING_TEXT_FORMAT = "title-heading-context-1"
+# How the embedder runs: int8 ONNX (made from the model at set-up) or the model as fetched, through torch.
+EmbedderRuntime = Literal["onnx-int8", "torch"]
 # Which settings file the next HearthSettings() reads; set only inside load_settings.
 _settings_file: ContextVar[Path | None] = ContextVar("_settings_file", default=None)
 
@@ -105,8 +107,10 @@ class HearthSettings(BaseSettings):
         env_prefix="HEARTH_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
     )
 
-    # Index: changing any of these three invalidates stored vectors.
+    # Index: changing any of these four invalidates stored vectors.
     embedder: _Name = "all-MiniLM-L6-v2"
+    # Falls back to torch, with a line in the log, when set-up has not made the ONNX file.
+    embedder_runtime: EmbedderRuntime = "onnx-int8"
     chunk_tokens: int = Field(200, ge=32, le=254, description="word-pieces per chunk")
     chunk_overlap: int = Field(32, ge=0, le=128)
 
@@ -157,6 +161,7 @@ class HearthSettings(BaseSettings):
         """What the stored vectors depend on; a change means the index must be rebuilt."""
         return {
             "embedder": self.embedder,
+            "embedder_runtime": self.embedder_runtime,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
             "embedding_text": EMBEDDING_TEXT_FORMAT,
