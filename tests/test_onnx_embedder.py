@@ -204,3 +204,11 @@ def test_indexing_and_searching_import_neither_torch_nor_sentence_transformers(c
     env = {**os.environ, "HEARTH_HOME": str(hearth_home)}
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert run.stdout.splitlines()[-1] == "[0, 0] []", run.stdout + run.stderr
+
+
+def test_without_torch_the_torch_runtime_is_a_clear_message(
+    embedder_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as in the bundle, which leaves it out
+    with pytest.raises(ModelError, match=r"torch is not installed here.*embedder_runtime to onnx-int8"):
+        TorchEmbedder(embedder_folder)

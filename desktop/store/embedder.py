@@ -92,8 +92,8 @@ class TorchEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise ModelError(
-                "torch is not installed here, so the embedder runs only from its ONNX file: run `make models` to "
-                "make it, and leave embedder_runtime at onnx-int8."
+                "torch is not installed here, so the embedder runs only from its ONNX file: set embedder_runtime "
+                "to onnx-int8 (from the source, `make models` makes the file if it is missing)."
             ) from None
 
         self._torch = torch
