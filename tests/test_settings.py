@@ -89,7 +89,7 @@ def test_a_file_from_before_the_groups_still_loads_and_is_saved_grouped(tmp_path
 
 
 def test_field_metadata_says_what_rebuilds_and_describes_each_field() -> None:
-    assert rebuilding_fields() == ["embedder", "chunk_tokens", "chunk_overlap"]
+    assert rebuilding_fields() == ["embedder", "embedder_runtime", "chunk_tokens", "chunk_overlap"]
     assert field_help(IndexSettings, "chunk_tokens") == "Word pieces per passage (32–254)"
     assert field_help(RetrievalSettings, "hybrid") == "Combine keyword and meaning search"
     undescribed = [
@@ -103,9 +103,10 @@ def test_index_signature_tracks_what_vectors_depend_on() -> None:
     default = HearthSettings().index_signature()
     assert HearthSettings(retrieval=RetrievalSettings(top_k=3)).index_signature() == default
     assert HearthSettings(index=IndexSettings(chunk_tokens=120)).index_signature() != default
-    # Indexes built before the groups existed keep their signature: no needless rebuild.
-    assert default == {"embedder": "all-MiniLM-L6-v2", "chunk_tokens": 200, "chunk_overlap": 32,
-                       "embedding_text": "title-heading-context-1"}
+    assert HearthSettings(index=IndexSettings(embedder_runtime="torch")).index_signature() != default
+    # The same keys as before the groups existed: an index only rebuilds when a value changed.
+    assert default == {"embedder": "all-MiniLM-L6-v2", "embedder_runtime": "onnx-int8", "chunk_tokens": 200,
+                       "chunk_overlap": 32, "embedding_text": "title-heading-context-1"}
 
 
 # -- a data folder's own settings cannot switch protections off ----------------------------------

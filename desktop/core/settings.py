@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import (
@@ -26,6 +26,8 @@ from desktop.core.private import write_private_text
 SETTINGS_FILE = "settings.json"
 # Bump when what the embedder is fed changes (e.g. the title/heading context), so indexes rebuild.
 EMBEDDING_TEXT_FORMAT = "title-heading-context-1"
+# How the embedder runs: int8 ONNX (made from the model at set-up) or the model as fetched, through torch.
+EmbedderRuntime = Literal["onnx-int8", "torch"]
 # Which settings file the next HearthSettings() reads; set only inside load_settings.
 _settings_file: ContextVar[Path | None] = ContextVar("_settings_file", default=None)
 
@@ -111,6 +113,12 @@ class IndexSettings(BaseModel):
 
     embedder: _Name = Field(
         "all-MiniLM-L6-v2", description="The embedding model, a folder in the models folder",
+        json_schema_extra=REBUILDS_INDEX,
+    )
+    embedder_runtime: EmbedderRuntime = Field(
+        "onnx-int8",
+        description="How the embedder runs: the int8 ONNX file made at set-up (torch, with a line in the log, "
+        "when it is missing) or the model as fetched, through torch",
         json_schema_extra=REBUILDS_INDEX,
     )
     chunk_tokens: int = Field(

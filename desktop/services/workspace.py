@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from desktop.core import paths
 from desktop.core.live_settings import LiveSettings
-from desktop.core.settings import HearthSettings, load_settings
+from desktop.core.settings import EmbedderRuntime, HearthSettings, load_settings
 from desktop.core.types import ChunkDraft
-from desktop.store.embedder import Embedder, embedder_folder
+from desktop.store.embedder import Embedder, embedder_folder, load_embedder, runtime_for
 from desktop.store.lock import DataFolderLock
 from desktop.store.registry import Registry, chunk_id
 from desktop.store.vectors import VectorStore
@@ -63,17 +64,30 @@ class Workspace:
         return embedder_folder(self.models_dir, self.settings.index.embedder)
 
     @cached_property
+    def embedder_runtime(self) -> EmbedderRuntime:
+        """Resolved once, so the embedder and the signature recorded with its vectors always agree."""
+        return runtime_for(self.models_dir, self.settings.index.embedder, self.settings.index.embedder_runtime)
+
+    @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.embedder_folder, batch_size=self.settings.index.embed_batch_size)
+        return load_embedder(
+            self.models_dir, self.settings.index.embedder, self.embedder_runtime,
+            batch_size=self.settings.index.embed_batch_size,
+        )
+
+    def index_signature(self) -> dict[str, Any]:
+        """The settings' signature, with the runtime the embedder really runs on (torch when ONNX is missing)."""
+        return self.settings.index_signature() | {"embedder_runtime": self.embedder_runtime}
 
     @property
     def rebuild_needed(self) -> bool:
         """The stored vectors were made with other embedder or chunk settings."""
         stored = self.registry.get_meta(SIGNATURE_KEY)
-        return stored is not None and stored != self.settings.index_signature()
+        # A signature from before the ONNX runtime existed names none: those vectors came from torch.
+        return stored is not None and {"embedder_runtime": "torch"} | stored != self.index_signature()
 
     def record_signature(self) -> None:
-        self.registry.set_meta(SIGNATURE_KEY, self.settings.index_signature())
+        self.registry.set_meta(SIGNATURE_KEY, self.index_signature())
 
     # -- writes that keep registry and vectors in agreement ----------------------------------
     def store_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]], embeddings: np.ndarray) -> None:

@@ -1,21 +1,33 @@
-"""Sentence embeddings from a local sentence-transformers model, checked against the manifest."""
+"""Sentence embeddings from a local model, checked against the manifest: through ONNX Runtime (the
+int8 file set-up made from the model, the default) or through sentence-transformers and torch."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from desktop.core.cpu import physical_cores
+from desktop.core.cpu import embedding_threads
 from desktop.core.errors import ModelError
-from desktop.core.manifest import load_manifest, verify_entry
+from desktop.core.manifest import derived_file, load_manifest, verify_derived, verify_entry
 from desktop.core.offline import enforce_offline
+from desktop.core.settings import EmbedderRuntime
+from desktop.store.onnx_embedder import OnnxEmbedder
 
-# A question is a few dozen word-pieces: one thread embeds it as fast as two (the cost is per
-# operation, not per token) and leaves the other cores to the keyword search running alongside:
-# hybrid search p95 over 100k passages, 61 ms with two threads, 51 with one.
-FEW_TEXTS = 4
+log = logging.getLogger("hearth.embedder")
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    runtime: EmbedderRuntime
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
 
 
 def embedder_folder(models_dir: Path, name: str) -> Path:
@@ -33,18 +45,62 @@ def embedder_folder(models_dir: Path, name: str) -> Path:
     return folder
 
 
-class Embedder:
+def runtime_for(models_dir: Path, name: str, wanted: EmbedderRuntime) -> EmbedderRuntime:
+    """The runtime the embedder will run on: the wanted one, or torch when set-up made no ONNX file.
+
+    A missing file is set-up not run (or a model the user added): slower, but it works. A damaged
+    one is an error (see onnx_file), not a reason to re-embed the whole library with torch."""
+    if wanted == "torch":
+        return wanted
+    derived = load_manifest(models_dir).derived_from(name, "onnx-int8")
+    if derived is None or not derived_file(models_dir, derived).exists():
+        log.warning(
+            "The ONNX embedder for %s is missing in %s: using the slower torch embedder. Run `make models` to "
+            "make it (the index is then rebuilt with it, once).", name, models_dir,
+        )
+        return "torch"
+    return wanted
+
+
+def load_embedder(models_dir: Path, name: str, runtime: EmbedderRuntime, *, batch_size: int) -> Embedder:
+    """``runtime``: as runtime_for resolved it, the same the index signature records."""
+    folder = embedder_folder(models_dir, name)
+    if runtime == "onnx-int8":
+        return OnnxEmbedder(onnx_file(models_dir, name), folder)
+    return TorchEmbedder(folder, batch_size=batch_size)
+
+
+def onnx_file(models_dir: Path, name: str) -> Path:
+    """The verified ONNX file made from the named embedder."""
+    manifest = load_manifest(models_dir)
+    derived, source = manifest.derived_from(name, "onnx-int8"), manifest.find(name)
+    if derived is None or source is None:
+        raise ModelError(f"No ONNX embedder is made from {name}; set index.embedder_runtime to torch.")
+    verify_derived(models_dir, derived, source)
+    return derived_file(models_dir, derived)
+
+
+class TorchEmbedder:
+    """The model as fetched, through sentence-transformers: the reference the ONNX file is checked against."""
+
+    runtime: EmbedderRuntime = "torch"
+
     def __init__(self, folder: Path, *, batch_size: int = 64) -> None:
         enforce_offline()
-        import torch
-        from sentence_transformers import SentenceTransformer
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ModelError(
+                "torch is not installed here, so the embedder runs only from its ONNX file: set "
+                "index.embedder_runtime to onnx-int8 (from the source, `make models` makes the file if it is missing)."
+            ) from None
 
         self._torch = torch
         self.folder = folder
         self.name = folder.name
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-        self.max_tokens = int(self.model.max_seq_length or 256) - 2  # [CLS] and [SEP]
         self.dimension = int(self.model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -53,7 +109,7 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # torch's thread count holds for the calling thread once set, and the index worker and the
         # search share a process: each call says what it needs.
-        self._torch.set_num_threads(1 if len(texts) <= FEW_TEXTS else physical_cores())
+        self._torch.set_num_threads(embedding_threads(len(texts)))
         vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
