@@ -204,22 +204,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--compare takes retrieval modes ({', '.join(RETRIEVAL_MODES)}); answer pipelines "
                          "need --answers.")
     sets = _question_sets(args)
+    if args.against is not None and (args.compare or args.mode):
+        raise UsageError("--against compares two data folders, each in its own search mode: leave out --compare "
+                         "and --mode.")
     workspace = _workspace()
-    retriever = Retriever(workspace)
-    modes = [Mode(m) for m in args.compare] if args.compare else [Mode(args.mode) if args.mode else None]
-    names = [str(mode or ("hybrid" if workspace.settings.retrieval.hybrid else "vector")) for mode in modes]
-
-    def search(question: str, k: int, *, mode: Mode | None, within: list[int]) -> list[Any]:
-        return retriever.search(question, k, mode=mode, document_ids=within)
+    if args.against is not None:
+        folders = {"this folder": workspace, "other folder": _other_workspace(Path(args.against), workspace.data_dir)}
+        searches = {name: partial(_search_in, Retriever(ws), mode=None) for name, ws in folders.items()}
+    else:
+        retriever = Retriever(workspace)
+        modes = [Mode(m) for m in args.compare] if args.compare else [Mode(args.mode) if args.mode else None]
+        labels = [str(mode or ("hybrid" if workspace.settings.retrieval.hybrid else "vector")) for mode in modes]
+        folders = dict.fromkeys(labels, workspace)
+        searches = {label: partial(_search_in, retriever, mode=mode) for label, mode in zip(labels, modes, strict=True)}
+    names = list(searches)
 
     per_set: list[dict[str, list[evaluation.QuestionResult]]] = []
     for question_set in sets:
-        within = _corpus(workspace, question_set.root)
         per_set.append({
             name: evaluation.run_questions(
-                question_set.questions, question_set.root, partial(search, mode=mode, within=within)
+                question_set.questions, question_set.root,
+                partial(search, within=_corpus(folders[name], question_set.root)),
             )
-            for name, mode in zip(names, modes, strict=True)
+            for name, search in searches.items()
         })
     reports = [evaluation.report(s.name, runs) for s, runs in zip(sets, per_set, strict=True)]
     if len(reports) > 1:
@@ -230,6 +237,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for set_report in reports:
         _print_report(set_report)
     return EXIT_OK
+
+
+def _search_in(retriever: Any, question: str, k: int, *, mode: Any, within: list[int]) -> list[Any]:
+    return retriever.search(question, k, mode=mode, document_ids=within)
+
+
+def _other_workspace(folder: Path, this: Path) -> Any:
+    """The data folder ``hearth eval --against`` compares with: an existing one, read only."""
+    from desktop.services.home import Home
+
+    if not (folder / "index").is_dir():
+        raise UsageError(f"--against {folder}: no Hearth data folder there (it has no index).")
+    if folder.resolve() == this.resolve():
+        raise UsageError("--against names this data folder itself: give another one.")
+    return Home(folder).workspace()
 
 
 def _corpus(workspace: Any, root: Path) -> list[int]:
@@ -677,6 +699,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"),
                           help="compare two retrieval modes (hybrid, vector, keyword) on the same questions, or "
                                "with --answers two answer pipelines (model-only, tagged, numbered)")
+    evaluate.add_argument("--against", metavar="DATA_FOLDER",
+                          help="compare with another data folder's index (other embedder or passage settings), "
+                               "question by question, each in its own search mode")
     evaluate.add_argument("--answers", action="store_true",
                           help="score the answers themselves (questions need 'answer' fields): asks the model")
     evaluate.add_argument("--model", help="with --answers: a .gguf path, or a model in the models folder")

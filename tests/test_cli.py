@@ -299,3 +299,37 @@ def test_regenerate_answers_the_last_question_again_in_place(
 
     assert cli.main(["regenerate", "999"]) == 2
     assert "There is no conversation 999." in capsys.readouterr().err
+
+
+def test_eval_against_another_data_folder_compares_question_by_question(
+    corpus: Path, tmp_path: Path, hearth_home: Path, in_process: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two indexes of one corpus (here with other passage sizes) on the same questions, paired."""
+    questions = tmp_path / "qa.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in [
+        {"question": "What are Saturn's rings made of?", "relevant": ["astronomy.pdf"]},
+        {"question": "How do I descale the kettle?", "relevant": ["kettle.txt"]},
+    ]))
+    other = tmp_path / "small-passages"
+    other.mkdir()
+    (other / "settings.json").write_text(json.dumps({"index": {"chunk_tokens": 64, "chunk_overlap": 8}}))
+    monkeypatch.setenv("HEARTH_HOME", str(other))
+    assert cli.main(["index", "--quiet", str(corpus)]) in (0, 1)
+    monkeypatch.setenv("HEARTH_HOME", str(hearth_home))
+    assert cli.main(["index", "--quiet", str(corpus)]) in (0, 1)
+    capsys.readouterr()
+
+    assert cli.main(["eval", str(questions), "--root", str(corpus), "--against", str(other), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (only,) = report["sets"]
+    assert report["configs"] == ["this folder", "other folder"] and only["n"] == 2
+    assert set(only["difference"]) == {"recall@1", "recall@5", "recall@10", "mrr"}
+
+    for args, message in [
+        (["--against", str(tmp_path / "nowhere")], "no Hearth data folder there"),
+        (["--against", str(hearth_home)], "names this data folder itself"),
+        (["--against", str(other), "--compare", "vector", "hybrid"], "leave out --compare"),
+    ]:
+        assert cli.main(["eval", str(questions), "--root", str(corpus), *args]) == 2
+        assert message in capsys.readouterr().err
