@@ -31,8 +31,8 @@ crash-soak: .stamp-install models
 	HEARTH_CRASH_RUNS=60 $(PY) -m pytest -q -p no:cacheprovider -s tests/test_crash.py
 
 lint: .stamp-install
-	$(VENV)/bin/ruff check desktop tests benchmarks
-	$(VENV)/bin/mypy desktop tests benchmarks
+	$(VENV)/bin/ruff check desktop tests benchmarks docs
+	$(VENV)/bin/mypy desktop tests benchmarks docs
 	$(VENV)/bin/lint-imports
 
 models: .stamp-install

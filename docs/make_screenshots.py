@@ -122,6 +122,7 @@ def main() -> int:
     from desktop.core import paths
     from desktop.core.offline import enforce_offline
     from desktop.core.types import IndexPhase, IndexProgress
+    from desktop.ui.chat_view import CitationClick
     from desktop.workers.events import EnginePhase
 
     enforce_offline()
@@ -150,7 +151,8 @@ def main() -> int:
     window = open_window(data_dir, paths.models_dir())
     window.resize(*SIZE)
     controller = window.controller
-    wait(lambda: controller.status is not None and controller.status.phase == EnginePhase.READY, 600, "the model")
+    models = controller.models
+    wait(lambda: models.current is not None and models.current.phase == EnginePhase.READY, 600, "the model")
     wait(lambda: window.sidebar.titles(), 60, "the conversations")
     OUT.mkdir(parents=True, exist_ok=True)
 
@@ -173,12 +175,12 @@ def main() -> int:
     answer = window.chat.view.last_answer()
     assert answer is not None
     pdf_passage = next(p for p in answer.passages if p.page == 2)  # the Saturn page
-    window.open_citation(answer, pdf_passage)
+    window.open_citation(CitationClick(pdf_passage, answer.passages))
     wait(lambda: window.viewer.pdf.current_page == 1, 30, "the PDF page")
     shot("pdf-viewer")
 
     progress: list[IndexProgress] = []
-    controller.indexProgress.connect(progress.append)
+    controller.library.indexProgress.connect(progress.append)
     controller.add_paths([library / "Journal"])
     def under_way() -> bool:
         return any(p.phase == IndexPhase.INDEXING and p.files_done >= 90 for p in progress)
@@ -188,7 +190,7 @@ def main() -> int:
     pump(1500)
     window.show_page("library")
     shot("library-indexing")
-    controller.cancel_indexing()
+    controller.library.cancel()
     wait(lambda: not window.indexing.pause_button.isVisible(), 120, "indexing to stop")
     window.indexing.hide()
 
