@@ -244,7 +244,7 @@ class OpenAIHost:
                     return
                 if response.status_code != 200:
                     response.read()
-                    raise self._refusal(response, "/chat/completions")
+                    raise self._refusal(response, "POST /chat/completions")
                 for line in response.iter_lines():
                     if self._cancel.is_set():
                         return
@@ -298,7 +298,7 @@ class OpenAIHost:
         except httpx.HTTPError as exc:
             raise self._failure(exc, answering=False) from None
         if response.status_code != 200:
-            raise self._refusal(response, path)
+            raise self._refusal(response, f"{method} {path}")
         return response
 
     def _model_list(self, response: httpx.Response) -> list[str]:

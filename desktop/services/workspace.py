@@ -78,8 +78,10 @@ class Workspace:
         if self.settings.backends.vector_server is None or self.rebuild_needed:
             return  # a rebuild empties the collection first
         stored = self.vectors.dimension()
+        if stored is None:
+            return
         made = self.embedder.dimension
-        if stored is not None and stored != made:
+        if stored != made:
             raise StoreError(
                 f"The vectors in {self.vectors.location} have {stored} dimensions but the embedder "
                 f"{self.settings.index.embedder} makes {made}: choose another collection (backends.collection)."
