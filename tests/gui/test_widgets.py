@@ -258,3 +258,25 @@ def test_dates_in_lists_read_the_same_on_every_platform() -> None:
     now = dt.datetime(2026, 12, 7, 12).timestamp()
     assert fmt.when(dt.datetime(2026, 3, 5, 9).timestamp(), now) == "5 Mar"
     assert fmt.when(dt.datetime(2025, 3, 5, 9).timestamp(), now) == "5 Mar 2025"
+
+
+def test_status_bar_says_offline_only_when_nothing_leaves_the_machine(hearth_app: QApplication) -> None:
+    from PySide6.QtGui import QPalette
+
+    from desktop.core.settings import BackendSettings
+    from desktop.ui.status_bar import StatusBar
+
+    bar = StatusBar()
+    bar.show()
+    assert bar.offline.isVisible() and bar.offline.text() == "● Offline" and not bar.remote.isVisible()
+    bar.set_backends(BackendSettings(vector_server="http://10.0.0.5:8000", model_server="https://gpu-box/v1"))
+    assert not bar.offline.isVisible() and bar.remote.isVisible()
+    assert bar.remote.text() == "● Remote vectors: 10.0.0.5:8000 · Remote model: gpu-box"
+    assert "http://10.0.0.5:8000" in bar.remote.toolTip() and "https://gpu-box/v1" in bar.remote.toolTip()
+    bar.set_backends(BackendSettings(model_server="http://gpu-box:8080/v1"))
+    assert bar.remote.text() == "● Remote model: gpu-box"
+    for pill in (bar.offline, bar.remote):
+        pill.ensurePolished()
+    role = QPalette.ColorRole.WindowText
+    assert bar.remote.palette().color(role) != bar.offline.palette().color(role)  # a distinct colour
+    bar.close()
