@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import bundled_model, print_json, print_table
 from benchmarks.bench_search import CHUNKS_PER_DOCUMENT, _vocabulary, build
 from desktop.core.cpu import physical_cores
-from desktop.core.offline import enforce_offline
+from desktop.core.offline import THREADING_ENVIRONMENT, enforce_offline
 from desktop.core.settings import BackendSettings, GenerationSettings, HearthSettings
 from desktop.llm.host import GenerationResult, ModelHost
 from desktop.llm.openai_host import AnswerHost, OpenAIHost
@@ -64,8 +64,11 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(command: list[str], ready: str, log: Path, headers: dict[str, str] | None = None) -> Iterator[None]:
+    # The app's OpenMP wait policy is left out, as the model host leaves it (use_llama_threading): the
+    # server and the host then run llama.cpp alike.
+    env = {name: value for name, value in os.environ.items() if name not in THREADING_ENVIRONMENT}
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _answers(ready, headers):
