@@ -35,8 +35,12 @@ REPLIES = {
 class _Handler(BaseHTTPRequestHandler):
     reply: ClassVar[str] = "finished"
     delay_s: ClassVar[float] = 0.0
+    refuses: ClassVar[bool] = False  # as a proxy in front of `chroma run` refuses a wrong token
 
     def do_GET(self) -> None:
+        if self.refuses:
+            self._send(401, "text/plain", "Unauthorized")
+            return
         self._send(200, "application/json", json.dumps({"data": [{"id": "tiny"}]}))
 
     def do_POST(self) -> None:
@@ -139,3 +143,14 @@ def test_a_port_that_does_not_speak_http_is_named(not_http: str) -> None:
     with pytest.raises(ModelError, match="does not answer in HTTP"):
         host.connect(GenerationSettings())
     host.close()
+
+
+def test_a_refused_chroma_token_is_named(server: tuple[str, type[_Handler]]) -> None:
+    """`chroma run` checks no token itself: the TLS proxy in front of it does (deploy/), with a 401."""
+    url, handler = server
+    handler.refuses = True
+    chroma = url.removesuffix("/v1")
+    with pytest.raises(StoreError, match=f"^The Chroma server at {re.escape(chroma)} refused the token.$"):
+        check_server(chroma, "wrong", 5.0)
+    with pytest.raises(StoreError, match=re.escape("needs a token (backends.vector_token)")):
+        check_server(chroma, None, 5.0)

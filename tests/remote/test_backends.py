@@ -102,6 +102,28 @@ def test_index_search_ask_check_and_export_through_the_servers(
     assert exported["messages"][-1]["text"] == asked["answer"]
 
 
+def test_moving_a_library_to_the_server_rebuilds_its_vectors_there(
+    servers: tuple[Server, Server], corpus: Path, hearth_home: Path, in_process: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chroma, _ = servers
+    code, out, err = _run(capsys, "index", "--json", str(corpus))
+    assert code == 0, err
+    chunks = json.loads(out)["chunks"]
+    code, _, err = _run(capsys, "backends", "--vectors", chroma.url)
+    assert code == 0, err
+    code, out, _ = _run(capsys, "status")
+    assert "run `hearth index` to rebuild it" in out
+
+    code, out, err = _run(capsys, "index", "--json", str(corpus))
+    assert code == 0 and json.loads(out)["chunks"] == chunks, err
+    assert _server_collection(chroma, _collection_name(hearth_home)).count() == chunks
+    code, out, _ = _run(capsys, "check", "--json")
+    assert code == 0 and json.loads(out)["ok"]
+    code, out, _ = _run(capsys, "search", "--json", "KX-409")
+    assert json.loads(out)[0]["path"].endswith("kettle.txt")
+
+
 def test_libraries_sharing_a_server_keep_to_their_own_collections(
     servers: tuple[Server, Server], corpus: Path, tmp_path: Path, in_process: None,
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
