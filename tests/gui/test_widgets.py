@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
-from desktop.core.settings import HearthSettings
+from desktop.core.settings import BackendSettings, HearthSettings
 from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
 from desktop.services.home import Home
 from desktop.ui.composer import Composer
@@ -21,8 +22,10 @@ from desktop.ui.markdown_view import MarkdownView, linkify_citations
 from desktop.ui.message_widget import AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.status_bar import StatusBar
 from desktop.workers.events import LibrarySnapshot, ModelCatalog
 from tests.conftest import MODELS
+from tests.gui.conftest import open_test_window, write_settings
 from tests.gui.helpers import Recorder, click_link, shortcut, wait_until
 
 
@@ -261,11 +264,6 @@ def test_dates_in_lists_read_the_same_on_every_platform() -> None:
 
 
 def test_status_bar_says_offline_only_when_nothing_leaves_the_machine(hearth_app: QApplication) -> None:
-    from PySide6.QtGui import QPalette
-
-    from desktop.core.settings import BackendSettings
-    from desktop.ui.status_bar import StatusBar
-
     bar = StatusBar()
     bar.show()
     assert bar.offline.isVisible() and bar.offline.text() == "● Offline" and not bar.remote.isVisible()
@@ -280,3 +278,15 @@ def test_status_bar_says_offline_only_when_nothing_leaves_the_machine(hearth_app
     role = QPalette.ColorRole.WindowText
     assert bar.remote.palette().color(role) != bar.offline.palette().color(role)  # a distinct colour
     bar.close()
+
+
+def test_the_window_names_the_servers_its_settings_use(hearth_app: QApplication, hearth_home: Path) -> None:
+    closed = "http://127.0.0.1:9"  # nothing listens: the window must open and say where it would connect
+    write_settings(hearth_home, {"backends": {"vector_server": closed, "model_server": closed + "/v1"}})
+    window = open_test_window(hearth_home, preload=False)
+    try:
+        window.show()
+        assert window.status.remote.isVisible() and not window.status.offline.isVisible()
+        assert window.status.remote.text() == "● Remote vectors: 127.0.0.1:9 · Remote model: 127.0.0.1"
+    finally:
+        window.close()
