@@ -309,3 +309,29 @@ def test_stop_closes_the_stream_and_the_next_answer_works(model_server: Server) 
         assert isinstance(again, GenerationResult) and not again.stopped and again.generated_tokens > 0
     finally:
         host.close()
+
+
+def test_chroma_killed_before_an_answer_keeps_the_question_for_later(
+    servers: tuple[Server, Server], corpus: Path, hearth_home: Path, in_process: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The vectors are read while the answer is prepared (retrieval, the confidence check): a server gone
+    then is one sentence, the question stays in its conversation, and `hearth regenerate` answers it
+    once the server is back."""
+    chroma, model = servers
+    _configure(hearth_home, remote_settings(chroma, model))
+    assert _run(capsys, "index", str(corpus))[0] == 0
+    code, out, _ = _run(capsys, "ask", "--json", "Where do tomatoes grow best?")
+    conversation = json.loads(out)["conversation"]
+    chroma.kill()
+    code, out, err = _run(capsys, "ask", "--conversation", str(conversation), "What does error KX-409 mean?")
+    assert code == 2 and "Chroma server" in err and len(err.strip().splitlines()) == 1, err
+
+    chroma.start()
+    code, out, err = _run(capsys, "regenerate", "--json", str(conversation))
+    assert code == 0, err
+    assert json.loads(out)["passages"][0]["path"].endswith("kettle.txt")
+    code, out, _ = _run(capsys, "chats", "export", str(conversation), "--format", "json")
+    texts = [m["text"] for m in json.loads(out)["messages"]]
+    assert texts[0] == "Where do tomatoes grow best?" and texts[2] == "What does error KX-409 mean?"
+    assert len(texts) == 4
