@@ -73,13 +73,17 @@ class VectorStore:
         return self._client.get_or_create_collection(self.collection_name, metadata=metadata, embedding_function=None)
 
     def _check_owner(self, server: ServerCollection) -> None:
-        """Two libraries sharing one collection would overwrite each other's vectors (ids are per library)."""
-        owner = (self._collection.metadata or {}).get(LIBRARY_KEY)
-        if owner != server.library and self._collection.count():
+        """Two libraries sharing one collection would overwrite each other's vectors (ids are per library).
+        An empty collection made by someone else (an administrator, say) is made again as this library's,
+        so that it also measures cosine distance."""
+        if (self._collection.metadata or {}).get(LIBRARY_KEY) == server.library:
+            return
+        if self._collection.count():
             raise StoreError(
                 f"The collection {server.name!r} on {server.url} holds another library's vectors: choose another "
                 "collection name (backends.collection)."
             )
+        self.reset()
 
     def _failures(self) -> contextlib.AbstractContextManager[None]:
         """On a server, a failed call is a StoreError naming it; embedded calls fail as they always did."""

@@ -138,6 +138,17 @@ def test_libraries_sharing_a_server_keep_to_their_own_collections(
     assert names[0] != names[1]
     assert _server_collection(chroma, names[0]).count() == _server_collection(chroma, names[1]).count()
 
+    # An empty collection someone made beforehand (with another distance) becomes the library's own.
+    client = chromadb.HttpClient(host="127.0.0.1", port=chroma.port, settings=Settings(anonymized_telemetry=False))
+    client.create_collection("made-by-the-admin", metadata={"hnsw:space": "l2"})
+    fourth = tmp_path / "fourth"
+    _configure(fourth, remote_settings(chroma, None, collection="made-by-the-admin"))
+    monkeypatch.setenv("HEARTH_HOME", str(fourth))
+    for _ in range(2):  # the second run finds it is this library's
+        assert _run(capsys, "index", str(corpus))[0] == 0
+    claimed = client.get_collection("made-by-the-admin")
+    assert claimed.count() > 0 and (claimed.configuration.get("hnsw") or {}).get("space") == "cosine"
+
     third = tmp_path / "third"
     _configure(third, remote_settings(chroma, None, collection=names[0]))
     monkeypatch.setenv("HEARTH_HOME", str(third))
