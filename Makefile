@@ -13,7 +13,7 @@ APT_PACKAGES := sqlite3-doc git-doc xvfb xauth poppler-utils fonts-dejavu-core l
 	libxcb-xkb1 libnss3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libasound2 \
 	tesseract-ocr tesseract-ocr-eng strace
 
-.PHONY: run test test-unit crash-soak lint bench eval screenshots dist test-dist models system clean
+.PHONY: run test test-remote test-unit crash-soak lint bench eval screenshots dist test-dist models system clean
 
 run: .stamp-install models
 	$(PY) -m desktop
@@ -21,6 +21,11 @@ run: .stamp-install models
 test: .stamp-install models
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
 	$(MAKE) --no-print-directory lint
+
+# Hearth against real servers on 127.0.0.1: `chroma run` and llama-cpp-python's OpenAI-compatible server
+# with the default model (started and killed by the tests themselves; about 5 minutes on 2 cores).
+test-remote: .stamp-install models
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -m remote
 
 # The fast logic tests alone (no model, embedder or Qt): seconds, for the edit-test loop.
 test-unit: .stamp-install

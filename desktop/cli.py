@@ -15,9 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from desktop import __version__
+from desktop.core.backends import OFFLINE, outside_machine
 from desktop.core.errors import HearthError, UsageError
 from desktop.core.offline import enforce_offline
 
@@ -42,6 +43,15 @@ class StatusJson(BaseModel):
     failed: int
     embedder: str
     data_dir: str
+    remote: list[str]  # what leaves the machine ("Remote vectors: host:port"); empty: nothing
+
+
+class BackendsJson(BaseModel):
+    vector_server: str | None  # None: embedded, in the data folder
+    collection: str | None
+    model_server: str | None  # None: the local model host
+    model: str | None  # the server's model, once checked
+    remote: list[str]
 
 
 class CitationJson(BaseModel):
@@ -177,6 +187,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     status = StatusJson(
         documents=counts["documents"], chunks=counts["chunks"], failed=counts["failed"],
         embedder=workspace.settings.index.embedder, data_dir=str(workspace.data_dir),
+        remote=outside_machine(workspace.settings.backends),
     )
     if args.json:
         _emit_json(status.model_dump())
@@ -186,6 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"{counts['pending']} unfinished)")
     _say(f"Passages:    {status.chunks}")
     _say(f"Embedder:    {_shown(status.embedder)}")
+    _say(f"Network:     {_shown('; '.join(status.remote) or OFFLINE)}")
     if workspace.rebuild_needed:
         _say("The index was built with other settings: run `hearth index` to rebuild it.")
     return EXIT_OK
@@ -655,6 +667,83 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
 
 
+LOCAL = "local"
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    """Show the backends, or change them: every server named is checked (reachable, the right protocol,
+    the token or key accepted, vectors the embedder matches) before the settings are saved."""
+    from desktop.core.settings import describe_validation_error
+    from desktop.services.home import Home
+
+    home = Home()
+    changes = _backend_changes(args)
+    if not changes:
+        return _show_backends(args, home.settings.value.backends, model=None)
+    try:
+        settings = home.settings.value.updated(backends=changes)
+    except ValidationError as exc:
+        raise UsageError(describe_validation_error(exc)) from None
+    checked = Home(home.data_dir, models_dir=home.models_dir, settings=settings)
+    model = _check_backends(checked)
+    home.save_settings(settings)
+    return _show_backends(args, settings.backends, model=model)
+
+
+def _backend_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.vectors is not None:
+        changes["vector_server"] = None if args.vectors == LOCAL else args.vectors
+    if args.model is not None:
+        changes["model_server"] = None if args.model == LOCAL else args.model
+    options = {"vector_token": args.token, "collection": args.collection, "model_api_key": args.api_key,
+               "model_name": args.model_name}
+    changes |= {name: _secret(value) for name, value in options.items() if value is not None}
+    return changes
+
+
+def _secret(value: str) -> str | None:
+    """'-' reads the value from standard input (a token on the command line shows in the process list);
+    an empty one clears it."""
+    value = sys.stdin.readline().strip() if value == "-" else value
+    return value or None
+
+
+def _check_backends(home: Any) -> str | None:
+    """Open what the new settings name, as a question or an index run would; the model's name if remote."""
+    backends = home.settings.value.backends
+    if backends.vector_server is not None:
+        workspace = home.workspace()
+        try:
+            workspace.check_vectors()
+        finally:
+            workspace.close()
+    if backends.model_server is None:
+        return None
+    host = home.model_host()
+    try:
+        return str(host.connect(home.settings.value.generation).name)
+    finally:
+        host.close()
+
+
+def _show_backends(args: argparse.Namespace, backends: Any, *, model: str | None) -> int:
+    shown = BackendsJson(
+        vector_server=backends.vector_server, collection=backends.collection, model_server=backends.model_server,
+        model=model or backends.model_name, remote=outside_machine(backends),
+    )
+    if args.json:
+        _emit_json(shown.model_dump())
+        return EXIT_OK
+    vectors = shown.vector_server or "this computer (embedded)"
+    collection = f", collection {shown.collection or 'named after this library'}" if shown.vector_server else ""
+    _say(f"Vectors: {_shown(vectors)}{_shown(collection)}")
+    served = f" ({shown.model})" if shown.model else ""
+    _say(f"Model:   {_shown(shown.model_server or 'this computer (the local model host)')}{_shown(served)}")
+    _say(f"Network: {_shown('; '.join(shown.remote) or OFFLINE)}")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
@@ -746,6 +835,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--repair", action="store_true")
     check.add_argument("--json", action="store_true")
     check.set_defaults(run=cmd_check)
+
+    backends = commands.add_parser(
+        "backends", help="show or choose where vectors are kept and which model answers (this computer or servers)"
+    )
+    backends.add_argument("--vectors", metavar="URL|local", help="a Chroma server (http://host:8000) or 'local'")
+    backends.add_argument("--token", metavar="TOKEN|-", help="the Chroma server's token ('-': read from stdin)")
+    backends.add_argument("--collection", metavar="NAME", help="this library's collection on the Chroma server")
+    backends.add_argument("--model", metavar="URL|local",
+                          help="an OpenAI-compatible server's base URL (http://host:8080/v1) or 'local'")
+    backends.add_argument("--api-key", metavar="KEY|-", help="the model server's API key ('-': read from stdin)")
+    backends.add_argument("--model-name", metavar="NAME", help="the server's model (default: the first it lists)")
+    backends.add_argument("--json", action="store_true")
+    backends.set_defaults(run=cmd_backends)
 
     models = commands.add_parser("models", help="list the chat models")
     models.add_argument("--json", action="store_true")

@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The real Chroma and model servers of the `remote` tests (started only by the tests that ask for them).
+pytest_plugins = ["tests.servers"]
+
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
 

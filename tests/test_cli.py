@@ -49,7 +49,7 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
 
     status = json.loads(hearth("status", "--json", home=hearth_home).stdout)
     assert status == {"documents": 6, "chunks": status["chunks"], "failed": 1,
-                      "embedder": "all-MiniLM-L6-v2", "data_dir": str(hearth_home)}
+                      "embedder": "all-MiniLM-L6-v2", "data_dir": str(hearth_home), "remote": []}
 
     questions = tmp_path / "qa.jsonl"
     questions.write_text(json.dumps({"question": "What are Saturn's rings made of?",

@@ -6,9 +6,11 @@ Priority, highest first: explicit arguments, environment variables, the JSON fil
 from __future__ import annotations
 
 import json
+import re
 from contextvars import ContextVar
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic_settings import (
@@ -82,6 +84,35 @@ _Name = Annotated[str, StringConstraints(max_length=255), AfterValidator(_bare_n
 _FullPath = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_full_path)]
 _NameOrFullPath = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_name_or_full_path)]
 _Pattern = Annotated[str, StringConstraints(max_length=255)]
+
+
+def _server_url(value: str) -> str:
+    """A server's address, scheme included: "gpu-box:8080" would otherwise read as a scheme and a path."""
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{value!r} is not a full URL: give one starting with http:// or https://, "
+                         "like http://192.168.1.20:8000")
+    try:
+        parsed.port  # noqa: B018 (raises on a port that is not a number from 0 to 65535)
+    except ValueError:
+        raise ValueError(f"{value!r} has no valid port number") from None
+    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+        raise ValueError(f"{value!r}: give the URL without a user name, password, query or fragment "
+                         "(tokens and keys have their own settings)")
+    return value.strip().rstrip("/")
+
+
+def _collection_name(value: str) -> str:
+    """Chroma's own rule for names, checked here so a bad one is refused before anything is written."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]", value) or ".." in value:
+        raise ValueError("give 3 to 512 letters, digits, dots, dashes or underscores, starting and ending "
+                         "with a letter or digit")
+    return value
+
+
+_ServerUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_server_url)]
+_CollectionName = Annotated[str, AfterValidator(_collection_name)]
+_Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class GenerationSettings(BaseModel):
@@ -194,6 +225,37 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class BackendSettings(BaseModel):
+    """Where vectors are kept and which model answers: this computer unless a server is named. The
+    servers named here are all that leaves the machine, and the status bar says so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vector_server: _ServerUrl | None = Field(
+        None, title="Chroma server",
+        description="URL of a Chroma server (http://host:8000, https:// for TLS); empty: vectors stay on this computer",
+    )
+    vector_token: _Secret | None = Field(
+        None, repr=False, description="Token the Chroma server (or the proxy in front of it) expects"
+    )
+    collection: _CollectionName | None = Field(
+        None, description="This library's collection on the Chroma server; empty: one named after the library",
+    )
+    model_server: _ServerUrl | None = Field(
+        None, title="Model server",
+        description="Base URL of an OpenAI-compatible server (http://host:8080/v1); empty: the model on this computer",
+    )
+    model_api_key: _Secret | None = Field(None, repr=False, description="API key the model server expects, if any")
+    model_name: str | None = Field(
+        None, min_length=1, max_length=255, description="The server's model; empty: the first one it lists"
+    )
+    timeout_s: float = Field(60.0, gt=0, le=600, description="Longest wait for a server's next reply (seconds)")
+
+    @property
+    def local(self) -> bool:
+        return self.vector_server is None and self.model_server is None
+
+
 class HearthSettings(BaseSettings):
     """Every tunable, grouped by concern; ``HEARTH_RETRIEVAL__TOP_K=8`` sets one for a run."""
 
@@ -204,6 +266,7 @@ class HearthSettings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    backends: BackendSettings = Field(default_factory=BackendSettings)
     # A model's file name in the models folder, or the full path of one added in the window.
     default_model: _NameOrFullPath | None = None
     model_overrides: dict[_Name, GenerationSettings] = Field(default_factory=dict, max_length=1000)
@@ -225,7 +288,12 @@ class HearthSettings(BaseSettings):
     def index_signature(self) -> dict[str, Any]:
         """What the stored vectors depend on; a change means the index must be rebuilt."""
         signature = {name: getattr(self.index, name) for name in rebuilding_fields()}
-        return signature | {"embedding_text": EMBEDDING_TEXT_FORMAT}
+        signature |= {"embedding_text": EMBEDDING_TEXT_FORMAT}
+        # Vectors moved to (or between) servers are rebuilt there; an embedded index keeps its old signature.
+        backends = self.backends
+        if backends.vector_server is not None:
+            signature["vectors"] = f"{backends.vector_server}/{backends.collection or ''}"
+        return signature
 
     def generation_for(self, model_name: str) -> GenerationSettings:
         return self.model_overrides.get(model_name, self.generation)
@@ -277,7 +345,7 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "settings"
-        lines.append(f"{field}: {item['msg']}")
+        lines.append(f"{field}: {item['msg'].removeprefix('Value error, ')}")
     return "Invalid setting: " + "; ".join(lines)
 
 

@@ -29,7 +29,8 @@ from desktop.core.types import (
     Timings,
 )
 from desktop.llm.crash_marks import crashed_models
-from desktop.llm.host import GenerationResult, HostState, ModelHost
+from desktop.llm.host import GenerationResult, HostState
+from desktop.llm.openai_host import AnswerHost, OpenAIHost
 from desktop.services import attribution
 from desktop.services.citations import resolve
 from desktop.services.conversations import ConversationStore
@@ -97,7 +98,7 @@ class Answerer:
         self,
         workspace: Workspace,
         conversations: ConversationStore,
-        host: ModelHost,
+        host: AnswerHost,
         pipeline: AnswerPipeline | None = None,
     ) -> None:
         self.workspace = workspace
@@ -109,7 +110,13 @@ class Answerer:
         self._stopped = False  # set by cancel(); a document task checks it between its steps
 
     def use_model(self, path: Path | None = None, *, force: bool = False) -> None:
-        """Load a model (the default when None) unless it is already loaded and healthy."""
+        """Load a model (the default when None) unless it is already loaded and healthy; with a model
+        server, ask it which model it offers (so one that restarted is simply used again)."""
+        if isinstance(self.host, OpenAIHost):
+            if path is not None or self.model_path is not None:
+                self.host.load()  # refuses: the model is the server's
+            self.host.connect(self.workspace.settings.generation)
+            return
         path = Path(path or self.model_path or default_model_path(self.workspace))
         info = self.host.info
         loaded = info is not None and Path(info.path) == path
@@ -117,6 +124,12 @@ class Answerer:
             generation = self.workspace.settings.generation_for(path.name)
             self.host.load(path, generation, force=force, models_dir=self.workspace.models_dir)
         self.model_path = path
+
+    def loading_text(self) -> str:
+        """What ``use_model()`` is about to do, for the status line."""
+        if isinstance(self.host, OpenAIHost):
+            return f"Connecting to {self.host.url}…"
+        return f"Loading {Path(self.model_path or default_model_path(self.workspace)).name}…"
 
     def apply_settings(self, settings: HearthSettings) -> None:
         """Use new settings; a loaded model is reloaded only if its context, threads or LoRA changed."""
@@ -128,6 +141,9 @@ class Answerer:
     def autoload(self) -> None:
         """Load the default model at start-up, unless it crashed the model host while loading last
         time: then say so and let the person choose it again, instead of crashing again."""
+        if isinstance(self.host, OpenAIHost):
+            self.use_model()
+            return
         path = Path(self.model_path or default_model_path(self.workspace))
         if str(path.resolve()) in crashed_models(self.workspace.data_dir):
             raise ModelError(
@@ -137,8 +153,10 @@ class Answerer:
         self.use_model(path)
 
     def generation(self) -> GenerationSettings:
-        assert self.model_path is not None
-        return self.workspace.settings.generation_for(self.model_path.name)
+        """The settings of the model in use: a model file's overrides, or a server model's by its name."""
+        info = self.host.info
+        name = self.model_path.name if self.model_path is not None else (info.name if info else "")
+        return self.workspace.settings.generation_for(name)
 
     def cancel(self) -> None:
         self._stopped = True

@@ -32,7 +32,8 @@ from desktop.core.errors import Cancelled, ModelError, ParseError, UsageError
 from desktop.core.private import write_private_text
 from desktop.core.settings import GenerationSettings
 from desktop.core.types import Frozen, Passage
-from desktop.llm.host import GenerationResult, ModelHost
+from desktop.llm.host import GenerationResult
+from desktop.llm.openai_host import AnswerHost
 from desktop.llm.templates import ChatMessage
 from desktop.services.attribution import content_words
 from desktop.services.document_schemas import (
@@ -133,7 +134,7 @@ class DocumentWork:
     def __init__(
         self,
         workspace: Workspace,
-        host: ModelHost,
+        host: AnswerHost,
         generation: GenerationSettings,
         *,
         stopped: Callable[[], bool] = lambda: False,

@@ -15,6 +15,7 @@ from desktop.core import paths
 from desktop.core.live_settings import LiveSettings
 from desktop.core.settings import HearthSettings, load_settings, save_settings
 from desktop.llm import host as model_host
+from desktop.llm.openai_host import AnswerHost, OpenAIHost
 from desktop.services.answering import Answerer, AnswerPipeline
 from desktop.services.conversations import ConversationStore
 from desktop.services.workspace import Workspace
@@ -48,16 +49,23 @@ class Home:
         *,
         workspace: Workspace | None = None,
         conversations: ConversationStore | None = None,
-        host: model_host.ModelHost | None = None,
+        host: AnswerHost | None = None,
         pipeline: AnswerPipeline | None = None,
     ) -> Answerer:
         """An answerer with its own model host; parts already open in this thread can be passed in."""
         return Answerer(
             workspace or self.workspace(writes=True),
             conversations or self.conversations(),
-            host or model_host.ModelHost(data_dir=self.data_dir),
+            host or self.model_host(),
             pipeline,
         )
+
+    def model_host(self) -> AnswerHost:
+        """The settings' model: the server they name, else the local host process."""
+        backends = self.settings.value.backends
+        if backends.model_server is not None:
+            return OpenAIHost(backends)
+        return model_host.ModelHost(data_dir=self.data_dir)
 
     def save_settings(self, settings: HearthSettings) -> None:
         """Make ``settings`` the folder's: on disk first (a refusal changes nothing), then live."""

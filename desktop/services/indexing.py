@@ -109,6 +109,7 @@ class Indexer:
         missing = [str(p) for p in roots if not os.path.lexists(p)]
         if missing:
             raise UsageError(f"No such file or folder: {missing[0]}")
+        self.workspace.check_vectors()  # before anything is written
         self.workspace.settle()
         if self.workspace.rebuild_needed:
             self._reset_for_rebuild()

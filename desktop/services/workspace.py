@@ -6,6 +6,7 @@ shared with the folder's other workspaces (``LiveSettings``, see ``desktop/servi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -14,15 +15,17 @@ from typing import Any
 import numpy as np
 
 from desktop.core import paths
+from desktop.core.errors import StoreError
 from desktop.core.live_settings import LiveSettings
 from desktop.core.settings import EmbedderRuntime, HearthSettings, load_settings
 from desktop.core.types import ChunkDraft
 from desktop.store.embedder import Embedder, embedder_folder, load_embedder, runtime_for
 from desktop.store.lock import DataFolderLock
 from desktop.store.registry import Registry, chunk_id
-from desktop.store.vectors import VectorStore
+from desktop.store.vectors import ServerCollection, VectorStore
 
 SIGNATURE_KEY = "index_signature"
+LIBRARY_KEY = "library_id"  # names this library's collection on a Chroma server
 
 
 class Workspace:
@@ -57,7 +60,33 @@ class Workspace:
 
     @cached_property
     def vectors(self) -> VectorStore:
-        return VectorStore(self.data_dir / "index" / "chroma")
+        backends = self.settings.backends
+        if backends.vector_server is None:
+            return VectorStore(self.data_dir / "index" / "chroma")
+        library = self.registry.get_meta(LIBRARY_KEY) or uuid.uuid4().hex[:16]
+        server = ServerCollection(
+            url=backends.vector_server, token=backends.vector_token, name=backends.collection or f"hearth-{library}",
+            library=library, timeout_s=backends.timeout_s,
+        )
+        store = VectorStore(server=server)
+        self.registry.set_meta(LIBRARY_KEY, library)  # only once the server took it
+        return store
+
+    def check_vectors(self) -> None:
+        """Before vectors are written to a server: a collection holding vectors the embedder cannot match
+        (filled from a copy of this folder with another embedder, say) is refused, not mixed. An embedded
+        store is rebuilt whenever the embedder changes, so its vectors always match."""
+        if self.settings.backends.vector_server is None or self.rebuild_needed:
+            return  # a rebuild empties the collection first
+        stored = self.vectors.dimension()
+        if stored is None:
+            return
+        made = self.embedder.dimension
+        if stored != made:
+            raise StoreError(
+                f"The vectors in {self.vectors.location} have {stored} dimensions but the embedder "
+                f"{self.settings.index.embedder} makes {made}: choose another collection (backends.collection)."
+            )
 
     @cached_property
     def embedder_folder(self) -> Path:

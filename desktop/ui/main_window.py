@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.indexing)
         self.setCentralWidget(central)
         self.status = StatusBar()
+        self.status.set_backends(self.controller.settings.backends)
         self.setStatusBar(self.status)
         self.overlay = DropOverlay(central)
         self._build_menus()

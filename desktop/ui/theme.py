@@ -43,6 +43,7 @@ class Colors:
     danger: QColor
     danger_bg: QColor
     ok: QColor
+    remote: QColor  # something leaves the machine: never the offline green
 
     @classmethod
     def from_palette(cls, palette: QPalette) -> Colors:
@@ -72,6 +73,7 @@ class Colors:
             danger=QColor("#ff8a80") if dark else QColor("#b3261e"),
             danger_bg=mix(base, QColor("#d93025"), 0.18 if dark else 0.08),
             ok=QColor("#7fd18b") if dark else QColor("#1e7b34"),
+            remote=QColor("#ffb74d") if dark else QColor("#a04d00"),
         )
 
 
@@ -171,6 +173,9 @@ QStatusBar QLabel {{ color: {h(c.muted)}; padding: 0 6px; }}
 QStatusBar::item {{ border: none; }}
 QLabel#OfflinePill {{
     color: {h(c.ok)}; border: 1px solid {h(mix(c.base, c.ok, 0.5))}; border-radius: 9px; padding: 0 8px;
+}}
+QLabel#RemotePill {{
+    color: {h(c.remote)}; border: 1px solid {h(mix(c.base, c.remote, 0.5))}; border-radius: 9px; padding: 0 8px;
 }}
 
 QTreeView, QTableView {{

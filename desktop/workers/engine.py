@@ -21,7 +21,6 @@ from desktop.core.settings import HearthSettings
 from desktop.llm.host import HostState
 from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted, AnswerToken
 from desktop.services.home import Home
-from desktop.services.models import default_model_path
 from desktop.workers.errors import describe, reported
 from desktop.workers.events import (
     AnswerFailed,
@@ -170,8 +169,7 @@ class EngineWorker(QObject):
             self._report_problem("model", exc)
 
     def _autoload(self, answerer: Answerer) -> None:
-        path = answerer.model_path or default_model_path(answerer.workspace)
-        self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, f"Loading {path.name}…"))
+        self.status.emit(EngineStatus(EnginePhase.LOADING_MODEL, answerer.loading_text()))
         answerer.autoload()
 
     def _load(self, path: Path, *, force: bool) -> None:

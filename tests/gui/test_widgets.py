@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
-from desktop.core.settings import HearthSettings
+from desktop.core.settings import BackendSettings, HearthSettings
 from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
 from desktop.services.home import Home
 from desktop.ui.composer import Composer
@@ -21,8 +22,10 @@ from desktop.ui.markdown_view import MarkdownView, linkify_citations
 from desktop.ui.message_widget import AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.status_bar import StatusBar
 from desktop.workers.events import LibrarySnapshot, ModelCatalog
 from tests.conftest import MODELS
+from tests.gui.conftest import open_test_window, write_settings
 from tests.gui.helpers import Recorder, click_link, shortcut, wait_until
 
 
@@ -260,3 +263,32 @@ def test_dates_in_lists_read_the_same_on_every_platform() -> None:
     now = dt.datetime(2026, 12, 7, 12).timestamp()
     assert fmt.when(dt.datetime(2026, 3, 5, 9).timestamp(), now) == "5 Mar"
     assert fmt.when(dt.datetime(2025, 3, 5, 9).timestamp(), now) == "5 Mar 2025"
+
+
+def test_status_bar_says_offline_only_when_nothing_leaves_the_machine(hearth_app: QApplication) -> None:
+    bar = StatusBar()
+    bar.show()
+    assert bar.offline.isVisible() and bar.offline.text() == "● Offline" and not bar.remote.isVisible()
+    bar.set_backends(BackendSettings(vector_server="http://10.0.0.5:8000", model_server="https://gpu-box/v1"))
+    assert not bar.offline.isVisible() and bar.remote.isVisible()
+    assert bar.remote.text() == "● Remote vectors: 10.0.0.5:8000 · Remote model: gpu-box"
+    assert "http://10.0.0.5:8000" in bar.remote.toolTip() and "https://gpu-box/v1" in bar.remote.toolTip()
+    bar.set_backends(BackendSettings(model_server="http://gpu-box:8080/v1"))
+    assert bar.remote.text() == "● Remote model: gpu-box"
+    for pill in (bar.offline, bar.remote):
+        pill.ensurePolished()
+    role = QPalette.ColorRole.WindowText
+    assert bar.remote.palette().color(role) != bar.offline.palette().color(role)  # a distinct colour
+    bar.close()
+
+
+def test_the_window_names_the_servers_its_settings_use(hearth_app: QApplication, hearth_home: Path) -> None:
+    closed = "http://127.0.0.1:9"  # nothing listens: the window must open and say where it would connect
+    write_settings(hearth_home, {"backends": {"vector_server": closed, "model_server": closed + "/v1"}})
+    window = open_test_window(hearth_home, preload=False)
+    try:
+        window.show()
+        assert window.status.remote.isVisible() and not window.status.offline.isVisible()
+        assert window.status.remote.text() == "● Remote vectors: 127.0.0.1:9 · Remote model: 127.0.0.1"
+    finally:
+        window.close()
