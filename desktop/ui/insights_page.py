@@ -14,9 +14,11 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 from desktop.services.insights import AnswerInsights, SetupChange
 from desktop.services.library_insights import LibraryInsights
 from desktop.services.stats import Rate
+from desktop.services.topics import Topic
 from desktop.ui.topic_map_view import TopicMapView, topic_color
 from desktop.ui.widgets import PushButton, label
 from desktop.workers.events import InsightsSnapshot
+from desktop.workers.typed import carrying, relay
 
 METRIC_NAMES = {"thumbs_up": "thumbs up", "supported": "supported by the files", "not_covered": "not in your files"}
 
@@ -33,7 +35,7 @@ def p_text(p: float | None) -> str:
 
 class InsightsPage(QWidget):
     refreshRequested = Signal()
-    topicClicked = Signal(object)  # a Topic: the chat asks only about its documents
+    topicClicked = carrying(Topic)  # the chat asks only about its documents
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +85,7 @@ class InsightsPage(QWidget):
         self.map_note = label("Computing the map…", wrap=True)
         layout.addWidget(self.map_note)
         self.map = TopicMapView()
-        self.map.topicClicked.connect(self.topicClicked)
+        relay(self.map, "topicClicked", self, "topicClicked")
         layout.addWidget(self.map)
         self.drift = label(wrap=True)
         layout.addWidget(self.drift)

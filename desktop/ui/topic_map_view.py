@@ -3,13 +3,15 @@ Hovering a topic shows its words and documents; clicking it restricts the chat t
 
 from __future__ import annotations
 
+import html
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from desktop.services.topics import Topic, TopicMap
+from desktop.workers.typed import carrying
 
 MARGIN = 40.0
 
@@ -19,7 +21,7 @@ def topic_color(topic: int) -> QColor:
 
 
 class TopicMapView(QWidget):
-    topicClicked = Signal(object)  # the Topic
+    topicClicked = carrying(Topic)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,8 +45,9 @@ class TopicMapView(QWidget):
         return min(xs), min(ys), scale, span
 
     def _position(self, x: float, y: float) -> QPointF:
-        left, top, scale, _ = self._transform()
-        return QPointF(MARGIN + (x - left) * scale, MARGIN + (y - top) * scale)
+        left, top, scale, span = self._transform()
+        offset = max(0.0, (self.width() - 2 * MARGIN - span * scale) / 2)  # centred across a wide page
+        return QPointF(MARGIN + offset + (x - left) * scale, MARGIN + (y - top) * scale)
 
     def _radius(self, topic: Topic) -> float:
         assert self._map is not None
@@ -94,11 +97,13 @@ class TopicMapView(QWidget):
         if topic is None:
             QToolTip.hideText()
             return
-        documents = "\n".join(f"  {path}" for path in topic.documents) or "  (no document mostly about it)"
+        documents = [html.escape(path) for path in topic.documents] or ["(no document mostly about it)"]
+        # Escaped: a file name is never read as markup.
         QToolTip.showText(
             event.globalPosition().toPoint(),
-            f"{topic.label}\n{', '.join(topic.terms)}\n{topic.passages:,} passages, "
-            f"{len(topic.document_ids):,} documents:\n{documents}\nClick to ask only about these documents.",
+            f"<b>{html.escape(topic.label)}</b><br>{html.escape(', '.join(topic.terms))}<br>"
+            f"{topic.passages:,} passages, "
+            f"{len(topic.document_ids):,} documents:<br>{'<br>'.join(documents)}<br>Click to ask only about these.",
             self,
         )
 
