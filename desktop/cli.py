@@ -632,6 +632,104 @@ def cmd_chats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from desktop.core.types import Feedback
+    from desktop.services.home import Home
+
+    feedback = None if args.value == "clear" else Feedback(args.value)
+    message = Home().conversations().set_feedback(args.id, feedback)
+    if args.json:
+        _emit_json({"message": message.id, "feedback": message.feedback})
+    else:
+        _say(f"Answer {message.id}: " + (f"thumbs {message.feedback}" if message.feedback else "feedback cleared"))
+    return EXIT_OK
+
+
+def _p(value: float | None) -> str:
+    return "" if value is None else ("p < 0.001" if value < 0.001 else f"p = {value:.3f}")
+
+
+def _rate_text(rate: Any) -> str:
+    if rate.rate is None:
+        return "—"
+    return f"{rate.rate:.0%} ({rate.low:.0%}–{rate.high:.0%}, {rate.hits}/{rate.total})"
+
+
+def cmd_insights(args: argparse.Namespace) -> int:
+    import time
+
+    from desktop.services.home import Home
+    from desktop.services.insights import answer_insights
+
+    report = answer_insights(Home().conversations(), now=time.time())
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+        return EXIT_OK
+    if report.unavailable:
+        _say(report.unavailable)
+        return EXIT_OK
+    _say(f"{report.answers} answers, {report.rated} rated")
+    for m in report.models:
+        ttft = f"{m.time_to_first_token_ms:.0f} ms" if m.time_to_first_token_ms is not None else "—"
+        speed = f"{m.tokens_per_second:.1f} tokens/s" if m.tokens_per_second is not None else "—"
+        _say(f"  {_shown(m.model)}: {m.answers} answers, first token {ttft}, {speed}; supported "
+             f"{_rate_text(m.supported)}; thumbs up {_rate_text(m.thumbs_up)}; not covered {_rate_text(m.not_covered)}")
+    for change in report.changes:
+        _say(f"Change ({', '.join(change.changes)}): "
+             f"{change.before_answers} answers before, {change.after_answers} after")
+        if change.unavailable:
+            _say(f"  {change.unavailable}")
+        for metric in change.metrics:
+            flag = "  SIGNIFICANT" if metric.significant else ""
+            _say(f"  {metric.metric}: {_rate_text(metric.before)} → {_rate_text(metric.after)} "
+                 f"{_p(metric.adjusted_p)}{flag}")
+    drift = report.query_drift
+    drifted = " (drifted)" if drift.drifted else ""
+    _say("Query drift: " + (drift.unavailable or f"median best score {drift.earlier_median:.2f} → "
+                            f"{drift.recent_median:.2f}, {_p(drift.p_value)}{drifted}"))
+    if report.low_confidence:
+        _say("Questions your files did not cover:")
+        for question in report.low_confidence:
+            _say(f"  {_shown(_clipped(question.question, 100))}")
+    return EXIT_OK
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from desktop.services.home import Home
+    from desktop.services.library_insights import library_insights, topic_map_of
+    from desktop.services.library_vectors import load_library
+
+    home = Home()
+    workspace = _workspace()
+    if args.drift:
+        result: Any = library_insights(workspace, home.insights_dir)
+        topic_map, drift = result.map, result.drift
+    else:
+        topic_map, _ = topic_map_of(workspace, load_library(workspace), home.insights_dir, rebuild=args.rebuild)
+        drift = None
+    if args.json:
+        document = topic_map.model_dump(mode="json", exclude={"points"} if not args.points else set())
+        if drift is not None:
+            document["drift"] = drift.model_dump(mode="json")
+        _emit_json(document)
+        return EXIT_OK
+    if topic_map.unavailable:
+        _say(topic_map.unavailable)
+    chosen = max(topic_map.candidates, key=lambda c: c.silhouette, default=None)
+    if chosen is not None:
+        _say(f"{len(topic_map.topics)} topics in {topic_map.passages} passages (silhouette {chosen.silhouette:.2f})")
+    for topic in sorted(topic_map.topics, key=lambda t: -t.passages):
+        _say(f"  {topic.passages:>6}  {_shown(topic.label)}  ({len(topic.document_ids)} documents)")
+    if drift is not None:
+        test = drift.test
+        _say("Library drift: " + (test.unavailable or f"AUC {test.auc:.2f}, {_p(test.p_value)}"
+                                  + (" (drifted)" if test.drifted else "")))
+        for grew in drift.grew:
+            _say(f"  {'new' if grew.appeared else 'grew'}: {_shown(grew.label)} "
+                 f"({grew.existing_share:.0%} → {grew.new_share:.0%} of passages)")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from desktop.core.model_info import format_gb
     from desktop.services.models import available_models
@@ -848,6 +946,23 @@ def build_parser() -> argparse.ArgumentParser:
     backends.add_argument("--model-name", metavar="NAME", help="the server's model (default: the first it lists)")
     backends.add_argument("--json", action="store_true")
     backends.set_defaults(run=cmd_backends)
+
+    feedback = commands.add_parser("feedback", help="thumbs up or down on an answer (its message id)")
+    feedback.add_argument("id", type=int)
+    feedback.add_argument("value", choices=["up", "down", "clear"])
+    feedback.add_argument("--json", action="store_true")
+    feedback.set_defaults(run=cmd_feedback)
+
+    insights = commands.add_parser("insights", help="answer timings, feedback, changes and query drift")
+    insights.add_argument("--json", action="store_true")
+    insights.set_defaults(run=cmd_insights)
+
+    topics = commands.add_parser("topics", help="the library's topics (a map), and drift of the last indexing run")
+    topics.add_argument("--json", action="store_true")
+    topics.add_argument("--points", action="store_true", help="with --json: the map's points too")
+    topics.add_argument("--drift", action="store_true", help="also test the last run's passages for drift")
+    topics.add_argument("--rebuild", action="store_true", help="find the topics again, not incrementally")
+    topics.set_defaults(run=cmd_topics)
 
     models = commands.add_parser("models", help="list the chat models")
     models.add_argument("--json", action="store_true")

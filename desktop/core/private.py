@@ -56,15 +56,20 @@ def create_private_file(path: Path) -> None:
 def write_private_text(target: Path, text: str, *, temp: Path | None = None) -> None:
     """Replace ``target`` with ``text`` at once and durably (a user-only temporary file, synced, renamed
     over it): the one way Hearth rewrites a small file."""
+    write_private_bytes(target, text.encode("utf-8"), temp=temp)
+
+
+def write_private_bytes(target: Path, data: bytes, *, temp: Path | None = None) -> None:
+    """``write_private_text`` for bytes."""
     ensure_private_dir(target.parent)
     temp = temp or target.with_suffix(".tmp")
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+    with os.fdopen(descriptor, "wb") as handle:
         if _ENFORCED:
             os.fchmod(descriptor, 0o600)  # a temporary file left over by an older version kept its mode
-        handle.write(text)
+        handle.write(data)
         handle.flush()
-        os.fsync(descriptor)  # the new text is on disk before the rename makes it the file...
+        os.fsync(descriptor)  # the new data is on disk before the rename makes it the file...
     os.replace(temp, target)
     _sync_folder(target.parent)  # ...and the rename itself survives a power cut
 

@@ -193,6 +193,30 @@ class Timings(Frozen):
     total_ms: float = 0.0
 
 
+class Feedback(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class AnswerSetup(Frozen):
+    """What produced an answer, so answers before and after a change of model, settings or index can be compared."""
+
+    model: str | None = None
+    generation: str = ""  # a short digest of the generation settings
+    index: str = ""  # a stamp of the index: passages and the last indexing time
+
+    def differences(self, other: AnswerSetup) -> list[str]:
+        """What changed from ``other`` to this one, in words."""
+        changed = []
+        if self.model != other.model:
+            changed.append(f"model {other.model or 'none'} → {self.model or 'none'}")
+        if self.generation != other.generation:
+            changed.append("generation settings")
+        if self.index != other.index:
+            changed.append("index")
+        return changed
+
+
 class MessageStatus(StrEnum):
     COMPLETE = "complete"
     STREAMING = "streaming"  # being written; found after a crash, it becomes INTERRUPTED
@@ -215,6 +239,9 @@ class Message(Frozen):
     notes: tuple[str, ...] = ()  # e.g. what had to be cut to fit the context window
     sentences: tuple[SentenceSupport, ...] = ()  # how each sentence is supported; () before attribution
     excerpts: tuple[Excerpt, ...] = ()  # "From your files": shown when no sentence is supported
+    feedback: Feedback | None = None  # the user's thumbs up or down on an answer
+    confidence: float | None = None  # the question's best passage similarity; None when not measured
+    setup: AnswerSetup | None = None  # what answered: compared before and after a change
 
 
 class Conversation(Frozen):

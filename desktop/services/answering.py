@@ -10,6 +10,7 @@ Events are plain data, so the same generator serves the CLI and the window's wor
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from desktop.core.document_task import DocumentTask, TaskProgress
 from desktop.core.errors import HearthError, ModelError, UsageError
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import (
+    AnswerSetup,
     Citation,
     Excerpt,
     Frozen,
@@ -33,7 +35,7 @@ from desktop.llm.host import GenerationResult, HostState
 from desktop.llm.openai_host import AnswerHost, OpenAIHost
 from desktop.services import attribution
 from desktop.services.citations import resolve
-from desktop.services.conversations import ConversationStore
+from desktop.services.conversations import NOT_COVERED_NOTE, ConversationStore
 from desktop.services.document_requests import document_request
 from desktop.services.document_results import result_markdown
 from desktop.services.document_tasks import DocumentWork, TaskResult
@@ -158,6 +160,15 @@ class Answerer:
         name = self.model_path.name if self.model_path is not None else (info.name if info else "")
         return self.workspace.settings.generation_for(name)
 
+    def setup(self) -> AnswerSetup:
+        """The model, its settings and the index answering now (compared by ``hearth insights``)."""
+        generation = self.generation().model_dump_json() if self.model_path is not None else ""
+        return AnswerSetup(
+            model=self.host.info.name if self.host.info else None,
+            generation=hashlib.sha256(generation.encode()).hexdigest()[:12],
+            index=self.workspace.registry.stamp(),
+        )
+
     def cancel(self) -> None:
         self._stopped = True
         self.host.cancel()
@@ -218,6 +229,7 @@ class Answerer:
 
         passages = to_passages(Retriever(self.workspace).search(question, document_ids=document_ids) if rag else [])
         retrieval_ms = (time.perf_counter() - started) * 1000
+        confidence: float | None = None  # recorded with the answer: query drift compares it over time
         if rag and self.pipeline.checks:
             confidence = self._confidence(question, history, passages)
             if confidence < attribution.CONFIDENCE_THRESHOLD:
@@ -237,7 +249,7 @@ class Answerer:
             passages=tuple(plan.passages),
         )
         yield from self._stream(
-            answer_id, question, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started
+            answer_id, question, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started, confidence
         )
 
     def regenerate(
@@ -315,12 +327,13 @@ class Answerer:
         text = not_covered_text(passages)
         yield AnswerToken(answer_id=answer_id, text=text)
         note = (
-            f"no passage is close enough to the question (best similarity {confidence:.2f}, "
+            f"{NOT_COVERED_NOTE} (best similarity {confidence:.2f}, "
             f"{attribution.CONFIDENCE_THRESHOLD:.2f} needed)"
         )
         message = self.conversations.finish_answer(
             answer_id, text=text, status=MessageStatus.COMPLETE, passages=passages, notes=[note],
             timings=Timings(retrieval_ms=retrieval_ms, total_ms=(time.perf_counter() - started) * 1000),
+            confidence=confidence, setup=self.setup(),
         )
         yield AnswerFinished(message=message)
 
@@ -334,6 +347,7 @@ class Answerer:
         generation: GenerationSettings,
         retrieval_ms: float,
         started: float,
+        confidence: float | None,
     ) -> Iterator[AnswerEvent]:
         pieces: list[str] = []
         last_save = time.monotonic()
@@ -381,6 +395,7 @@ class Answerer:
         message = self.conversations.finish_answer(
             answer_id, text=checked.text, status=status, citations=checked.citations, passages=checked.passages,
             timings=timings, notes=[*notes, *checked.notes], sentences=checked.sentences, excerpts=checked.excerpts,
+            confidence=confidence, setup=self.setup(),
         )
         yield AnswerFinished(message=message)
 

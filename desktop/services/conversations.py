@@ -8,14 +8,17 @@ import json
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import UsageError
 from desktop.core.types import (
+    AnswerSetup,
     Citation,
     Conversation,
     Excerpt,
+    Feedback,
     Message,
     MessageStatus,
     Passage,
@@ -44,15 +47,39 @@ CREATE TABLE IF NOT EXISTS messages (
     timings TEXT,
     notes TEXT NOT NULL DEFAULT '[]',
     sentences TEXT NOT NULL DEFAULT '[]',
-    excerpts TEXT NOT NULL DEFAULT '[]'
+    excerpts TEXT NOT NULL DEFAULT '[]',
+    feedback TEXT,
+    confidence REAL,
+    setup TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id);
 """
 
 # Columns added after the first release, with how they are declared (see _add_missing_columns).
-_ADDED_COLUMNS = {"sentences": "TEXT NOT NULL DEFAULT '[]'", "excerpts": "TEXT NOT NULL DEFAULT '[]'"}
+_ADDED_COLUMNS = {
+    "sentences": "TEXT NOT NULL DEFAULT '[]'", "excerpts": "TEXT NOT NULL DEFAULT '[]'",
+    "feedback": "TEXT", "confidence": "REAL", "setup": "TEXT",
+}
 
 TITLE_LENGTH = 60
+NOT_COVERED_NOTE = "no passage is close enough to the question"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """What the insights need of one answer, read without its text and passages (10,000 of them quickly)."""
+
+    id: int
+    conversation_id: int
+    created_at: float
+    model: str | None
+    status: MessageStatus
+    timings: Timings | None
+    feedback: Feedback | None
+    confidence: float | None
+    setup: AnswerSetup | None
+    supported: bool | None  # a sentence checked and supported by its passage; None: nothing was checked
+    not_covered: bool  # Hearth said the files do not cover the question
 
 
 def title_from(text: str) -> str:
@@ -167,10 +194,12 @@ class ConversationStore:
         notes: Sequence[str] = (),
         sentences: Sequence[SentenceSupport] = (),
         excerpts: Sequence[Excerpt] = (),
+        confidence: float | None = None,
+        setup: AnswerSetup | None = None,
     ) -> Message:
         self.db.execute(
             "UPDATE messages SET text = ?, status = ?, citations = ?, passages = ?, timings = ?, notes = ?,"
-            " sentences = ?, excerpts = ? WHERE id = ?",
+            " sentences = ?, excerpts = ?, confidence = ?, setup = ? WHERE id = ?",
             (
                 text, status,
                 json.dumps([c.model_dump() for c in citations]),
@@ -179,16 +208,58 @@ class ConversationStore:
                 json.dumps(list(notes)),
                 json.dumps([s.model_dump() for s in sentences]),
                 json.dumps([e.model_dump() for e in excerpts]),
+                confidence,
+                setup.model_dump_json() if setup else None,
                 message_id,
             ),
         )
         return self.message(message_id)
+
+    def answer_records(self) -> builtins.list[AnswerRecord]:
+        """Every finished answer, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, conversation_id, created_at, model, status, timings, feedback, confidence, setup,"
+            " (SELECT max(json_extract(s.value, '$.supported')) FROM json_each(messages.sentences) s) AS supported,"
+            " notes LIKE ? AS not_covered"
+            " FROM messages WHERE role = 'assistant' AND status IN (?, ?) ORDER BY id",
+            (f"%{NOT_COVERED_NOTE}%", MessageStatus.COMPLETE, MessageStatus.STOPPED),
+        )
+        return [
+            AnswerRecord(
+                id=row["id"], conversation_id=row["conversation_id"], created_at=row["created_at"], model=row["model"],
+                status=MessageStatus(row["status"]),
+                timings=Timings.model_validate_json(row["timings"]) if row["timings"] else None,
+                feedback=Feedback(row["feedback"]) if row["feedback"] else None,
+                confidence=row["confidence"],
+                setup=AnswerSetup.model_validate_json(row["setup"]) if row["setup"] else None,
+                supported=None if row["supported"] is None else bool(row["supported"]),
+                not_covered=bool(row["not_covered"]),
+            )
+            for row in rows
+        ]
+
+    def question_of(self, answer_id: int) -> str:
+        """The question an answer answers: the user's message just before it."""
+        row = self.db.execute(
+            "SELECT q.text FROM messages a JOIN messages q ON q.conversation_id = a.conversation_id"
+            " AND q.id < a.id AND q.role = 'user' WHERE a.id = ? ORDER BY q.id DESC LIMIT 1",
+            (answer_id,),
+        ).fetchone()
+        return row["text"] if row else ""
 
     def message(self, message_id: int) -> Message:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise UsageError(f"There is no message {message_id}.")
         return _message(row)
+
+    def set_feedback(self, message_id: int, feedback: Feedback | None) -> Message:
+        """The user's thumbs up or down on an answer (None takes it back)."""
+        message = self.message(message_id)
+        if message.role != "assistant":
+            raise UsageError(f"Message {message_id} is a question; only answers take feedback.")
+        self.db.execute("UPDATE messages SET feedback = ? WHERE id = ?", (feedback, message_id))
+        return self.message(message_id)
 
     def delete_message(self, message_id: int) -> None:
         """Used by 'regenerate': the old answer goes, the question stays."""
@@ -225,4 +296,7 @@ def _message(row: sqlite3.Row) -> Message:
         notes=tuple(json.loads(row["notes"])),
         sentences=tuple(SentenceSupport.model_validate(s) for s in json.loads(row["sentences"])),
         excerpts=tuple(Excerpt.model_validate(e) for e in json.loads(row["excerpts"])),
+        feedback=Feedback(row["feedback"]) if row["feedback"] else None,
+        confidence=row["confidence"],
+        setup=AnswerSetup.model_validate_json(row["setup"]) if row["setup"] else None,
     )

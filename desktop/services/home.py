@@ -21,6 +21,7 @@ from desktop.services.conversations import ConversationStore
 from desktop.services.workspace import Workspace
 
 CONVERSATIONS_FILE = "conversations.sqlite3"
+INSIGHTS_DIR = "insights"  # the topic map's clustering, kept for incremental updates
 
 
 class Home:
@@ -35,6 +36,10 @@ class Home:
         self.data_dir = data_dir or paths.data_dir()
         self.models_dir = models_dir or paths.models_dir()
         self.settings = LiveSettings(settings or load_settings(self.data_dir))
+
+    @property
+    def insights_dir(self) -> Path:
+        return self.data_dir / INSIGHTS_DIR
 
     def workspace(self, *, writes: bool = False) -> Workspace:
         """``writes``: this thread will change the folder, so it takes the folder's lock."""

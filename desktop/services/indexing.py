@@ -40,6 +40,7 @@ from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT
 ProgressCallback = Callable[[IndexProgress], None]
 
 FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can lose
+LAST_RUN_KEY = "last_run"  # when the last run that added passages began, and how many it added
 
 
 @dataclass
@@ -128,7 +129,10 @@ class Indexer:
             if str(root) not in skipped_paths:  # an unsupported or unreadable file is no library root
                 self.registry.add_root(str(root))
 
+        run_began_at = time.time()
         self._run(jobs, tally, notify, control)
+        if tally.chunks:  # library drift compares this run's passages with the ones before it
+            self.registry.set_meta(LAST_RUN_KEY, {"started": run_began_at, "chunks": tally.chunks})
         self.workspace.record_signature()
         self.stats.total_s = time.perf_counter() - run_started
         self.stats.bytes = sum(job.found.size for job in jobs)

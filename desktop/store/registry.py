@@ -335,6 +335,14 @@ class Registry:
                 )
         return found
 
+    def chunk_documents(self) -> list[tuple[int, int, float]]:
+        """(chunk id, document id, when its document was indexed) for every passage of an indexed document."""
+        rows = self.db.execute(
+            "SELECT c.id, c.document_id, d.indexed_at FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE d.status = 'indexed' ORDER BY c.id"
+        )
+        return [(row[0], row[1], row[2] or 0.0) for row in rows]
+
     def all_chunk_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
 
@@ -384,6 +392,14 @@ class Registry:
         ).fetchone()
         chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return {**dict(row), "chunks": chunks}
+
+
+    def stamp(self) -> str:
+        """Changes whenever passages are added or removed: answers before and after it are compared."""
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM chunks) AS chunks, (SELECT max(indexed_at) FROM documents) AS last"
+        ).fetchone()
+        return f"{row['chunks']}@{row['last'] or 0:.0f}"
 
 
 def _document(row: sqlite3.Row) -> DocumentInfo:

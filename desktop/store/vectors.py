@@ -136,6 +136,18 @@ class VectorStore:
         found = result["embeddings"]
         return np.asarray(found, dtype=np.float32) if found is not None and len(found) else np.zeros((0, 0), np.float32)
 
+    def all_vectors(self, page: int = 5000) -> tuple[list[int], np.ndarray]:
+        """Every stored vector with its id, read a page at a time."""
+        ids: list[int] = []
+        parts: list[np.ndarray] = []
+        for offset in range(0, self.count(), page):
+            result = self._collection.get(limit=page, offset=offset, include=["embeddings"])
+            if not len(result["ids"]):
+                break
+            ids.extend(int(i) for i in result["ids"])
+            parts.append(np.asarray(result["embeddings"], dtype=np.float32))
+        return ids, (np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32))
+
     def existing(self, ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
         for start in range(0, len(ids), 5000):

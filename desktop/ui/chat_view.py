@@ -16,6 +16,7 @@ from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToke
 from desktop.ui.icons import app_pixmap
 from desktop.ui.message_widget import AnswerMessage, UserMessage
 from desktop.ui.widgets import PushButton, label
+from desktop.workers.events import FeedbackRequest
 from desktop.workers.typed import carrying
 
 COLUMN_WIDTH = 800
@@ -90,6 +91,7 @@ class ChatView(QScrollArea):
     citationClicked = carrying(CitationClick)
     sourcesRequested = carrying(AnswerMessage)
     regenerateRequested = carrying(AnswerMessage)
+    feedbackGiven = carrying(FeedbackRequest)
     linkClicked = Signal(QUrl)
     copied = Signal()
 
@@ -216,6 +218,7 @@ class ChatView(QScrollArea):
         )
         answer.sourcesRequested.connect(self.sourcesRequested)
         answer.regenerateRequested.connect(self.regenerateRequested)
+        answer.feedbackGiven.connect(self.feedbackGiven)
         answer.linkClicked.connect(self.linkClicked)
         answer.copied.connect(self.copied)
         return answer

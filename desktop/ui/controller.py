@@ -7,7 +7,8 @@ answer, and pausing, resuming or cancelling indexing.
 
 Threads: "engine" (model host, embedder, Chroma: answers), "indexing" (its own Workspace and
 Indexer), "store" (conversation list and history, library listing, settings file, models
-catalogue), "viewer" (re-extracting a cited document) and "watcher" (folder changes).
+catalogue), "viewer" (re-extracting a cited document), "watcher" (folder changes) and "insights"
+(answer statistics, the topic map, drift tests, feedback).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from desktop.core.settings import HearthSettings
 from desktop.services.home import Home
 from desktop.ui.drop import is_model
 from desktop.ui.facades.chat import ChatFacade
+from desktop.ui.facades.insights import InsightsFacade
 from desktop.ui.facades.library import LibraryFacade
 from desktop.ui.facades.models import ModelsFacade
 from desktop.workers.documents import DocumentWorker
 from desktop.workers.engine import EngineWorker
 from desktop.workers.events import Problem
 from desktop.workers.indexer import IndexWorker
+from desktop.workers.insights import InsightsWorker
 from desktop.workers.store import StoreWorker
 from desktop.workers.threads import WorkerThread
 from desktop.workers.typed import carrying, link
@@ -35,7 +38,9 @@ from desktop.workers.watcher import WatchWorker
 
 log = logging.getLogger("hearth.ui")
 
-STOP_TIMEOUT_MS = {"engine": 10_000, "indexing": 30_000, "store": 5_000, "viewer": 10_000, "watcher": 5_000}
+STOP_TIMEOUT_MS = {
+    "engine": 10_000, "indexing": 30_000, "store": 5_000, "viewer": 10_000, "watcher": 5_000, "insights": 30_000,
+}
 
 
 class Controller(QObject):
@@ -63,23 +68,26 @@ class Controller(QObject):
         self.indexer = IndexWorker(home)
         self.documents = DocumentWorker(home.settings)
         self.watcher = WatchWorker(home.data_dir, home.settings)
+        self.insights_worker = InsightsWorker(home)
         self.threads = {
             "engine": WorkerThread(self.engine, "hearth-engine"),
             "store": WorkerThread(self.store, "hearth-store"),
             "indexing": WorkerThread(self.indexer, "hearth-indexing"),
             "viewer": WorkerThread(self.documents, "hearth-viewer"),
             "watcher": WorkerThread(self.watcher, "hearth-watcher"),
+            "insights": WorkerThread(self.insights_worker, "hearth-insights"),
         }
         self.chat = ChatFacade(self.engine, self.store, self)
         self.library = LibraryFacade(
             self.indexer, self.watcher, self.store, self.documents, watch_folders=watch_folders, parent=self
         )
         self.models = ModelsFacade(home, self.engine, self.store, self)
+        self.insights = InsightsFacade(self.insights_worker, self)
 
         # The chat list first, the model last: the window is usable while the model loads.
         for start in (self.store.start, self.indexer.start, self.watcher.start, self.engine.start):
             self._start.connect(start)
-        for worker in (self.engine, self.indexer, self.store, self.documents, self.watcher):
+        for worker in (self.engine, self.indexer, self.store, self.documents, self.watcher, self.insights_worker):
             self._close.connect(worker.close)
             link(worker, problem=self._on_problem)
         link(self.chat, problem=self._on_problem, exported=self._on_exported)

@@ -31,6 +31,7 @@ from desktop import __version__
 from desktop.core.document_task import DocumentTask, TaskProgress
 from desktop.core.types import MessageStatus, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted
+from desktop.services.topics import Topic
 from desktop.ui import format as fmt
 from desktop.ui.banner import ProblemBanner
 from desktop.ui.chat_page import ChatPage
@@ -40,6 +41,7 @@ from desktop.ui.drop import DropOverlay, dropped_paths
 from desktop.ui.facades.chat import AnswerState
 from desktop.ui.icons import app_icon
 from desktop.ui.indexing_bar import IndexingBar
+from desktop.ui.insights_page import InsightsPage
 from desktop.ui.library_page import LibraryPage
 from desktop.ui.message_widget import AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
@@ -90,9 +92,11 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar()
         self.chat = ChatPage()
         self.library = LibraryPage()
+        self.insights = InsightsPage()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.chat)
         self.pages.addWidget(self.library)
+        self.pages.addWidget(self.insights)
         self.sources = SourcesPanel()
         self.viewer = DocumentViewer()
         self.side = QStackedWidget()
@@ -185,6 +189,8 @@ class MainWindow(QMainWindow):
         self.sidebar.searchChanged.connect(chat.find)
         self.sidebar.chatsRequested.connect(lambda: self.show_page("chat"))
         self.sidebar.libraryRequested.connect(lambda: self.show_page("library"))
+        self.sidebar.insightsRequested.connect(lambda: self.show_page("insights"))
+        self.insights.refreshRequested.connect(c.insights.refresh)
         self.sidebar.settingsRequested.connect(self.show_settings)
         self.sources.passageClicked.connect(self.open_passage)
         self.viewer.backRequested.connect(self._back_to_sources)
@@ -208,6 +214,9 @@ class MainWindow(QMainWindow):
              indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
              documentShown=self.viewer.show_document)
         link(models, status=self._engine_status, catalog=self._models)
+        link(c.insights, ready=self.insights.show_snapshot)
+        link(self.insights, topicClicked=self._ask_about_topic)
+        link(view, feedbackGiven=c.insights.rate)
         link(c, problem=self._problem)
         c.notice.connect(self._notice)
 
@@ -389,6 +398,9 @@ class MainWindow(QMainWindow):
 
     def _index_finished(self, finished: IndexFinished) -> None:
         self.indexing.finished(finished)
+        self.controller.insights.library_changed()  # the map is updated the next time Insights shows
+        if self.pages.currentWidget() is self.insights:
+            self.controller.insights.refresh()
         if finished.report is not None or finished.failed:
             self.library.set_problems(finished.failed)
 
@@ -398,10 +410,18 @@ class MainWindow(QMainWindow):
             "All documents" if document_ids is None else fmt.count(len(document_ids), "document")
         )
 
+    def _ask_about_topic(self, topic: Topic) -> None:
+        """A topic clicked on the map: the chat asks only about its documents."""
+        self._scope_changed(tuple(topic.document_ids))
+        self.status.showMessage(f"Asking only about the topic “{topic.label}”.", 5000)
+        self.show_page("chat")
+
     def show_page(self, page: str) -> None:
-        self.pages.setCurrentWidget(self.library if page == "library" else self.chat)
+        self.pages.setCurrentWidget({"library": self.library, "insights": self.insights}.get(page, self.chat))
         self.sidebar.show_page(page)
         self.side.setVisible(page == "chat" and self.chat.sources_toggle.isChecked())
+        if page == "insights":
+            self.controller.insights.refresh()
         if page == "library":
             self._list_library()
             self.library.expand_all()

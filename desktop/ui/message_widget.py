@@ -12,14 +12,15 @@ import re
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from desktop.core.types import Message, MessageStatus, Passage
+from desktop.core.types import Feedback, Message, MessageStatus, Passage
 from desktop.services.attribution import excerpts_markdown
 from desktop.ui import format as fmt
 from desktop.ui.icons import app_pixmap
 from desktop.ui.markdown_view import UNSUPPORTED_SCHEME, MarkdownView
 from desktop.ui.widgets import ToolButton, label
+from desktop.workers.events import FeedbackRequest
 from desktop.workers.typed import carrying
 
 RENDER_INTERVAL_MS = 50  # at most 20 renders a second while streaming
@@ -97,6 +98,7 @@ class AnswerMessage(QWidget):
     citationClicked = carrying(Passage)
     sourcesRequested = carrying("AnswerMessage")
     regenerateRequested = carrying("AnswerMessage")
+    feedbackGiven = carrying(FeedbackRequest)
     linkClicked = Signal(QUrl)
     copied = Signal()
 
@@ -147,7 +149,15 @@ class AnswerMessage(QWidget):
         self.regenerate_button.clicked.connect(lambda: self.regenerateRequested.emit(self))
         self.sources_button = ToolButton("sources", "Sources", tooltip="Show the passages this answer used")
         self.sources_button.clicked.connect(lambda: self.sourcesRequested.emit(self))
-        for button in (self.copy_button, self.regenerate_button, self.sources_button):
+        self.feedback_buttons = {Feedback.UP: QToolButton(), Feedback.DOWN: QToolButton()}
+        for choice, button in self.feedback_buttons.items():
+            good = choice is Feedback.UP
+            button.setText("Good answer" if good else "Poor answer")
+            button.setToolTip(f"This answer {'helped' if good else 'did not help'} (counted in Insights)")
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda checked, c=choice: self._give_feedback(c if checked else None))
+        for button in (self.copy_button, self.regenerate_button, self.sources_button, *self.feedback_buttons.values()):
             actions.addWidget(button)
         actions.addStretch(1)
         self.speed = label("", "Faint")
@@ -209,6 +219,7 @@ class AnswerMessage(QWidget):
         else:
             self.speed.setText("")
         self.action_row.show()
+        self._show_feedback(message.feedback)
 
     def fail(self, reason: str) -> None:
         self._timer.stop()
@@ -221,6 +232,15 @@ class AnswerMessage(QWidget):
         self.action_row.show()
         self.copy_button.setVisible(bool(self._text))
         self.sources_button.hide()
+
+    def _give_feedback(self, feedback: Feedback | None) -> None:
+        self._show_feedback(feedback)
+        if self.message is not None:
+            self.feedbackGiven.emit(FeedbackRequest(message_id=self.message.id, feedback=feedback))
+
+    def _show_feedback(self, feedback: Feedback | None) -> None:
+        for choice, button in self.feedback_buttons.items():
+            button.setChecked(choice is feedback)
 
     def set_regenerate_visible(self, visible: bool) -> None:
         self.regenerate_button.setVisible(visible)

@@ -66,6 +66,7 @@ class Sidebar(QWidget):
     searchChanged = Signal(str)
     chatsRequested = Signal()
     libraryRequested = Signal()
+    insightsRequested = Signal()
     settingsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -93,8 +94,9 @@ class Sidebar(QWidget):
 
         self.chats_button = PushButton("Chats", "chat")
         self.library_button = PushButton("Library", "library", tooltip="Your indexed documents")
+        self.insights_button = PushButton("Insights", "sources", tooltip="Answer timings, feedback, topics")
         group = QButtonGroup(self)
-        for button in (self.chats_button, self.library_button):
+        for button in (self.chats_button, self.library_button, self.insights_button):
             button.setObjectName("NavButton")
             button.setCheckable(True)
             group.addButton(button)
@@ -102,6 +104,7 @@ class Sidebar(QWidget):
         self.chats_button.setChecked(True)
         self.chats_button.clicked.connect(self.chatsRequested)
         self.library_button.clicked.connect(self.libraryRequested)
+        self.insights_button.clicked.connect(self.insightsRequested)
         layout.addSpacing(10)
 
         self.search = QLineEdit()
@@ -163,7 +166,8 @@ class Sidebar(QWidget):
         self.library_button.setText(f"Library  ·  {documents:,}" if documents else "Library")
 
     def show_page(self, page: str) -> None:
-        (self.library_button if page == "library" else self.chats_button).setChecked(True)
+        buttons = {"library": self.library_button, "insights": self.insights_button}
+        buttons.get(page, self.chats_button).setChecked(True)
 
     def titles(self) -> list[str]:
         return [self.model.item(row).text() for row in range(self.model.rowCount())]

@@ -15,10 +15,13 @@ from desktop.core.types import (
     DocumentInfo,
     DocumentStatus,
     FailedFile,
+    Feedback,
     IndexReport,
     Message,
     Passage,
 )
+from desktop.services.insights import AnswerInsights
+from desktop.services.library_insights import LibraryInsights
 
 
 @dataclass(frozen=True)
@@ -165,3 +168,18 @@ class DocumentRefused:
 
 
 DocumentShown = DocumentText | DocumentPdf | DocumentRefused
+
+
+# -- insights -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedbackRequest:
+    message_id: int
+    feedback: Feedback | None  # None takes it back
+
+
+@dataclass(frozen=True)
+class InsightsSnapshot:
+    """What the Insights page draws; ``library`` is None until the (slower) library part is computed."""
+
+    answers: AnswerInsights
+    library: LibraryInsights | None = None

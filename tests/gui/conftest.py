@@ -40,7 +40,10 @@ def open_test_window(data_dir: Path, *, preload: bool = True) -> MainWindow:
     window = open_window(data_dir, MODELS, preload=preload)
     window.resize(1200, 780)
     c = window.controller
-    _probes.append(PayloadProbe(c, c.chat, c.library, c.models, c.engine, c.store, c.indexer, c.documents, c.watcher))
+    _probes.append(PayloadProbe(
+        c, c.chat, c.library, c.models, c.insights, c.engine, c.store, c.indexer, c.documents, c.watcher,
+        c.insights_worker,
+    ))
     return window
 
 

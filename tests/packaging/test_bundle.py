@@ -97,7 +97,9 @@ def test_bundle_is_lean(bundle: Bundle) -> None:
     assert not [n for n in names if n.startswith(("libcud", "libcublas", "libnccl", "libQt6WebEngine", "libQt6Quick"))]
     assert not (internal / "nvidia").exists()
     # The app embeds through ONNX Runtime from the int8 file set-up made: torch has no reason to be here.
-    assert not [n for n in ("torch", "sentence_transformers", "transformers", "scipy") if (internal / n).exists()]
+    assert not [n for n in ("torch", "sentence_transformers", "transformers") if (internal / n).exists()]
+    # The Insights page clusters and tests with scikit-learn and scipy, and draws with QtCharts.
+    assert all((internal / n).is_dir() for n in ("sklearn", "scipy"))
     assert (internal / "models" / "all-MiniLM-L6-v2-onnx-int8" / "model.onnx").is_file()
     assert (internal / "models" / "manifest.json").is_file() and (internal / "resources" / "samples").is_dir()
     assert total < MAX_MB
