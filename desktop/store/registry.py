@@ -327,6 +327,14 @@ class Registry:
                 )
         return found
 
+    def document_chunks(self, document_id: int) -> list[StoredChunk]:
+        """A document's passages in reading order."""
+        ids = [row[0] for row in self.db.execute(
+            "SELECT id FROM chunks WHERE document_id = ? ORDER BY seq", (document_id,)
+        )]
+        found = self.chunks(ids)
+        return [found[i] for i in ids if i in found]
+
     def all_chunk_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
 
