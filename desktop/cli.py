@@ -656,6 +656,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the library to other apps over stdio (Model Context Protocol), read-only."""
+    from desktop.mcp_server import serve
+    from desktop.services.home import Home
+
+    serve(Home())
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
@@ -748,6 +757,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--repair", action="store_true")
     check.add_argument("--json", action="store_true")
     check.set_defaults(run=cmd_check)
+
+    mcp = commands.add_parser("mcp", help="serve the library to other apps (MCP over stdio; read-only)")
+    mcp.set_defaults(run=cmd_mcp)
 
     models = commands.add_parser("models", help="list the chat models")
     models.add_argument("--json", action="store_true")
