@@ -283,14 +283,16 @@ class Agent:
         self, question: str, history: list[Message], document_ids: Sequence[int] | None, run: _Run, started: float
     ) -> Iterator[AgentEvent]:
         notes = [_ending(run)]
-        passages = _numbered(run.sources)
+        sources = list(run.sources)
         retrieval_ms = 0.0
-        if not passages:
-            # Nothing to answer from: the question is searched as an ordinary one would be.
+        if not any(p.chunk_id >= 0 for p in sources):
+            # No tool read the library: the question is searched as an ordinary one would be, so the
+            # answer is grounded in the files even when the model chose its tools badly.
             began = time.perf_counter()
-            passages = to_passages(Retriever(self.answerer.workspace).search(question, document_ids=document_ids))
+            sources += to_passages(Retriever(self.answerer.workspace).search(question, document_ids=document_ids))
             retrieval_ms = (time.perf_counter() - began) * 1000
-            notes.append("the tools returned nothing to answer from, so the question itself was searched")
+            notes.append("no tool read your files, so the question itself was searched")
+        passages = _numbered(sources)
         plan = self.answerer.plan(question, passages, history)
         plan.notes[:0] = notes
         yield from self.answerer.stream(run.answer_id, question, plan, retrieval_ms, started)

@@ -21,6 +21,7 @@ from desktop.core.types import (
     Passage,
     SentenceSupport,
     Timings,
+    ToolCallRecord,
 )
 from desktop.store.sqlite import connect, transaction
 
@@ -44,13 +45,18 @@ CREATE TABLE IF NOT EXISTS messages (
     timings TEXT,
     notes TEXT NOT NULL DEFAULT '[]',
     sentences TEXT NOT NULL DEFAULT '[]',
-    excerpts TEXT NOT NULL DEFAULT '[]'
+    excerpts TEXT NOT NULL DEFAULT '[]',
+    tool_calls TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id);
 """
 
 # Columns added after the first release, with how they are declared (see _add_missing_columns).
-_ADDED_COLUMNS = {"sentences": "TEXT NOT NULL DEFAULT '[]'", "excerpts": "TEXT NOT NULL DEFAULT '[]'"}
+_ADDED_COLUMNS = {
+    "sentences": "TEXT NOT NULL DEFAULT '[]'",
+    "excerpts": "TEXT NOT NULL DEFAULT '[]'",
+    "tool_calls": "TEXT NOT NULL DEFAULT '[]'",
+}
 
 TITLE_LENGTH = 60
 
@@ -184,6 +190,13 @@ class ConversationStore:
         )
         return self.message(message_id)
 
+    def save_tool_calls(self, message_id: int, calls: Sequence[ToolCallRecord]) -> None:
+        """Each call is saved as it ends, so a crash mid-way keeps what the assistant already did."""
+        self.db.execute(
+            "UPDATE messages SET tool_calls = ? WHERE id = ?",
+            (json.dumps([c.model_dump(mode="json") for c in calls]), message_id),
+        )
+
     def message(self, message_id: int) -> Message:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
@@ -225,4 +238,5 @@ def _message(row: sqlite3.Row) -> Message:
         notes=tuple(json.loads(row["notes"])),
         sentences=tuple(SentenceSupport.model_validate(s) for s in json.loads(row["sentences"])),
         excerpts=tuple(Excerpt.model_validate(e) for e in json.loads(row["excerpts"])),
+        tool_calls=tuple(ToolCallRecord.model_validate(c) for c in json.loads(row["tool_calls"])),
     )

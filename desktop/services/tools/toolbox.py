@@ -248,12 +248,12 @@ TOOLS: dict[str, Tool] = {
         Tool("calculate", "arithmetic: plus, minus, times, divided by, percentages", '{"expression": ARITHMETIC}',
              Calculate, _calculate),
         Tool("today", "today's date", "{}", NoArguments, _today),
-        Tool("add_days", "the date some days after (or before, with minus) a date", '{"date": YYYY-MM-DD, "days": NUMBER}',
-             AddDays, _add_days),
+        Tool("add_days", "the date some days after (or before, with minus) a date",
+             '{"date": YYYY-MM-DD, "days": NUMBER}', AddDays, _add_days),
         Tool("days_between", "how many days from one date to another", '{"start": YYYY-MM-DD, "end": YYYY-MM-DD}',
              DaysBetween, _days_between),
-        Tool("create_note", "save (write) a note for the user; the user approves it first", '{"title": TEXT, "text": TEXT}',
-             CreateNote, _create_note, writes=True),
+        Tool("create_note", "save (write) a note for the user; the user approves it first",
+             '{"title": TEXT, "text": TEXT}', CreateNote, _create_note, writes=True),
     )
 }
 
