@@ -7,6 +7,7 @@ model choose its calls under the grammar."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from desktop.core.types import Approval, Message, MessageStatus
 from desktop.llm.host import ModelHost
 from desktop.services.agent import Agent, PendingCall, ToolCallFinished, ToolCallStarted, ToolsDone, approve_writes
 from desktop.services.answering import Answerer, AnswerFinished
+from desktop.services.approvals import WaitingApprover
 from desktop.services.conversations import ConversationStore
 from desktop.services.export import export_json, export_markdown
 from desktop.services.indexing import Indexer
@@ -347,3 +349,28 @@ def test_the_real_model_is_stopped_between_steps(workspace: Workspace, library: 
     assert done.reason == "stopped" or len(finished) == 0  # the model may answer at once
     if finished:
         assert len(finished) == 1 and message.status == MessageStatus.STOPPED
+
+
+def test_an_unanswered_approval_times_out_as_a_rejection(
+    workspace: Workspace, library: Path, tmp_path: Path
+) -> None:
+    script = calls(call("create_note", title="Kettle", text="x"), call("create_note", title="B", text="y"))
+    host = scripted_host(script)(data_dir=workspace.data_dir)
+    answerer = Answerer(workspace, ConversationStore(workspace.data_dir / "c.sqlite3"), host)
+    shown: list[PendingCall] = []
+
+    def show(pending: PendingCall) -> None:  # the window's card; this person approves the second one only
+        shown.append(pending)
+        if len(shown) == 2:
+            threading.Thread(target=approver.decide, args=(Approval.USER,)).start()
+
+    approver = WaitingApprover(lambda: 0.2 if len(shown) < 2 else 60.0, show)
+    try:
+        events = list(Agent(answerer, approve=approver).ask("Save two notes"))
+    finally:
+        host.close()
+        answerer.conversations.close()
+    records = [e.record for e in events if isinstance(e, ToolCallFinished)]
+    assert [r.approval for r in records] == [Approval.TIMED_OUT, Approval.USER]
+    assert records[0].result == "error: create_note was not run (rejected: no answer in time)"
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["B.md"]
