@@ -136,7 +136,7 @@ def serve(home: Home) -> None:
 
     @server.tool(annotations=reads)
     def fetch(
-        id: Annotated[str, Field(min_length=1, max_length=40)],
+        id: Annotated[str, Field(min_length=1, max_length=18)],  # SQLite ids are 64-bit
         part: Annotated[int, Field(ge=1, le=100_000)] = 1,
     ) -> FetchedDocument:
         """A document's text by id (from search or list_documents), in parts of about 20,000 characters."""
