@@ -111,6 +111,10 @@ def test_calls_are_checked_at_the_boundary() -> None:
         tool="calculate", arguments={"expression": "1+1"}
     )
     assert parse_call('{"tool": "answer"}') == ToolCall(tool=ANSWER)
+    # A raw line break inside a string, as the grammar lets the model write it, is still a call.
+    assert parse_call('{"tool": "list_documents", "arguments": {"contains": "flour\nyeast"}}') == ToolCall(
+        tool="list_documents", arguments={"contains": "flour\nyeast"}
+    )
     unknown = parse_call('{"tool": "delete_files", "arguments": {"path": "/"}}')
     assert isinstance(unknown, CallError) and "there is no tool 'delete_files'" in unknown.message
     wrong_type = parse_call('{"tool": "add_days", "arguments": {"date": "2024-01-01", "days": "thirty"}}')

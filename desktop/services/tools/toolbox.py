@@ -112,7 +112,8 @@ def parse_call(text: str) -> ToolCall | CallError:
         return CallError(tool="?", arguments={"raw": text[:200]},
                          message=f"the call is longer than {MAX_CALL_CHARS} characters")
     try:
-        data = json.loads(text)
+        # strict=False: llama.cpp's JSON grammar lets a raw line break into a string; the call is still sound.
+        data = json.loads(text, strict=False)
     except ValueError:
         return CallError(tool="?", arguments={"raw": text[:200]},
                          message='the call is not JSON: write {"tool": NAME, "arguments": {...}}')
