@@ -84,6 +84,7 @@ class AskJson(BaseModel):
     timings: dict[str, Any]
     sentences: list[SentenceJson]
     excerpts: list[ExcerptJson]  # "From your files": when no sentence of the answer is supported
+    tool_calls: list[dict[str, Any]]  # with --agent: each call, its arguments, result and approval
 
 
 class _Parser(argparse.ArgumentParser):
@@ -444,9 +445,31 @@ def _engine(model: str | None, *, conversations: Path | None = None) -> Any:
 def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise UsageError("The question is empty.")
+    if args.approve and not args.agent:
+        raise UsageError("--approve lets the assistant's writing tools run: it needs --agent.")
+    if args.agent:
+        if args.no_rag:
+            raise UsageError("--agent answers from your files: it cannot be used with --no-rag.")
+        return _answer(args, lambda answerer, scope: _agent(answerer, approve=args.approve).ask(
+            args.question, conversation_id=args.conversation, document_ids=scope
+        ))
     return _answer(args, lambda answerer, scope: answerer.ask(
         args.question, conversation_id=args.conversation, rag=not args.no_rag, document_ids=scope
     ))
+
+
+def _agent(answerer: Any, *, approve: bool) -> Any:
+    """The assistant with tools; writing tools run only with --approve, and every call is listed on stderr."""
+    from desktop.services.agent import Agent, approve_writes, refuse_writes
+
+    return Agent(answerer, approve=approve_writes if approve else refuse_writes)
+
+
+def _show_tool_call(record: Any) -> None:
+    arguments = json.dumps(record.arguments, ensure_ascii=False)
+    _say(f"  tool {record.step}: {_shown(record.tool)} {_shown(arguments)} [{record.approval.value}]",
+         file=sys.stderr)
+    _say(f"    -> {_shown(_clipped(record.result, 200))}", file=sys.stderr)
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
@@ -458,6 +481,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
 def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], Iterator[Any]]) -> int:
     """Stream an answer (``events``: the answerer and the documents in scope -> its events), then
     print what was checked and cited."""
+    from desktop.services.agent import ToolCallFinished
     from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
     from desktop.services.library import documents_in
 
@@ -477,6 +501,8 @@ def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], 
                 finished = event.message
             elif isinstance(event, AnswerStarted) and not args.json:
                 log.info("conversation %s", event.conversation_id)
+            elif isinstance(event, ToolCallFinished):
+                _show_tool_call(event.record)
     except KeyboardInterrupt:
         answerer.cancel()
         raise
@@ -535,6 +561,7 @@ def _ask_json(message: Any) -> AskJson:
             ExcerptJson(n=e.n, path=by_number[e.n].path, page=by_number[e.n].page, text=e.text)
             for e in message.excerpts if e.n in by_number
         ],
+        tool_calls=[c.model_dump(mode="json") for c in message.tool_calls],
     )
 
 
@@ -842,6 +869,15 @@ def _show_backends(args: argparse.Namespace, backends: Any, *, model: str | None
     return EXIT_OK
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the library to other apps over stdio (Model Context Protocol), read-only."""
+    from desktop.mcp_server import serve
+    from desktop.services.home import Home
+
+    serve(Home())
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rag", action="store_true", help="plain chat, without your files")
@@ -900,6 +936,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask a question about your files")
     ask.add_argument("question")
     ask.add_argument("--conversation", type=int, help="continue this conversation")
+    ask.add_argument("--agent", action="store_true",
+                     help="let the assistant use tools (search, read, calculate, dates, notes) before answering")
+    ask.add_argument("--approve", action="store_true",
+                     help="with --agent: let writing tools (create_note) run; without it they are refused")
     _answer_options(ask)
     ask.set_defaults(run=cmd_ask)
 
@@ -963,6 +1003,9 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument("--drift", action="store_true", help="also test the last run's passages for drift")
     topics.add_argument("--rebuild", action="store_true", help="find the topics again, not incrementally")
     topics.set_defaults(run=cmd_topics)
+
+    mcp = commands.add_parser("mcp", help="serve the library to other apps (MCP over stdio; read-only)")
+    mcp.set_defaults(run=cmd_mcp)
 
     models = commands.add_parser("models", help="list the chat models")
     models.add_argument("--json", action="store_true")

@@ -333,3 +333,29 @@ def test_eval_against_another_data_folder_compares_question_by_question(
     ]:
         assert cli.main(["eval", str(questions), "--root", str(corpus), *args]) == 2
         assert message in capsys.readouterr().err
+
+def test_ask_agent_refuses_writing_tools_unless_approved_and_lists_each_call(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str], hearth_home: Path
+) -> None:
+    note = json.dumps({"tool": "create_note", "arguments": {"title": "Kettle", "text": "Descale monthly."}})
+
+    def script(prompt: str) -> list[str]:
+        if "Reply with one JSON object" not in prompt:
+            return ["Noted [1]."]
+        return [note if '<result tool="' not in prompt else '{"tool": "answer"}']
+
+    scripted_ask(script)
+    capsys.readouterr()
+    assert cli.main(["ask", "--approve", "Save a note"]) == 2
+    assert "--approve lets the assistant's writing tools run: it needs --agent" in capsys.readouterr().err
+    assert cli.main(["ask", "--agent", "Save a note about the kettle"]) == 0
+    refused = capsys.readouterr()
+    assert 'tool 1: create_note {"title": "Kettle", "text": "Descale monthly."} [refused: writing tools need ' \
+           "--approve]" in refused.err
+    assert not (hearth_home / "notes").exists()
+    assert cli.main(["ask", "--agent", "--approve", "--json", "Save a note about the kettle"]) == 0
+    approved = capsys.readouterr()
+    assert "[command line (--approve)]" in approved.err
+    answer = json.loads(approved.out)
+    assert answer["tool_calls"][0]["approval"] == "command line (--approve)"
+    assert (hearth_home / "notes" / "Kettle.md").read_text() == "# Kettle\n\nDescale monthly.\n"

@@ -204,3 +204,18 @@ def test_an_environment_override_is_never_written_back(tmp_path: Path, monkeypat
     assert json.loads((tmp_path / "settings.json").read_text()) == {
         "retrieval": {"top_k": 6}, "index": {"chunk_overlap": 24}, "generation": {"temperature": 0.5}
     }
+
+
+def test_tool_settings_are_bounded_and_the_notes_folder_is_a_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(tmp_path).tools.max_steps == 5
+    monkeypatch.setenv("HEARTH_TOOLS__MAX_STEPS", "3")
+    assert load_settings(tmp_path).tools.max_steps == 3
+    monkeypatch.setenv("HEARTH_TOOLS__MAX_STEPS", "1000")
+    with pytest.raises(HearthError, match=r"tools\.max_steps"):
+        load_settings(tmp_path)
+    monkeypatch.delenv("HEARTH_TOOLS__MAX_STEPS")
+    (tmp_path / "settings.json").write_text(json.dumps({"tools": {"notes_folder": "../notes"}}))
+    with pytest.raises(HearthError, match=r"tools\.notes_folder: Value error, give the full path of a folder"):
+        load_settings(tmp_path)

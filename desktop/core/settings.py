@@ -254,6 +254,27 @@ class BackendSettings(BaseModel):
     @property
     def local(self) -> bool:
         return self.vector_server is None and self.model_server is None
+def _absolute_folder(value: str) -> str:
+    if "\x00" in value or not Path(value).is_absolute():
+        raise ValueError("give the full path of a folder")
+    return value
+
+
+_Folder = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_absolute_folder)]
+
+
+class ToolSettings(BaseModel):
+    """The assistant's tools ("Agent" in the composer, ``hearth ask --agent``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int = Field(5, ge=1, le=20, title="Tool steps", description="Tool calls the model may make per question")
+    notes_folder: _Folder | None = Field(
+        None, description="Where create_note writes (None: the notes folder in the data folder)"
+    )
+    approval_timeout_s: float = Field(
+        120.0, ge=5, le=3600, description="A writing tool waits this long for approval, then counts as rejected"
+    )
 
 
 class HearthSettings(BaseSettings):
@@ -267,6 +288,7 @@ class HearthSettings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     backends: BackendSettings = Field(default_factory=BackendSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
     # A model's file name in the models folder, or the full path of one added in the window.
     default_model: _NameOrFullPath | None = None
     model_overrides: dict[_Name, GenerationSettings] = Field(default_factory=dict, max_length=1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -225,6 +225,36 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
+class Approval(StrEnum):
+    """Who let a tool call run, or why it did not."""
+
+    NOT_NEEDED = "not needed (reads only)"
+    USER = "user"
+    USER_FOR_CHAT = "user, for this chat"
+    COMMAND_LINE = "command line (--approve)"
+    REJECTED = "rejected by the user"
+    TIMED_OUT = "rejected: no answer in time"
+    REFUSED = "refused: writing tools need --approve"
+    INVALID = "not run: invalid call"
+
+    @property
+    def allows(self) -> bool:
+        return self in (Approval.NOT_NEEDED, Approval.USER, Approval.USER_FOR_CHAT, Approval.COMMAND_LINE)
+
+
+class ToolCallRecord(Frozen):
+    """One tool call the assistant made while answering, saved with the answer."""
+
+    step: int  # 1-based
+    tool: str
+    arguments: dict[str, Any]  # as the model wrote them (an unreadable call: {"raw": its text, clipped})
+    result: str  # what the model was told: the tool's output, or a short error
+    ok: bool
+    approval: Approval
+    started_at: float
+    finished_at: float
+
+
 class Message(Frozen):
     id: int
     conversation_id: int
@@ -242,6 +272,7 @@ class Message(Frozen):
     feedback: Feedback | None = None  # the user's thumbs up or down on an answer
     confidence: float | None = None  # the question's best passage similarity; None when not measured
     setup: AnswerSetup | None = None  # what answered: compared before and after a change
+    tool_calls: tuple[ToolCallRecord, ...] = ()  # what the assistant did before answering (agent mode)
 
 
 class Conversation(Frozen):

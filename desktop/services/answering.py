@@ -41,7 +41,14 @@ from desktop.services.document_results import result_markdown
 from desktop.services.document_tasks import DocumentWork, TaskResult
 from desktop.services.library import answer_library_question
 from desktop.services.models import default_model_path
-from desktop.services.prompting import SourceFormat, StopFilter, build_prompt, stop_strings, strip_markup
+from desktop.services.prompting import (
+    PromptPlan,
+    SourceFormat,
+    StopFilter,
+    build_prompt,
+    stop_strings,
+    strip_markup,
+)
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 
@@ -236,20 +243,35 @@ class Answerer:
                 yield from self._not_covered(conversation_id, asked.id, passages, confidence, retrieval_ms, started)
                 return
         answer_id = self.conversations.start_answer(conversation_id, self.host.info.name if self.host.info else None)
-        generation = self.generation()
-        plan = build_prompt(
-            question=question, passages=passages, history=history, generation=generation,
-            context_length=self.host.context_length or generation.context_length,
-            render=self.host.render_prompt, count=self.host.count_tokens, grounded=rag,
-            source_format=self.pipeline.source_format,
-        )
-        plan.notes.extend(self.host.take_template_notices())
+        plan = self.plan(question, passages, history, grounded=rag)
         yield AnswerStarted(
             conversation_id=conversation_id, question_id=asked.id, answer_id=answer_id,
             passages=tuple(plan.passages),
         )
+        yield from self.stream(answer_id, question, plan, retrieval_ms, started, confidence)
+
+    def plan(
+        self, question: str, passages: list[Passage], history: Sequence[Message], *, grounded: bool = True
+    ) -> PromptPlan:
+        """The answer's prompt, fitted to the loaded model's context."""
+        generation = self.generation()
+        plan = build_prompt(
+            question=question, passages=passages, history=history, generation=generation,
+            context_length=self.host.context_length or generation.context_length,
+            render=self.host.render_prompt, count=self.host.count_tokens, grounded=grounded,
+            source_format=self.pipeline.source_format,
+        )
+        plan.notes.extend(self.host.take_template_notices())
+        return plan
+
+    def stream(
+        self, answer_id: int, question: str, plan: PromptPlan, retrieval_ms: float, started: float,
+        confidence: float | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """Stream the answer ``plan`` asks for, then check its sentences against its passages and save it."""
         yield from self._stream(
-            answer_id, question, plan.prompt, plan.passages, plan.notes, generation, retrieval_ms, started, confidence
+            answer_id, question, plan.prompt, plan.passages, plan.notes, self.generation(), retrieval_ms, started,
+            confidence,
         )
 
     def regenerate(

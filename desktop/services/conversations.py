@@ -24,6 +24,7 @@ from desktop.core.types import (
     Passage,
     SentenceSupport,
     Timings,
+    ToolCallRecord,
 )
 from desktop.store.sqlite import connect, transaction
 
@@ -50,7 +51,8 @@ CREATE TABLE IF NOT EXISTS messages (
     excerpts TEXT NOT NULL DEFAULT '[]',
     feedback TEXT,
     confidence REAL,
-    setup TEXT
+    setup TEXT,
+    tool_calls TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id);
 """
@@ -59,6 +61,7 @@ CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation_id, id
 _ADDED_COLUMNS = {
     "sentences": "TEXT NOT NULL DEFAULT '[]'", "excerpts": "TEXT NOT NULL DEFAULT '[]'",
     "feedback": "TEXT", "confidence": "REAL", "setup": "TEXT",
+    "tool_calls": "TEXT NOT NULL DEFAULT '[]'",
 }
 
 TITLE_LENGTH = 60
@@ -246,6 +249,12 @@ class ConversationStore:
             (answer_id,),
         ).fetchone()
         return row["text"] if row else ""
+    def save_tool_calls(self, message_id: int, calls: Sequence[ToolCallRecord]) -> None:
+        """Each call is saved as it ends, so a crash mid-way keeps what the assistant already did."""
+        self.db.execute(
+            "UPDATE messages SET tool_calls = ? WHERE id = ?",
+            (json.dumps([c.model_dump(mode="json") for c in calls]), message_id),
+        )
 
     def message(self, message_id: int) -> Message:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -299,4 +308,5 @@ def _message(row: sqlite3.Row) -> Message:
         feedback=Feedback(row["feedback"]) if row["feedback"] else None,
         confidence=row["confidence"],
         setup=AnswerSetup.model_validate_json(row["setup"]) if row["setup"] else None,
+        tool_calls=tuple(ToolCallRecord.model_validate(c) for c in json.loads(row["tool_calls"])),
     )

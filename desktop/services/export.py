@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from desktop.core.types import Conversation, Message, MessageStatus
+from desktop.core.types import Conversation, Message, MessageStatus, ToolCallRecord
 from desktop.services.attribution import excerpts_markdown
 from desktop.services.conversations import ConversationStore
 
@@ -35,7 +38,10 @@ def export_markdown(store: ConversationStore, conversation_id: int) -> str:
     lines = [f"# {conversation.title}", "", f"*{_when(conversation.created_at)}*", ""]
     for message in store.messages(conversation_id):
         who = "You" if message.role == "user" else "Hearth"
-        lines += [f"## {who} · {_when(message.created_at)}", "", message.text.strip() or "*(no text)*", ""]
+        lines += [f"## {who} · {_when(message.created_at)}", ""]
+        if message.tool_calls:
+            lines += [*tool_calls_markdown(message.tool_calls), ""]
+        lines += [message.text.strip() or "*(no text)*", ""]
         if message.excerpts:
             lines += [excerpts_markdown(message.excerpts), ""]
         unsupported = [message.text[s.start : s.end] for s in message.sentences if s.supported is False]
@@ -52,3 +58,26 @@ def export_markdown(store: ConversationStore, conversation_id: int) -> str:
                 lines.append(f"{citation.n}. `{citation.path}`{where}")
             lines.append("")
     return "\n".join(lines)
+
+
+def tool_calls_markdown(calls: Sequence[ToolCallRecord]) -> list[str]:
+    """Each call in full: tool, arguments, who approved it, when, and what it returned."""
+    lines = ["**Tool calls**", ""]
+    for call in calls:
+        when = dt.datetime.fromtimestamp(call.started_at).strftime("%H:%M:%S")
+        lines += [
+            f"{call.step}. `{call.tool}` · {call.approval.value} · {when}" + ("" if call.ok else " · failed"),
+            "",
+            _fenced(json.dumps(call.arguments, ensure_ascii=False, indent=2), "json"),
+            "",
+            _fenced(call.result, "text"),
+            "",
+        ]
+    return lines
+
+
+def _fenced(text: str, language: str) -> str:
+    """A code block no backticks in ``text`` can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"

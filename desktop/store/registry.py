@@ -343,6 +343,14 @@ class Registry:
         )
         return [(row[0], row[1], row[2] or 0.0) for row in rows]
 
+    def document_chunks(self, document_id: int) -> list[StoredChunk]:
+        """A document's passages in reading order."""
+        ids = [row[0] for row in self.db.execute(
+            "SELECT id FROM chunks WHERE document_id = ? ORDER BY seq", (document_id,)
+        )]
+        found = self.chunks(ids)
+        return [found[i] for i in ids if i in found]
+
     def all_chunk_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.core.types import Message, Passage
+from desktop.core.types import Approval, Message, Passage
+from desktop.services.agent import PendingCall, ToolCallFinished, ToolCallStarted
 from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
 from desktop.ui.icons import app_pixmap
 from desktop.ui.message_widget import AnswerMessage, UserMessage
+from desktop.ui.tool_card import ToolCard
 from desktop.ui.widgets import PushButton, label
 from desktop.workers.events import FeedbackRequest
 from desktop.workers.typed import carrying
@@ -92,6 +94,7 @@ class ChatView(QScrollArea):
     sourcesRequested = carrying(AnswerMessage)
     regenerateRequested = carrying(AnswerMessage)
     feedbackGiven = carrying(FeedbackRequest)
+    toolDecided = carrying(Approval)  # Approve / Allow for this chat / Reject on a step card
     linkClicked = Signal(QUrl)
     copied = Signal()
 
@@ -204,6 +207,24 @@ class ChatView(QScrollArea):
         self.streaming = None
         self._update_regenerate()
         return answer
+
+    def on_tool_started(self, started: ToolCallStarted) -> None:
+        if self.streaming is not None and self.streaming.answer_id == started.answer_id:
+            self.streaming.add_step(ToolCard(started.step, started.tool, started.arguments, writes=started.writes))
+
+    def on_approval_needed(self, pending: PendingCall) -> None:
+        card = self.streaming.step_card(pending.step) if self.streaming is not None else None
+        if card is None or self.streaming is None or self.streaming.answer_id != pending.answer_id:
+            self.toolDecided.emit(Approval.REJECTED)  # nothing on screen to approve it with
+            return
+        card.decided.connect(self.toolDecided)
+        card.ask_approval()
+
+    def on_tool_finished(self, finished: ToolCallFinished) -> None:
+        if self.streaming is not None and self.streaming.answer_id == finished.answer_id:
+            card = self.streaming.step_card(finished.record.step)
+            if card is not None:
+                card.finish(finished.record)
 
     def on_failed(self, reason: str) -> None:
         if self.streaming is not None:

@@ -94,8 +94,16 @@ class Composer(QFrame):
         self.scope.setToolTip("Which documents answers may use; choose them in the library")
         self.scope.clicked.connect(self.scopeClicked)
         self.use_files.toggled.connect(self.scope.setEnabled)
+        self.agent = QPushButton("Agent")
+        self.agent.setObjectName("Chip")
+        self.agent.setCheckable(True)
+        self.agent.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.agent.setToolTip("Let the assistant use tools first: search, read, calculate, dates, notes. "
+                              "Each step is shown; writing a note asks you first.")
+        self.use_files.toggled.connect(self._files_toggled)  # the assistant's tools read the files
         footer.addWidget(self.use_files)
         footer.addWidget(self.scope)
+        footer.addWidget(self.agent)
         footer.addStretch(1)
         layout.addLayout(footer)
         self._update_button()
@@ -103,6 +111,15 @@ class Composer(QFrame):
     @property
     def rag(self) -> bool:
         return self.use_files.isChecked()
+
+    @property
+    def agent_mode(self) -> bool:
+        return self.agent.isChecked()
+
+    def _files_toggled(self, on: bool) -> None:
+        if not on:
+            self.agent.setChecked(False)
+        self.agent.setEnabled(on)
 
     def set_streaming(self, streaming: bool) -> None:
         self._streaming = streaming

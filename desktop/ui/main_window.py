@@ -209,7 +209,9 @@ class MainWindow(QMainWindow):
         link(chat, conversations=self._conversations, opened=self._conversation_opened,
              deleted=self._conversation_deleted, began=self._answer_began, piece=view.on_piece,
              done=self._answer_done, failed=self._answer_failed, stateChanged=self._answer_state,
-             progress=self._task_progress)
+             progress=self._task_progress, toolStarted=view.on_tool_started, toolFinished=view.on_tool_finished,
+             approvalNeeded=view.on_approval_needed)
+        link(view, toolDecided=chat.decide)
         link(library, changed=self._library, indexStarted=self._index_started,
              indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
              documentShown=self.viewer.show_document)
@@ -223,7 +225,8 @@ class MainWindow(QMainWindow):
     # -- chat -------------------------------------------------------------------------------------
     def ask(self, question: str) -> None:
         self.show_page("chat")
-        if not self.controller.chat.ask(question, rag=self.chat.composer.rag):
+        composer = self.chat.composer
+        if not self.controller.chat.ask(question, rag=composer.rag, agent=composer.agent_mode):
             self.chat.composer.input.setPlainText(question)  # busy: give the text back
             return
         self._show_question(question)

@@ -19,6 +19,7 @@ from desktop.services.attribution import excerpts_markdown
 from desktop.ui import format as fmt
 from desktop.ui.icons import app_pixmap
 from desktop.ui.markdown_view import UNSUPPORTED_SCHEME, MarkdownView
+from desktop.ui.tool_card import ToolCard
 from desktop.ui.widgets import ToolButton, label
 from desktop.workers.events import FeedbackRequest
 from desktop.workers.typed import carrying
@@ -128,6 +129,9 @@ class AnswerMessage(QWidget):
         header.addWidget(self.meta)
         header.addStretch(1)
         outer.addLayout(header)
+        self.steps = QVBoxLayout()  # the assistant's tool calls, above the answer they led to
+        self.steps.setContentsMargins(30, 0, 0, 0)
+        outer.addLayout(self.steps)
 
         self.placeholder = label("Searching your files…", "StatusNote")
         self.body = MarkdownView()
@@ -168,6 +172,8 @@ class AnswerMessage(QWidget):
         outer.addWidget(self.action_row)
 
         if message is not None:
+            for record in message.tool_calls:
+                self.add_step(ToolCard.saved(record))
             self.finish(message)
         else:
             self.body.hide()
@@ -180,6 +186,15 @@ class AnswerMessage(QWidget):
         self.answer_id = answer_id
         self.passages = passages
         self.placeholder.setText("Writing…")
+
+    def add_step(self, card: ToolCard) -> None:
+        self.steps.addWidget(card)
+        self.placeholder.setText("Working…")
+
+    def step_card(self, step: int) -> ToolCard | None:
+        items = (self.steps.itemAt(i) for i in range(self.steps.count()))
+        cards = [item.widget() for item in items if item is not None]
+        return next((c for c in cards if isinstance(c, ToolCard) and c.step == step), None)
 
     def resume(self) -> None:
         """Back to streaming, from the partial text saved while it streamed."""

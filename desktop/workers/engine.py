@@ -18,8 +18,11 @@ from desktop.core.document_task import TaskProgress
 from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
 from desktop.core.settings import HearthSettings
+from desktop.core.types import Approval
 from desktop.llm.host import HostState
+from desktop.services.agent import Agent, PendingCall, ToolCallFinished, ToolCallStarted
 from desktop.services.answering import Answerer, AnswerFinished, AnswerProgress, AnswerStarted, AnswerToken
+from desktop.services.approvals import WaitingApprover
 from desktop.services.home import Home
 from desktop.workers.errors import describe, reported
 from desktop.workers.events import (
@@ -45,21 +48,33 @@ class EngineWorker(QObject):
     failed = carrying(AnswerFailed)
     problem = carrying(Problem)
     progress = carrying(TaskProgress)  # how far a whole-document task is
+    toolStarted = carrying(ToolCallStarted)  # the assistant chose a call (agent mode)
+    toolFinished = carrying(ToolCallFinished)
+    approvalNeeded = carrying(PendingCall)  # a writing call waits for decide_tool_call
 
     def __init__(self, home: Home, *, preload: bool = True) -> None:
         super().__init__()
         self._home = home
         self._preload = preload
         self._answerer: Answerer | None = None
+        self._agent: Agent | None = None
+        self._approver = WaitingApprover(lambda: home.settings.value.tools.approval_timeout_s, self.approvalNeeded.emit)
         self._stopped_at = 0.0  # a float store is atomic: safe to write from the GUI thread
 
     # -- called from the GUI thread ---------------------------------------------------------
     def stop_answer(self) -> None:
         """Stop the answer being generated (or about to be) within about one token."""
         self._stopped_at = time.monotonic()
-        answerer = self._answerer
+        answerer, agent = self._answerer, self._agent
+        if agent is not None:
+            agent.cancel()
+        self._approver.cancel()  # a call waiting for approval is rejected
         if answerer is not None:
             answerer.cancel()
+
+    def decide_tool_call(self, decision: Approval) -> None:
+        """The person's answer to ``approvalNeeded``: USER, USER_FOR_CHAT or REJECTED (thread-safe)."""
+        self._approver.decide(decision)
 
     def kill_host(self) -> None:
         """Last resort at exit when the thread did not stop in time: end the model process."""
@@ -120,7 +135,13 @@ class EngineWorker(QObject):
             answerer = self._ready_answerer()
             asked = time.monotonic()
             scope = list(request.document_ids) if request.document_ids is not None else None
-            if request.regenerate and conversation_id is not None:
+            cancel = answerer.cancel
+            if request.agent:
+                if self._agent is None or self._agent.answerer is not answerer:
+                    self._agent = Agent(answerer, approve=self._approver)
+                cancel = self._agent.cancel
+                events = self._agent.ask(request.question, conversation_id=conversation_id, document_ids=scope)
+            elif request.regenerate and conversation_id is not None:
                 events = answerer.regenerate(conversation_id, rag=request.rag, document_ids=scope)
             else:
                 events = answerer.ask(
@@ -129,7 +150,7 @@ class EngineWorker(QObject):
                 )
             for event in events:
                 if self._stopped_at > asked:
-                    answerer.cancel()  # repeated per token: a cancel sent before generation began is reset
+                    cancel()  # repeated per token: a cancel sent before generation began is reset
                 if isinstance(event, AnswerStarted):
                     conversation_id = event.conversation_id
                     self.began.emit(event)
@@ -137,8 +158,12 @@ class EngineWorker(QObject):
                     self.progress.emit(event.progress)
                 elif isinstance(event, AnswerFinished):
                     self.done.emit(event)
-                else:
+                elif isinstance(event, AnswerToken):
                     self.piece.emit(event)
+                elif isinstance(event, ToolCallStarted):
+                    self.toolStarted.emit(event)
+                elif isinstance(event, ToolCallFinished):
+                    self.toolFinished.emit(event)
         except Exception as exc:
             if not isinstance(exc, HearthError):
                 log.exception("answering failed")

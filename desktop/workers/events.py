@@ -56,6 +56,7 @@ class AskRequest:
     rag: bool = True
     regenerate: bool = False  # ask the conversation's last question again, in place of its answer
     task: DocumentTask | None = None  # a whole-document task from a menu; ``question`` says what it is
+    agent: bool = False  # the assistant may call tools before it answers
 
 
 @dataclass(frozen=True)

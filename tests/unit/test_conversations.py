@@ -77,3 +77,45 @@ def test_citations_keep_valid_markers_and_drop_invented_ones() -> None:
     assert [p.cited for p in marked] == [True, True]
     _, none, unmarked, removed = resolve("No sources used.", passages)
     assert none == [] and not any(p.cited for p in unmarked) and removed == []
+
+
+def test_tool_calls_are_saved_with_the_answer_and_older_files_gain_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from desktop.core.types import Approval, ToolCallRecord
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)  # a conversations file from before tool calls
+    old.executescript(
+        "CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL,"
+        " created_at REAL NOT NULL, updated_at REAL NOT NULL);"
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER NOT NULL, role TEXT"
+        " NOT NULL, text TEXT NOT NULL, created_at REAL NOT NULL, model TEXT, status TEXT NOT NULL, citations TEXT"
+        " NOT NULL DEFAULT '[]', passages TEXT NOT NULL DEFAULT '[]', timings TEXT, notes TEXT NOT NULL DEFAULT '[]');"
+        "INSERT INTO conversations VALUES (1, 'Old', 0, 0);"
+        "INSERT INTO messages(conversation_id, role, text, created_at, status) VALUES (1, 'user', 'hi', 0, 'complete');"
+    )
+    old.commit()
+    old.close()
+    store = ConversationStore(path)
+    assert store.messages(1)[0].tool_calls == ()
+    answer = store.start_answer(1, "m")
+    call = ToolCallRecord(step=1, tool="create_note", arguments={"title": "Kettle", "text": "Descale."},
+                          result="Saved the note", ok=True, approval=Approval.USER, started_at=1.0, finished_at=2.0)
+    store.save_tool_calls(answer, [call])
+    store.finish_answer(answer, text="Saved [1].", status=MessageStatus.COMPLETE)
+    assert store.message(answer).tool_calls == (call,)  # finishing the answer keeps its calls
+    markdown = export_markdown(store, 1)
+    assert "1. `create_note` · user ·" in markdown and '"title": "Kettle"' in markdown
+    exported = ConversationExport.model_validate_json(export_json(store, 1).model_dump_json())
+    assert exported.messages[-1].tool_calls == (call,)
+
+
+def test_a_result_with_backticks_cannot_close_its_block_in_the_export() -> None:
+    from desktop.core.types import Approval, ToolCallRecord
+    from desktop.services.export import tool_calls_markdown
+
+    call = ToolCallRecord(step=1, tool="search_library", arguments={"query": "x"}, result="a ```` b\n# Fake heading",
+                          ok=True, approval=Approval.NOT_NEEDED, started_at=0.0, finished_at=0.0)
+    lines = "\n".join(tool_calls_markdown([call]))
+    assert "`````text\na ```` b\n# Fake heading\n`````" in lines

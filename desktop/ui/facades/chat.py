@@ -8,6 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from desktop.core.document_task import DocumentTask, TaskProgress
+from desktop.core.types import Approval
+from desktop.services.agent import PendingCall, ToolCallFinished, ToolCallStarted
 from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
 from desktop.workers.engine import EngineWorker
 from desktop.workers.events import (
@@ -38,6 +40,9 @@ class ChatFacade(QObject):
     done = carrying(AnswerFinished)
     failed = carrying(AnswerFailed)
     progress = carrying(TaskProgress)  # how far a whole-document task is
+    toolStarted = carrying(ToolCallStarted)  # agent mode: a call chosen, then finished
+    toolFinished = carrying(ToolCallFinished)
+    approvalNeeded = carrying(PendingCall)  # answer with decide()
     stateChanged = carrying(AnswerState)
     problem = carrying(Problem)
     exported = carrying(Path)
@@ -62,8 +67,9 @@ class ChatFacade(QObject):
              _export=store.export_conversation)
         link(engine, began=self._on_began, done=self._on_done, failed=self._on_failed)
         link(store, conversations=self._on_conversations)
-        for source, name in ((engine, "piece"), (engine, "progress"), (store, "opened"), (store, "deleted"),
-                             (store, "exported")):
+        for source, name in ((engine, "piece"), (engine, "progress"), (engine, "toolStarted"),
+                             (engine, "toolFinished"), (engine, "approvalNeeded"), (store, "opened"),
+                             (store, "deleted"), (store, "exported")):
             relay(source, name, self, name)
 
     @property
@@ -71,12 +77,17 @@ class ChatFacade(QObject):
         return self.state is not AnswerState.IDLE
 
     # -- asking -----------------------------------------------------------------------------------
-    def ask(self, question: str, *, rag: bool = True) -> bool:
-        """Send a question in the current conversation; False while another answer is being written."""
+    def ask(self, question: str, *, rag: bool = True, agent: bool = False) -> bool:
+        """Send a question in the current conversation; False while another answer is being written.
+        ``agent``: the assistant may call tools first (it always answers from the files then)."""
         if not question.strip():
             return False
         return self._send(AskRequest(question=question, conversation_id=self.current, document_ids=self.scope,
-                                     rag=rag))
+                                     rag=rag or agent, agent=agent))
+
+    def decide(self, decision: Approval) -> None:
+        """The person's answer to ``approvalNeeded``; thread-safe, it must not wait behind the engine."""
+        self._engine.decide_tool_call(decision)
 
     def regenerate(self, question: str, *, rag: bool = True) -> bool:
         """Ask the current conversation's last ``question`` again, in place of its answer."""
