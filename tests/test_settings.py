@@ -217,5 +217,5 @@ def test_tool_settings_are_bounded_and_the_notes_folder_is_a_full_path(
         load_settings(tmp_path)
     monkeypatch.delenv("HEARTH_TOOLS__MAX_STEPS")
     (tmp_path / "settings.json").write_text(json.dumps({"tools": {"notes_folder": "../notes"}}))
-    with pytest.raises(HearthError, match=r"tools\.notes_folder: Value error, give the full path of a folder"):
+    with pytest.raises(HearthError, match=r"tools\.notes_folder: give the full path of a folder"):
         load_settings(tmp_path)
