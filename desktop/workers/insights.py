@@ -3,23 +3,19 @@ thread (clustering 100,000 passages takes seconds), and feedback on answers save
 
 from __future__ import annotations
 
-import logging
 import time
 
 from PySide6.QtCore import QObject, Slot
 
 from desktop.core.types import Message
-from desktop.services.conversations import ConversationStore
 from desktop.services.home import Home
 from desktop.services.insights import answer_insights
 from desktop.services.library_insights import library_insights
-from desktop.services.workspace import Workspace
 from desktop.workers.errors import reported
 from desktop.workers.events import FeedbackRequest, InsightsSnapshot, Problem
+from desktop.workers.thread_stores import ThreadStores
 from desktop.workers.threads import quit_current_thread
 from desktop.workers.typed import carrying
-
-log = logging.getLogger("hearth.insights")
 
 
 class InsightsWorker(QObject):
@@ -30,41 +26,26 @@ class InsightsWorker(QObject):
     def __init__(self, home: Home) -> None:
         super().__init__()
         self._home = home
-        self._store: ConversationStore | None = None
-        self._workspace: Workspace | None = None
+        self._stores = ThreadStores(home)
 
     @Slot(object)
     @reported("insights")
     def refresh(self, with_library: bool) -> None:
-        answers = answer_insights(self._conversations(), now=time.time())
+        answers = answer_insights(self._stores.conversations(), now=time.time())
         self.ready.emit(InsightsSnapshot(answers=answers))
         if with_library:
-            library = library_insights(self._ws(), self._home.insights_dir)
+            library = library_insights(self._stores.workspace(), self._home.insights_dir)
             self.ready.emit(InsightsSnapshot(answers=answers, library=library))
 
     @Slot(object)
     @reported("chat")
     def set_feedback(self, request: FeedbackRequest) -> None:
-        self.feedback_saved.emit(self._conversations().set_feedback(request.message_id, request.feedback))
+        self.feedback_saved.emit(self._stores.conversations().set_feedback(request.message_id, request.feedback))
 
     @Slot()
     def close(self) -> None:
         try:
-            if self._store is not None:
-                self._store.close()
-            if self._workspace is not None:
-                self._workspace.close()
-        except Exception:
-            log.exception("closing the insights stores")
+            self._stores.close()
         finally:
             quit_current_thread()
 
-    def _conversations(self) -> ConversationStore:
-        if self._store is None:
-            self._store = self._home.conversations()
-        return self._store
-
-    def _ws(self) -> Workspace:
-        if self._workspace is None:
-            self._workspace = self._home.workspace()
-        return self._workspace

@@ -7,7 +7,6 @@ the other threads write).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
@@ -18,10 +17,8 @@ from desktop.core.private import write_private_text
 from desktop.core.settings import HearthSettings, save_settings
 from desktop.llm.crash_marks import crashed_models
 from desktop.services import export
-from desktop.services.conversations import ConversationStore
 from desktop.services.home import Home
 from desktop.services.models import add_model, available_models
-from desktop.services.workspace import Workspace
 from desktop.workers.errors import reported
 from desktop.workers.events import (
     ConversationContent,
@@ -32,10 +29,9 @@ from desktop.workers.events import (
     Problem,
     RenameRequest,
 )
+from desktop.workers.thread_stores import ThreadStores
 from desktop.workers.threads import quit_current_thread
 from desktop.workers.typed import carrying
-
-log = logging.getLogger("hearth.store")
 
 
 class StoreWorker(QObject):
@@ -52,8 +48,7 @@ class StoreWorker(QObject):
     def __init__(self, home: Home) -> None:
         super().__init__()
         self._home = home
-        self._store: ConversationStore | None = None
-        self._workspace: Workspace | None = None
+        self._stores = ThreadStores(home, writes=True)
         self._search = ""
 
     @Slot()
@@ -68,13 +63,13 @@ class StoreWorker(QObject):
     @reported("chat")
     def list_conversations(self, search: str) -> None:
         self._search = search
-        found = self._conversations().list(search.strip() or None)
+        found = self._stores.conversations().list(search.strip() or None)
         self.conversations.emit(ConversationList(search=search, conversations=tuple(found)))
 
     @Slot(object)
     @reported("chat")
     def open_conversation(self, conversation_id: int) -> None:
-        store = self._conversations()
+        store = self._stores.conversations()
         self.opened.emit(ConversationContent(
             conversation=store.get(conversation_id), messages=tuple(store.messages(conversation_id))
         ))
@@ -82,20 +77,20 @@ class StoreWorker(QObject):
     @Slot(object)
     @reported("chat")
     def rename_conversation(self, request: RenameRequest) -> None:
-        self._conversations().rename(request.conversation_id, request.title)
+        self._stores.conversations().rename(request.conversation_id, request.title)
         self.list_conversations(self._search)
 
     @Slot(object)
     @reported("chat")
     def delete_conversation(self, conversation_id: int) -> None:
-        self._conversations().delete(conversation_id)
+        self._stores.conversations().delete(conversation_id)
         self.deleted.emit(conversation_id)
         self.list_conversations(self._search)
 
     @Slot(object)
     @reported("export")
     def export_conversation(self, request: ExportRequest) -> None:
-        store = self._conversations()
+        store = self._stores.conversations()
         if request.format == "json":
             text = export.export_json(store, request.conversation_id).model_dump_json(indent=2)
         else:
@@ -107,7 +102,7 @@ class StoreWorker(QObject):
     @Slot()
     @reported("library")
     def refresh_library(self) -> None:
-        registry = self._ws().registry
+        registry = self._stores.workspace().registry
         self.library.emit(LibrarySnapshot(
             documents=tuple(registry.documents()), roots=tuple(registry.roots()),
             passages=registry.counts()["chunks"],
@@ -116,7 +111,7 @@ class StoreWorker(QObject):
     @Slot()
     @reported("model")
     def list_models(self) -> None:
-        workspace = self._ws()
+        workspace = self._stores.workspace()
         models = available_models(workspace)
         crashed = frozenset(crashed_models(self._home.data_dir))
         self.models.emit(ModelCatalog(models=tuple(models), crashed=crashed))
@@ -124,7 +119,7 @@ class StoreWorker(QObject):
     @Slot(object)
     @reported("model")
     def add_model(self, path: str) -> None:
-        info = add_model(self._ws(), Path(path))
+        info = add_model(self._stores.workspace(), Path(path))
         self.model_added.emit(info)
         self.list_models()
 
@@ -140,25 +135,10 @@ class StoreWorker(QObject):
     @Slot()
     def close(self) -> None:
         try:
-            if self._store is not None:
-                self._store.close()
-            if self._workspace is not None:
-                self._workspace.close()
-        except Exception:
-            log.exception("closing the store")
+            self._stores.close()
         finally:
             quit_current_thread()
 
-    # Opened on first use, in this thread (a request can arrive before ``start``).
-    def _conversations(self) -> ConversationStore:
-        if self._store is None:
-            self._store = self._home.conversations()
-        return self._store
-
-    def _ws(self) -> Workspace:
-        if self._workspace is None:
-            self._workspace = self._home.workspace(writes=True)
-        return self._workspace
 
 
 def _adapters(settings: HearthSettings) -> list[str]:
