@@ -39,8 +39,8 @@ CORPORA = {
 DEPTH = 200
 # The app's rules for questions naming something specific and for unrelated vector candidates
 # (see desktop/services/retrieval.py).
-SELECTIVE_TERM_PASSAGES = HearthSettings.model_fields["selective_term_passages"].default
-SELECTIVE_KEYWORD_WEIGHT = HearthSettings.model_fields["selective_keyword_weight"].default
+SELECTIVE_TERM_PASSAGES = RetrievalSettings.model_fields["selective_term_passages"].default
+SELECTIVE_KEYWORD_WEIGHT = RetrievalSettings.model_fields["selective_keyword_weight"].default
 VECTOR_FLOOR = RetrievalSettings.model_fields["vector_floor"].default
 
 
@@ -132,11 +132,15 @@ class Config:
     depth: int
     collapse: bool
     selective: bool = False  # the app's rule: more keyword weight when a question's term is rare
+    rrf_k: int = ranking.RRF_K
+    damping: float = 0.5  # for "damped": how much each next passage of a document counts
 
     def name(self) -> str:
         fusion = "+".join(self.retrievers) if len(self.retrievers) == 1 else f"{self.fusion}(kw={self.keyword_weight})"
         rule = " selective" if self.selective else ""
-        return f"{fusion}{rule} {self.aggregation} n={self.depth}{' dedup' if self.collapse else ''}"
+        tuning = f" k={self.rrf_k}" if self.rrf_k != ranking.RRF_K else ""
+        tuning += f" d={self.damping}" if self.aggregation == "damped" and self.damping != 0.5 else ""
+        return f"{fusion}{rule} {self.aggregation}{tuning} n={self.depth}{' dedup' if self.collapse else ''}"
 
 
 def configs() -> list[Config]:
@@ -150,7 +154,12 @@ def configs() -> list[Config]:
             found.append(Config(("vector", "keyword"), fusion, weight, aggregation, depth, collapse))
         for weight in (0.3, 0.5):
             found.append(Config(("vector", "keyword"), "rrf", weight, aggregation, depth, collapse, selective=True))
-    return found
+    # How flat the fused scores are (RRF's k) and how much a document's further passages add.
+    for rrf_k, damping, depth in itertools.product((10, 20, 60), (0.1, 0.25, 0.5), (30, 50, 100)):
+        for weight in (0.3, 0.5):
+            found.append(Config(("vector", "keyword"), "rrf", weight, "damped", depth, True, True, rrf_k, damping))
+        found.append(Config(("vector",), "rrf", 0.0, "damped", depth, True, False, rrf_k, damping))
+    return list(dict.fromkeys(found))
 
 
 def ranked_paths(config: Config, record: dict[str, Any], chunks: dict[str, dict[str, Any]]) -> list[list[str]]:
@@ -162,7 +171,7 @@ def ranked_paths(config: Config, record: dict[str, Any], chunks: dict[str, dict[
     selective = config.selective and rarest is not None and rarest <= SELECTIVE_TERM_PASSAGES
     if config.fusion == "rrf":
         weight = SELECTIVE_KEYWORD_WEIGHT if selective else config.keyword_weight
-        fused = ranking.rrf(lists, {"vector": 1.0, "keyword": weight})
+        fused = ranking.rrf(lists, {"vector": 1.0, "keyword": weight}, k=config.rrf_k)
     else:
         fused = convex(lists, config.keyword_weight, config.fusion)
     document_of = {i: int(chunks[str(i)]["doc"]) for i, _, _ in fused}
@@ -177,8 +186,8 @@ def ranked_paths(config: Config, record: dict[str, Any], chunks: dict[str, dict[
                 shown.append([path_of[document]])
         return shown
     if config.aggregation == "rrf-sum":  # each passage counts 1 / (60 + its rank in the fused list)
-        fused = [(i, 1 / (ranking.RRF_K + rank), found) for rank, (i, _, found) in enumerate(fused, start=1)]
-    documents = ranking.rank_documents(fused, document_of, damping={"best": 0.0, "damped": 0.5}.get(
+        fused = [(i, 1 / (config.rrf_k + rank), found) for rank, (i, _, found) in enumerate(fused, start=1)]
+    documents = ranking.rank_documents(fused, document_of, damping={"best": 0.0, "damped": config.damping}.get(
         config.aggregation, 1.0))
     if not config.collapse:
         return [[path_of[d.document]] for d in documents]

@@ -35,6 +35,12 @@ _LINES = frozenset("li dt dd tr caption figcaption option legend".split())
 _BREAKS = ("\n", "\n\n")
 _CELLS = frozenset({"td", "th"})
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
+# Link menus (site navigation, a page's table of contents) are dropped like <nav>: saved pages
+# repeat them at the top of every page, where they crowd the first passage's words and vector.
+_MENU_BLOCKS = frozenset("ul ol menu dl div table p".split())
+_MENU_MIN_LINKS = 3
+_MENU_LINK_SHARE = 0.75  # of the block's words are link text...
+_MENU_WORDS_PER_LINK = 5  # ...and its links are short: menu entries, not sentences
 _SPACES = re.compile(r"\s+")
 _CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE
@@ -42,12 +48,14 @@ _CHARSET = re.compile(
 
 
 def load(path: Path, limits: LoadLimits, kind: str) -> ExtractedDocument:
-    extractor = HtmlExtractor(limits)
-    extractor.feed(read_bytes(path, limits.max_bytes))
-    sections = extractor.sections()
-    if not sections:
-        raise ParseError("empty document")
-    return ExtractedDocument(kind=kind, title=extractor.title, sections=sections)
+    data = read_bytes(path, limits.max_bytes)
+    for drop_menus in (True, False):  # a page that is nothing but links keeps them
+        extractor = HtmlExtractor(limits, drop_menus=drop_menus)
+        extractor.feed(data)
+        sections = extractor.sections()
+        if sections:
+            return ExtractedDocument(kind=kind, title=extractor.title, sections=sections)
+    raise ParseError("empty document")
 
 
 def decode_html(data: bytes) -> str:
@@ -60,8 +68,9 @@ def decode_html(data: bytes) -> str:
 class HtmlExtractor:
     """Feed one or more pages in reading order (EPUB chapters); headings carry over between pages."""
 
-    def __init__(self, limits: LoadLimits) -> None:
+    def __init__(self, limits: LoadLimits, *, drop_menus: bool = True) -> None:
         self._limits = limits
+        self._drop_menus = drop_menus
         self._builder = SectionBuilder()
         self._parts: list[str] = []  # text since the last heading, with "\n"/"\n\n" for blocks
         self.title: str | None = None
@@ -96,6 +105,7 @@ class HtmlExtractor:
         return root
 
     def _walk(self, root: etree._Element) -> None:
+        menus = _link_menus(root) if self._drop_menus else set()
         depth = 0
         cells: list[int] = []  # cells seen so far in each open table row
         in_cell = in_pre = in_content = 0
@@ -106,7 +116,9 @@ class HtmlExtractor:
                 if event == "end":
                     self._text(element.tail, in_pre)
                 continue
-            dropped = tag in _DROPPED or (tag in _CHROME and not in_content) or _hidden(element)
+            dropped = (
+                tag in _DROPPED or (tag in _CHROME and not in_content) or _hidden(element) or element in menus
+            )
             if event == "end":
                 depth -= 1
                 if not dropped:
@@ -140,7 +152,7 @@ class HtmlExtractor:
             self._text(element.text, in_pre)
 
     def _heading(self, level: int, element: etree._Element) -> bool:
-        text = _SPACES.sub(" ", "".join(element.itertext()))
+        text = _SPACES.sub(" ", _visible_text(element))
         self._flush()
         started = self._builder.heading(level, text)
         if started and self._first_heading is None:
@@ -172,6 +184,48 @@ class HtmlExtractor:
     def _flush(self) -> None:
         self._builder.add("".join(self._parts))
         self._parts = []
+
+
+def _link_menus(root: etree._Element) -> set[etree._Element]:
+    """Blocks that are mostly short links, found in one bottom-up pass (words, link words, links)."""
+    counts: dict[etree._Element, tuple[int, int, int]] = {}
+    menus: set[etree._Element] = set()
+    for _, element in etree.iterwalk(root, events=("end",)):
+        words = _word_count(element.text)
+        link_words = links = 0
+        for child in element:
+            child_words, child_link_words, child_links = counts.pop(child, (0, 0, 0))
+            words += child_words + _word_count(child.tail)
+            link_words += child_link_words
+            links += child_links
+        if element.tag == "a":
+            link_words, links = words, links + 1
+        counts[element] = (words, link_words, links)
+        if (
+            element.tag in _MENU_BLOCKS and links >= _MENU_MIN_LINKS
+            and link_words >= _MENU_LINK_SHARE * words and words <= _MENU_WORDS_PER_LINK * links
+        ):
+            menus.add(element)
+    return menus
+
+
+def _visible_text(element: etree._Element) -> str:
+    """The element's text without what a reader never sees (a stray <style> a broken page nests in a heading)."""
+    parts: list[str] = []
+    walker = etree.iterwalk(element, events=("start", "end"))
+    for event, node in walker:
+        if event == "start":
+            if node is not element and (node.tag in _DROPPED or not isinstance(node.tag, str)):
+                walker.skip_subtree()
+            else:
+                parts.append(node.text or "")
+        elif node is not element:
+            parts.append(node.tail or "")
+    return "".join(parts)
+
+
+def _word_count(text: str | None) -> int:
+    return len(text.split()) if text else 0
 
 
 def _hidden(element: etree._Element) -> bool:

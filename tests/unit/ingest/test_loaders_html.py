@@ -198,3 +198,38 @@ def test_text_after_skipped_elements_is_kept(tmp_path: Path) -> None:
         (None, "Keep this tail"),
         ("Head", "Head\n\nloose text end"),
     ]
+
+
+SAVED_PAGE = """<html><head><title>Checksums</title></head><body>
+<div class="menu"><ul><li><a href="/">Home</a><li><a href="/about">About</a><li><a href="/docs">Documentation</a>
+<li><a href="/download">Download</a><li><a href="/support">Support</a></ul></div>
+<div class="toc"><a href="#1">1. Overview</a><br><a href="#2">2. Compiling the shim</a><br><a href="#3">3. Usage</a></div>
+<h1>1. Overview</h1>
+<p>The shim adds a checksum to every page, as <a href="vfs.html">a VFS</a> does, and
+<a href="verify.html">verifies it</a> on each read of <a href="pages.html">a page</a>.</p>
+<h2>See also</h2>
+<ul><li><a href="vfs.html">The VFS interface, which every shim builds on to intercept reads and writes</a>
+<li><a href="corrupt.html">How database files become corrupt, and how to recover what is left of them</a>
+<li><a href="backup.html">Copying a live database safely with the online backup interface</a></ul>
+</body></html>"""
+
+
+def test_link_menus_are_dropped_like_nav_but_content_links_stay(tmp_path: Path) -> None:
+    """Saved pages repeat their site menu and table of contents on top; they are not the page's text."""
+    text = load_document(_page(tmp_path, SAVED_PAGE)).text
+    for menu_word in ("Home", "Download", "Support", "Compiling the shim"):
+        assert menu_word not in text
+    assert "as a VFS does, and verifies it on each read of a page." in text  # links inside a sentence
+    assert "Copying a live database safely with the online backup interface" in text  # descriptive links
+
+
+def test_a_page_of_nothing_but_links_keeps_them(tmp_path: Path) -> None:
+    page = "<html><body><ul>" + "".join(f'<li><a href="p{n}.html">Part {n}</a>' for n in range(6)) + "</ul></body></html>"
+    assert load_document(_page(tmp_path, page)).text == "\n".join(f"Part {n}" for n in range(6))
+
+
+def test_a_style_a_broken_page_nests_in_a_heading_is_not_heading_text(tmp_path: Path) -> None:
+    page = '<html><body><h2 align="center">Documentation</h1><style>.x { margin: 0 }</style><p>Lists.</p></body></html>'
+    document = load_document(_page(tmp_path, page))
+    assert all("margin" not in (section.heading or "") for section in document.sections)
+    assert "margin" not in document.text
