@@ -203,7 +203,8 @@ def test_text_after_skipped_elements_is_kept(tmp_path: Path) -> None:
 SAVED_PAGE = """<html><head><title>Checksums</title></head><body>
 <div class="menu"><ul><li><a href="/">Home</a><li><a href="/about">About</a><li><a href="/docs">Documentation</a>
 <li><a href="/download">Download</a><li><a href="/support">Support</a></ul></div>
-<div class="toc"><a href="#1">1. Overview</a><br><a href="#2">2. Compiling the shim</a><br><a href="#3">3. Usage</a></div>
+<div class="toc"><a href="#1">1. Overview</a><br><a href="#2">2. Compiling the shim</a><br>
+<a href="#3">3. Usage</a></div>
 <h1>1. Overview</h1>
 <p>The shim adds a checksum to every page, as <a href="vfs.html">a VFS</a> does, and
 <a href="verify.html">verifies it</a> on each read of <a href="pages.html">a page</a>.</p>
@@ -224,7 +225,8 @@ def test_link_menus_are_dropped_like_nav_but_content_links_stay(tmp_path: Path) 
 
 
 def test_a_page_of_nothing_but_links_keeps_them(tmp_path: Path) -> None:
-    page = "<html><body><ul>" + "".join(f'<li><a href="p{n}.html">Part {n}</a>' for n in range(6)) + "</ul></body></html>"
+    items = "".join(f'<li><a href="p{n}.html">Part {n}</a>' for n in range(6))
+    page = f"<html><body><ul>{items}</ul></body></html>"
     assert load_document(_page(tmp_path, page)).text == "\n".join(f"Part {n}" for n in range(6))
 
 
