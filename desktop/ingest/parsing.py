@@ -31,7 +31,7 @@ from pydantic_core import PydanticSerializationError
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument, Frozen, ParsedFile
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import PageProgress
+from desktop.ingest.loaders import OcrPages
 
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
@@ -85,14 +85,12 @@ def make_chunker(config: ChunkingConfig) -> Any:
     )
 
 
-def parse_one(
-    path: Path, config: ParserConfig, chunker: Any = None, progress: PageProgress = lambda page, pages: None
-) -> ParseOutcome:
+def parse_one(path: Path, config: ParserConfig, chunker: Any = None, ocr: OcrPages | None = None) -> ParseOutcome:
     """Load (and chunk, if the config says so) one file in this process: the worker body."""
     from desktop.ingest.loaders import load_document
 
     started = time.perf_counter()
-    document = load_document(path, config.limits, progress)
+    document = load_document(path, config.limits, ocr)
     parsed_at = time.perf_counter()
     if config.chunking is None:
         return ParseOutcome(path=str(path), document=document, parse_s=parsed_at - started)
@@ -122,7 +120,7 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
         except EOFError:
             return  # the indexer has gone away
         try:
-            outcome = parse_one(Path(path), config, chunker, step)
+            outcome = parse_one(Path(path), config, chunker, OcrPages(started=step))
         except ParseError as exc:
             outcome = ParseOutcome(path=path, error=str(exc))
         except MemoryError:

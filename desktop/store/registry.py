@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     context TEXT NOT NULL DEFAULT '',
-    ocr_confidence REAL  -- 0..1 for text read by OCR; NULL for a text layer
+    ocr_confidence REAL,  -- 0..1 for text read by OCR; NULL for a text layer
+    ocr_boxes BLOB  -- OCR only: each word's box on its page (desktop/core/word_boxes.py)
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
@@ -90,6 +91,7 @@ class StoredChunk:
     end: int
     context: str
     ocr_confidence: float | None
+    ocr_boxes: bytes | None = None
 
 
 class Registry:
@@ -103,6 +105,8 @@ class Registry:
                 self.db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
             if "ocr_confidence" not in columns:  # registries made before OCR
                 self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_confidence REAL")
+            if "ocr_boxes" not in columns:  # registries made before OCR kept where its words are
+                self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_boxes BLOB")
 
     def close(self) -> None:
         self.db.close()
@@ -298,10 +302,10 @@ class Registry:
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end, context,"
-                " ocr_confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " ocr_confidence, ocr_boxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end, d.context,
-                     d.ocr_confidence)
+                     d.ocr_confidence, d.ocr_boxes)
                     for doc, _, d in items
                 ),
             )
@@ -325,13 +329,14 @@ class Registry:
                 batch,
             )
             for row in rows:
+                columns = row.keys()  # ``in row`` would look among the values
                 found[row["id"]] = StoredChunk(
                     id=row["id"], document_id=row["document_id"], path=row["path"], title=row["title"],
                     seq=row["seq"], text=row["text"], page=row["page"], heading=row["heading"],
                     start=row["start"], end=row["end"], context=row["context"],
-                    # A registry opened read-only is not migrated: one made before OCR has no such column
-                    # (``in row`` would look among the values).
-                    ocr_confidence=row["ocr_confidence"] if "ocr_confidence" in row.keys() else None,  # noqa: SIM118
+                    # A registry opened read-only is not migrated: one made before OCR has no such columns.
+                    ocr_confidence=row["ocr_confidence"] if "ocr_confidence" in columns else None,
+                    ocr_boxes=row["ocr_boxes"] if "ocr_boxes" in columns else None,
                 )
         return found
 
