@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.types import ChunkDraft, DocumentInfo, DocumentStatus
+from desktop.core.types import ChunkDraft, DocumentInfo, DocumentStatus, OcrPage, OcrText
 from desktop.store.sqlite import connect, transaction
 
 SEQ_BITS = 20
@@ -58,6 +58,17 @@ CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
 -- cleared once both sides agree. After a crash, these are the only ids worth looking at.
 CREATE TABLE IF NOT EXISTS vector_journal (chunk_id INTEGER PRIMARY KEY);
+-- Pages of a file read by OCR while it is being read, by its content: a run interrupted mid-file reads only
+-- the rest next time. Dropped once the file is indexed or refused, changed, or forgotten.
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    content_hash TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    path TEXT NOT NULL,  -- where it was read: pages of a file that changed or went are found by it
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    boxes BLOB NOT NULL,
+    PRIMARY KEY (content_hash, page)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, heading, text,
     tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
@@ -202,6 +213,7 @@ class Registry:
                     " reason = ?, chunk_count = 0, indexed_at = NULL WHERE id = ?",
                     (kind, size, mtime, content_hash, DocumentStatus.FAILED, reason, row["id"]),
                 )
+            self.db.execute("DELETE FROM ocr_pages WHERE content_hash = ?", (content_hash,))
             return old_chunks
 
     def mark_indexed(self, document_id: int) -> None:
@@ -212,6 +224,11 @@ class Registry:
             self.db.execute(
                 "UPDATE documents SET status = ?, chunk_count = ?, indexed_at = ? WHERE id = ?",
                 (DocumentStatus.INDEXED, count, time.time(), document_id),
+            )
+            # Its passages are all stored: the pages kept in case its reading was interrupted are not needed.
+            self.db.execute(
+                "DELETE FROM ocr_pages WHERE content_hash = (SELECT content_hash FROM documents WHERE id = ?)",
+                (document_id,),
             )
 
     def touch(self, document_id: int, *, size: int, mtime: float) -> None:
@@ -230,7 +247,10 @@ class Registry:
         """Remove a document and its chunks; returns the chunk ids whose vectors must go too."""
         with transaction(self.db):
             chunk_ids = self._delete_chunks(document_id)
+            row = self.db.execute("SELECT content_hash FROM documents WHERE id = ?", (document_id,)).fetchone()
             self.db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+            if row is not None:
+                self._drop_unowned_pages([row["content_hash"]])
         return chunk_ids
 
     def clear_chunks(self, document_id: int) -> list[int]:
@@ -275,6 +295,49 @@ class Registry:
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         self.db.executemany("INSERT OR IGNORE INTO vector_journal(chunk_id) VALUES (?)", ((i,) for i in ids))
         return ids
+
+    # -- pages read by OCR, kept while their file is being read ------------------------------
+    def keep_ocr_page(self, path: str, content_hash: str, page: OcrPage) -> None:
+        read = page.read
+        self.db.execute(
+            "INSERT OR REPLACE INTO ocr_pages(content_hash, page, path, text, confidence, boxes)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (content_hash, page.page, path, read.text, read.confidence, read.boxes),
+        )
+
+    def ocr_pages(self, content_hash: str) -> list[OcrPage]:
+        rows = self.db.execute(
+            "SELECT page, text, confidence, boxes FROM ocr_pages WHERE content_hash = ? ORDER BY page", (content_hash,)
+        )
+        return [
+            OcrPage(page=row["page"], read=OcrText(text=row["text"], confidence=row["confidence"], boxes=row["boxes"]))
+            for row in rows
+        ]
+
+    def ocr_page_hashes(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT DISTINCT content_hash FROM ocr_pages")}
+
+    def drop_ocr_pages(self, *, under: str, keep: Iterable[tuple[str, str]] = ()) -> None:
+        """Drop the pages read from files at or below ``under`` but those of (path, content hash) in ``keep``:
+        the files still being read as they were."""
+        prefix = under.rstrip("/") + "/"
+        kept = set(keep)
+        rows = self.db.execute(
+            "SELECT DISTINCT path, content_hash FROM ocr_pages WHERE path = ? OR substr(path, 1, ?) = ?",
+            (under, len(prefix), prefix),
+        ).fetchall()
+        with transaction(self.db):
+            self.db.executemany(
+                "DELETE FROM ocr_pages WHERE path = ? AND content_hash = ?",
+                (tuple(row) for row in rows if tuple(row) not in kept),
+            )
+
+    def _drop_unowned_pages(self, hashes: Iterable[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM ocr_pages WHERE content_hash = ? AND NOT EXISTS"
+            " (SELECT 1 FROM documents WHERE content_hash = ocr_pages.content_hash)",
+            ((content_hash,) for content_hash in hashes),
+        )
 
     # -- the vector journal -------------------------------------------------------------------
     def journal_add(self, ids: Sequence[int]) -> None:
