@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from desktop.core import word_boxes
-from desktop.core.types import ChunkDraft
+from desktop.core.types import ChunkDraft, DocumentStatus
+from desktop.ingest.loaders.image import NO_TEXT
 from desktop.store.registry import Registry, chunk_id
 
 # The chunks table as Hearth made it before OCR kept where its words are.
@@ -46,4 +47,18 @@ def test_an_old_registry_is_read_without_boxes_read_only_or_not(tmp_path: Path) 
     registry.add_chunks([(1, None, ChunkDraft(seq=1, text="two words", page=1, start=18, end=27,
                                                ocr_confidence=0.8, ocr_boxes=boxes))])
     assert registry.chunks([chunk_id(1, 1)])[chunk_id(1, 1)].ocr_boxes == boxes
+    registry.close()
+
+
+def test_a_picture_that_failed_for_having_no_text_is_skipped_once_opened(tmp_path: Path) -> None:
+    """Before, a photo was 'failed: no text found in the image (OCR)'; unchanged, it is not read again."""
+    path = _old_registry(tmp_path / "index" / "registry.sqlite3")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO documents(path, kind, size, mtime, content_hash, status, reason) VALUES"
+                   " ('/photos/cat.jpg', 'image', 5, 1.0, 'def', 'failed', 'no text found in the image (OCR)'),"
+                   " ('/photos/cut.jpg', 'image', 5, 1.0, 'ghi', 'failed', 'damaged image (truncated or corrupt)')")
+    registry = Registry(path)
+    cat, cut = registry.document_by_path("/photos/cat.jpg"), registry.document_by_path("/photos/cut.jpg")
+    assert cat is not None and (cat.status, cat.reason) == (DocumentStatus.SKIPPED, NO_TEXT)
+    assert cut is not None and cut.status == DocumentStatus.FAILED
     registry.close()

@@ -87,6 +87,7 @@ class DocumentStatus(StrEnum):
     PENDING = "pending"  # chunks being written; not yet searchable as a whole
     INDEXED = "indexed"
     FAILED = "failed"
+    SKIPPED = "skipped"  # readable, but holds no text (a photo): reported apart from failures
 
 
 class DocumentInfo(Frozen):
@@ -115,6 +116,7 @@ class IndexReport(Frozen):
     unchanged: int = 0
     removed: int = 0
     failed: tuple[FailedFile, ...] = ()
+    skipped: tuple[FailedFile, ...] = ()  # files with no text to index (photos), with why
     chunks: int = 0
 
 

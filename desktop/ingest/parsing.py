@@ -33,7 +33,7 @@ from pydantic_core import PydanticSerializationError
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument, Frozen, OcrPage, ParsedFile
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import OcrPages
+from desktop.ingest.loaders import NothingToRead, OcrPages
 
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
@@ -64,6 +64,7 @@ class ParseOutcome(Frozen):
     parsed: ParsedFile | None = None
     document: ExtractedDocument | None = None  # when the pool does not chunk
     error: str | None = None
+    skipped: bool = False  # the error says the file holds no text (a photo), not that it could not be read
     parse_s: float = 0.0  # measured in the worker, for the benchmarks' time split
     chunk_s: float = 0.0
 
@@ -136,6 +137,8 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
         try:
             pages = {page.page: page.read for page in _PAGES.validate_json(known)} if known else {}
             outcome = parse_one(Path(path), config, chunker, OcrPages(pages, started=step, finished=read))
+        except NothingToRead as exc:
+            outcome = ParseOutcome(path=path, error=str(exc), skipped=True)
         except ParseError as exc:
             outcome = ParseOutcome(path=path, error=str(exc))
         except MemoryError:

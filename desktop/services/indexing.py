@@ -83,11 +83,12 @@ class _Tally:
     removed: int = 0
     chunks: int = 0
     failed: list[FailedFile] = field(default_factory=list)
+    skipped: list[FailedFile] = field(default_factory=list)
 
     def report(self) -> IndexReport:
         return IndexReport(
             added=self.added, updated=self.updated, unchanged=self.unchanged,
-            removed=self.removed, failed=tuple(self.failed), chunks=self.chunks,
+            removed=self.removed, failed=tuple(self.failed), skipped=tuple(self.skipped), chunks=self.chunks,
         )
 
 
@@ -328,12 +329,16 @@ class Indexer:
         if parsed is not None and len(parsed.chunks) > MAX_CHUNKS_PER_DOCUMENT:
             parsed, outcome = None, ParseOutcome(path=item.path, error="too many passages in one file")
         if parsed is None:
+            # A photo in a folder of documents is no failure: it is reported apart, as skipped.
+            status = DocumentStatus.SKIPPED if outcome.skipped else DocumentStatus.FAILED
             old = self.registry.mark_failed(
                 path=item.path, kind=kind, size=item.size, mtime=item.mtime,
-                content_hash=job.content_hash, reason=outcome.error or "unreadable",
+                content_hash=job.content_hash, reason=outcome.error or "unreadable", status=status,
             )
             self.workspace.drop_vectors(old)
-            tally.failed.append(FailedFile(path=item.path, reason=outcome.error or "unreadable"))
+            (tally.skipped if outcome.skipped else tally.failed).append(
+                FailedFile(path=item.path, reason=outcome.error or "unreadable")
+            )
             return
         if job.existing is not None and not job.resumable:
             self.workspace.drop_vectors(self.registry.clear_chunks(job.existing.id))

@@ -118,6 +118,11 @@ class Registry:
                 self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_confidence REAL")
             if "ocr_boxes" not in columns:  # registries made before OCR kept where its words are
                 self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_boxes BLOB")
+            # Registries made before a picture without text was skipped rather than failed.
+            self.db.execute(
+                "UPDATE documents SET status = 'skipped', reason = 'no text found (image)'"
+                " WHERE status = 'failed' AND reason = 'no text found in the image (OCR)'"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -194,9 +199,11 @@ class Registry:
         )
 
     def mark_failed(
-        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str, reason: str
+        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str, reason: str,
+        status: DocumentStatus = DocumentStatus.FAILED,
     ) -> list[int]:
-        """Record a file that could not be indexed; returns chunk ids of an older version to drop."""
+        """Record a file that could not be indexed (or, ``status`` SKIPPED, that holds no text); returns chunk
+        ids of an older version to drop."""
         with transaction(self.db):
             row = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
             old_chunks: list[int] = []
@@ -204,14 +211,14 @@ class Registry:
                 self.db.execute(
                     "INSERT INTO documents(path, kind, size, mtime, content_hash, status, reason)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (path, kind, size, mtime, content_hash, DocumentStatus.FAILED, reason),
+                    (path, kind, size, mtime, content_hash, status, reason),
                 )
             else:
                 old_chunks = self._delete_chunks(row["id"])
                 self.db.execute(
                     "UPDATE documents SET kind = ?, size = ?, mtime = ?, content_hash = ?, status = ?,"
                     " reason = ?, chunk_count = 0, indexed_at = NULL WHERE id = ?",
-                    (kind, size, mtime, content_hash, DocumentStatus.FAILED, reason, row["id"]),
+                    (kind, size, mtime, content_hash, status, reason, row["id"]),
                 )
             self.db.execute("DELETE FROM ocr_pages WHERE content_hash = ?", (content_hash,))
             return old_chunks
@@ -464,6 +471,7 @@ class Registry:
             "SELECT count(*) AS documents,"
             " coalesce(sum(status = 'indexed'), 0) AS indexed,"
             " coalesce(sum(status = 'failed'), 0) AS failed,"
+            " coalesce(sum(status = 'skipped'), 0) AS skipped,"
             " coalesce(sum(status = 'pending'), 0) AS pending FROM documents"
         ).fetchone()
         chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]

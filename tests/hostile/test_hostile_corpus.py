@@ -94,7 +94,8 @@ def is_human(reason: str) -> bool:
 
 
 def failures(report: IndexReport) -> dict[str, str]:
-    return {failed.path: failed.reason for failed in report.failed}
+    """Every file reported with a reason: failed, or skipped for holding no text (a picture without any)."""
+    return {failed.path: failed.reason for failed in (*report.failed, *report.skipped)}
 
 
 def pop_failure(failed: dict[str, str], path: Path) -> str | None:

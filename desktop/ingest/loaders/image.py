@@ -25,7 +25,7 @@ from desktop.ingest.loaders.ocr import MAX_PIXELS
 
 FORMATS = ("PNG", "JPEG", "TIFF", "WEBP")
 OCR_OFF = "an image, and OCR is turned off"
-NO_TEXT = "no text found in the image (OCR)"
+NO_TEXT = "no text found (image)"
 
 
 def load(path: Path, limits: LoadLimits, kind: str, ocr: OcrPages) -> ExtractedDocument:
