@@ -41,6 +41,7 @@ class StatusJson(BaseModel):
     documents: int
     chunks: int
     failed: int
+    skipped: int  # files with no text to index (photos): not failures
     embedder: str
     data_dir: str
     remote: list[str]  # what leaves the machine ("Remote vectors: host:port"); empty: nothing
@@ -142,12 +143,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
         _say(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.failed)} failed; {report.chunks} passages embedded."
+            f"{report.removed} removed, {len(report.failed)} failed{skipped}; {report.chunks} passages embedded."
         )
         for failure in report.failed:
             _say(f"  failed: {_shown(failure.path)}: {_shown(failure.reason)}")
+        for skip in report.skipped:
+            _say(f"  skipped: {_shown(skip.path)}: {_shown(skip.reason)}")
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 
@@ -186,7 +190,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     workspace = _workspace()
     counts = workspace.registry.counts()
     status = StatusJson(
-        documents=counts["documents"], chunks=counts["chunks"], failed=counts["failed"],
+        documents=counts["documents"], chunks=counts["chunks"], failed=counts["failed"], skipped=counts["skipped"],
         embedder=workspace.settings.index.embedder, data_dir=str(workspace.data_dir),
         remote=outside_machine(workspace.settings.backends),
     )
@@ -194,7 +198,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _emit_json(status.model_dump())
         return EXIT_OK
     _say(f"Data folder: {_shown(status.data_dir)}")
-    _say(f"Documents:   {status.documents} ({counts['indexed']} indexed, {status.failed} failed, "
+    skipped = f", {status.skipped} skipped (no text)" if status.skipped else ""
+    _say(f"Documents:   {status.documents} ({counts['indexed']} indexed, {status.failed} failed{skipped}, "
         f"{counts['pending']} unfinished)")
     _say(f"Passages:    {status.chunks}")
     _say(f"Embedder:    {_shown(status.embedder)}")

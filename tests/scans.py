@@ -16,23 +16,43 @@ FILLER = (
 ).split()
 
 
+def _page_size(dpi: int) -> tuple[int, int]:
+    return int(5.83 * dpi), int(8.27 * dpi)
+
+
+def _line_start(number: int, dpi: int) -> tuple[int, int]:
+    """Where page_image begins printing line ``number`` (0-based)."""
+    return int(0.6 * dpi), int(0.6 * dpi) + number * int(18 / 72 * dpi)
+
+
+def _font(dpi: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT), int(12 / 72 * dpi))
+
+
 def page_image(
     lines: list[str], *, seed: int = 0, dpi: int = DPI, angle: float = 1.5, noise: float = 20.0
 ) -> Image.Image:
     """An A5 page holding ``lines`` then filler text, as a scanner would give it: grey, askew and noisy."""
     rng = random.Random(seed)
-    width, height = int(5.83 * dpi), int(8.27 * dpi)
+    width, height = _page_size(dpi)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
-    font = ImageFont.truetype(str(FONT), int(12 / 72 * dpi))
+    font = _font(dpi)
     filler = [" ".join(rng.choice(FILLER) for _ in range(7)) for _ in range(12)]
-    y = int(0.6 * dpi)
-    for line in [*lines, "", *filler]:
-        draw.text((int(0.6 * dpi), y), line, font=font, fill=30)
-        y += int(18 / 72 * dpi)
+    for number, line in enumerate([*lines, "", *filler]):
+        draw.text(_line_start(number, dpi), line, font=font, fill=30)
     page = page.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255)
     speckle = np.random.default_rng(seed).normal(0.0, noise, (height, width))
     return Image.fromarray(np.clip(np.asarray(page, dtype=np.float64) + speckle, 0, 255).astype(np.uint8))
+
+
+def printed_box(lines: list[str], number: int, *, dpi: int = DPI) -> tuple[float, float, float, float]:
+    """Where the ink of ``lines[number]`` lies on a page_image(lines, angle=0): left, top, right, bottom, as
+    fractions of the page."""
+    width, height = _page_size(dpi)
+    draw = ImageDraw.Draw(Image.new("L", (1, 1)))
+    left, top, right, bottom = draw.textbbox(_line_start(number, dpi), lines[number], font=_font(dpi))
+    return left / width, top / height, right / width, bottom / height
 
 
 def blank_image(width: int = 1100, height: int = 1500, *, seed: int = 0) -> Image.Image:

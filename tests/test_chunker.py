@@ -98,3 +98,24 @@ def test_context_of_title_and_heading_fits_the_model_limit(embedder_folder: Path
     assert chunks[0].context.startswith("A very long document title")
     assert chunks[-1].heading == "Other" and chunks[-1].context.startswith("A very long")
     assert max(chunker.count([c.embedding_text() for c in chunks])) <= limit
+
+
+def test_a_passage_read_by_ocr_keeps_the_box_of_each_word_it_shows(chunker: Chunker) -> None:
+    """Windows cut from a long OCR'd page (and a word cut in two) each carry exactly their words' boxes."""
+    from desktop.core import word_boxes
+
+    words = [f"w{i}" for i in range(900)] + ["x" * 3000]  # a word too long for one window is cut inside
+    lines = "\n".join(" ".join(words[i : i + 9]) for i in range(0, len(words), 9))
+    boxes = [(i / 1000, 0.5, (i + 1) / 1000, 0.6) for i in range(len(words))]  # the box says which word
+    scanned = Section(text=lines, page=2, ocr_confidence=0.9, ocr_boxes=word_boxes.pack(boxes))
+    document = ExtractedDocument(kind="pdf", sections=(Section(text="A typed cover page.", page=1), scanned))
+    chunks = chunker.chunk(document)
+    assert chunks[0].ocr_boxes is None  # a text layer has no boxes
+    read = [c for c in chunks if c.page == 2]
+    assert len(read) > 3
+    start = len(document.sections[0].text) + len(document.SEPARATOR)
+    for chunk in read:
+        marked = word_boxes.boxes_for(chunk.text, chunk.ocr_boxes)
+        first = len(word_boxes.word_spans(document.text[start : chunk.start + 1])) - 1  # the word it begins in
+        assert [round(box[0] * 1000) for box in marked] == list(range(first, first + len(marked)))
+        assert len(marked) == len(chunk.text.split())

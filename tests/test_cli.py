@@ -33,7 +33,7 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
     indexed = hearth("index", "--json", str(corpus), home=hearth_home)
     assert indexed.returncode == 1, indexed.stderr  # one file failed, the rest indexed
     report = json.loads(indexed.stdout)
-    assert set(report) == {"added", "updated", "unchanged", "removed", "failed", "chunks"}
+    assert set(report) == {"added", "updated", "unchanged", "removed", "failed", "skipped", "chunks"}
     assert report["added"] == 5 and report["failed"][0]["path"].endswith("broken.pdf")
     assert report["failed"][0]["reason"]
     assert "Traceback" not in indexed.stderr
@@ -48,7 +48,7 @@ def test_index_search_status_eval_as_a_subprocess(corpus: Path, hearth_home: Pat
     assert hits == sorted(hits, key=lambda h: -h["score"])
 
     status = json.loads(hearth("status", "--json", home=hearth_home).stdout)
-    assert status == {"documents": 6, "chunks": status["chunks"], "failed": 1,
+    assert status == {"documents": 6, "chunks": status["chunks"], "failed": 1, "skipped": 0,
                       "embedder": "all-MiniLM-L6-v2", "data_dir": str(hearth_home), "remote": []}
 
     questions = tmp_path / "qa.jsonl"

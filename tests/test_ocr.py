@@ -4,6 +4,7 @@ bad images cost one file and a clear reason, within the parse limits."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import pytest
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import DocumentStatus, IndexProgress, IndexReport
 from desktop.ingest.loaders import SCANNED_OCR_OFF
+from desktop.ingest.loaders.image import NO_TEXT
 from desktop.services.answering import Answerer, AnswerFinished
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
@@ -137,6 +139,51 @@ def test_ocr_off_leaves_images_out_and_names_scanned_pdfs_then_on_reads_them(
     assert Retriever(workspace).search(_line("minutes.pdf", 3), 1)[0].page == 3
 
 
+# -- a picture without text is reported, but as skipped, not failed ---------------------------------------
+
+def test_a_picture_without_text_is_skipped_not_failed(workspace: Workspace, tmp_path: Path) -> None:
+    folder = tmp_path / "library"
+    folder.mkdir()
+    blank_image().save(folder / "photo.png")
+    page_image([_line("receipt.png", None)], seed=4).save(folder / "receipt.png")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    report = Indexer(workspace).index([folder])
+
+    assert failures(report) == {str(folder / "broken.pdf"): "not a valid PDF"}
+    assert [(f.path, f.reason) for f in report.skipped] == [(str(folder / "photo.png"), NO_TEXT)]
+    assert report.added == 1
+    photo = workspace.registry.document_by_path(str(folder / "photo.png"))
+    assert photo is not None and (photo.status, photo.reason) == (DocumentStatus.SKIPPED, NO_TEXT)
+    assert workspace.registry.counts() | {"chunks": 0} == {
+        "documents": 3, "indexed": 1, "failed": 1, "skipped": 1, "pending": 0, "chunks": 0,
+    }
+    # Nothing changed: the photo is not read again, nor reported again.
+    again = Indexer(workspace).index([folder])
+    assert (again.unchanged, again.skipped, again.failed) == (3, (), ())
+
+
+def test_the_command_line_counts_skipped_pictures_apart(tmp_path: Path) -> None:
+    folder = tmp_path / "library"
+    folder.mkdir()
+    blank_image().save(folder / "photo.png")
+    (folder / "note.txt").write_text(NOTE + "\n", encoding="utf-8")
+    home = tmp_path / "home"
+    indexed = _hearth("index", "--json", str(folder), home=home)
+    assert indexed.returncode == 0, indexed.stderr  # a photo is no failure
+    report = json.loads(indexed.stdout)
+    assert report["failed"] == [] and report["skipped"] == [{"path": str(folder / "photo.png"), "reason": NO_TEXT}]
+    status = json.loads(_hearth("status", "--json", home=home).stdout)
+    assert (status["documents"], status["failed"], status["skipped"]) == (2, 0, 1)
+    said = _hearth("index", str(folder), home=home).stdout  # unchanged now: nothing to report
+    assert "skipped" not in said and "0 failed" in said
+
+
+def _hearth(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    repo = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True, text=True, cwd=repo,
+                          env={**os.environ, "HEARTH_HOME": str(home)}, timeout=300)
+
+
 # -- bad input: one file and a clear reason, the rest indexed, memory and time bounded -----------------
 
 BAD: dict[str, tuple[Callable[[Path], object], str]] = {
@@ -146,7 +193,6 @@ BAD: dict[str, tuple[Callable[[Path], object], str]] = {
         "image is too large (12,000 × 10,000 pixels; the limit is 100 million pixels)",
     ),
     "cut.jpg": (write_truncated_jpeg, "damaged image (truncated or corrupt)"),
-    "blank.png": (lambda path: blank_image().save(path), "no text found in the image (OCR)"),
     "fax.tiff": (lambda path: write_many_page_tiff(path, 500), "image has too many pages (more than 100)"),
     "drawing.png": (write_postscript_named_png, "not a valid PNG, JPEG, TIFF or WebP image"),
     "blank-scan.pdf": (

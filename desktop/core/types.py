@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Bytes (OCR word boxes) cross the parse workers' pipes as JSON: base64 there.
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
 
 class Section(Frozen):
@@ -19,6 +20,22 @@ class Section(Frozen):
     page: int | None = None  # 1-based
     heading: str | None = None  # "Chapter > Section"
     ocr_confidence: float | None = None  # 0..1 when the text was read from a picture by OCR; None: a text layer
+    ocr_boxes: bytes | None = None  # OCR only: each word's box on the page (desktop/core/word_boxes.py)
+
+
+class OcrText(Frozen):
+    """What OCR read on one page."""
+
+    text: str  # clean words joined by " ", lines by "\n", paragraphs by "\n\n"
+    confidence: float  # 0..1, Tesseract's word confidences weighted by word length
+    boxes: bytes = b""  # each word's box on the page, in order (desktop/core/word_boxes.py)
+
+
+class OcrPage(Frozen):
+    """One page's OCR, kept while its file is being read so that an interrupted run need not read it again."""
+
+    page: int = Field(ge=1)
+    read: OcrText
 
 
 class ExtractedDocument(Frozen):
@@ -46,6 +63,7 @@ class ChunkDraft(Frozen):
     end: int
     context: str = ""  # document title and heading, prepended when embedding
     ocr_confidence: float | None = None  # as its section's: chunks never join sections of different pages
+    ocr_boxes: bytes | None = None  # OCR only: the box of each word of ``text`` on its page
 
     def embedding_text(self) -> str:
         return embedding_text(self.context, self.text)
@@ -69,6 +87,7 @@ class DocumentStatus(StrEnum):
     PENDING = "pending"  # chunks being written; not yet searchable as a whole
     INDEXED = "indexed"
     FAILED = "failed"
+    SKIPPED = "skipped"  # readable, but holds no text (a photo): reported apart from failures
 
 
 class DocumentInfo(Frozen):
@@ -97,6 +116,7 @@ class IndexReport(Frozen):
     unchanged: int = 0
     removed: int = 0
     failed: tuple[FailedFile, ...] = ()
+    skipped: tuple[FailedFile, ...] = ()  # files with no text to index (photos), with why
     chunks: int = 0
 
 

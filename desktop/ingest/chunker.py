@@ -8,12 +8,14 @@ then word boundaries. Windows cut from one long paragraph overlap by ``overlap``
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from desktop.core import word_boxes
 from desktop.core.types import ChunkDraft, ExtractedDocument
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -88,7 +90,7 @@ class Chunker:
                     ocr_confidence=section.ocr_confidence,
                 )
             )
-        drafts = self._enforce_limit(drafts, text)
+        drafts = _with_boxes(self._enforce_limit(drafts, text), document)
         return self._with_context(drafts, document.title)
 
     def _with_context(self, drafts: list[ChunkDraft], title: str | None) -> list[ChunkDraft]:
@@ -192,6 +194,32 @@ class Chunker:
                     "seq": len(fixed), "text": text[start:end], "start": start, "end": end,
                 }))
         return fixed
+
+
+def _with_boxes(drafts: list[ChunkDraft], document: ExtractedDocument) -> list[ChunkDraft]:
+    """Each passage read by OCR gets the boxes of the words it shows (a word it cuts in two included)."""
+    if not any(section.ocr_boxes for section in document.sections):
+        return drafts
+    starts: list[int] = []  # where each section begins in the document's text
+    words: list[tuple[list[int], list[int]]] = []  # each section's word starts and ends, in the document's text
+    offset = 0
+    for section in document.sections:
+        spans = word_boxes.word_spans(section.text)
+        starts.append(offset)
+        words.append(([offset + s for s, _ in spans], [offset + e for _, e in spans]))
+        offset += len(section.text) + len(document.SEPARATOR)
+    fitted = []
+    for draft in drafts:
+        parts: list[bytes | None] = []
+        for index in range(max(0, bisect.bisect_right(starts, draft.start) - 1), bisect.bisect_left(starts, draft.end)):
+            word_starts, word_ends = words[index]
+            first, last = bisect.bisect_right(word_ends, draft.start), bisect.bisect_left(word_starts, draft.end)
+            if first < last:
+                boxes = document.sections[index].ocr_boxes
+                parts.append(word_boxes.slice_words(boxes, first, last) if boxes else None)
+        packed = None if None in parts else b"".join(p for p in parts if p is not None)
+        fitted.append(draft.model_copy(update={"ocr_boxes": packed or None}))
+    return fitted
 
 
 def _context(title: str | None, heading: str | None) -> str:

@@ -6,9 +6,11 @@ reason, a fresh worker takes its place, and the batch goes on. A driver thread k
 workers busy and drains their pipes while the caller is busy embedding.
 
 Nothing a worker sends is unpickled: a worker that parsed a hostile file may be the attacker's,
-so its replies are raw frames, ``READY``, ``STEP`` and the JSON of an OcrStep while a file is read
-by OCR, or the JSON of a ParseOutcome, and anything else marks the worker as broken. Requests are
-the file's path as bytes.
+so its replies are raw frames, ``READY``, ``STEP`` and the JSON of an OcrStep as a page's OCR starts,
+``PAGE`` and the JSON of an OcrPage as it ends, or the JSON of a ParseOutcome, and anything else
+marks the worker as broken. Requests are the file's path as bytes, followed, when pages of it were
+read by OCR before (a run interrupted mid-file), by a NUL and those pages' JSON: the worker reads
+only the others.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from desktop.core.errors import ParseError
-from desktop.core.types import ExtractedDocument, Frozen, ParsedFile
+from desktop.core.types import ExtractedDocument, Frozen, OcrPage, ParsedFile
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import PageProgress
+from desktop.ingest.loaders import NothingToRead, OcrPages
 
 MAX_FAILED_STARTS = 3
 CANNOT_START = "the parser could not start (is the parse memory limit too low?)"
@@ -39,6 +41,8 @@ CRASHED = "the parser crashed or ran out of memory"
 GARBLED = "the parser sent an unreadable reply (it was stopped)"
 READY = b"ready"  # a worker's first frame: it can take files
 STEP = b"step "  # then an OcrStep's JSON: a page's OCR started (seconds a page, so worth showing)
+PAGE = b"page "  # then an OcrPage's JSON: a page's OCR, kept so that an interrupted run need not read it again
+_PAGES = TypeAdapter(list[OcrPage])
 
 
 class ChunkingConfig(Frozen):
@@ -60,6 +64,7 @@ class ParseOutcome(Frozen):
     parsed: ParsedFile | None = None
     document: ExtractedDocument | None = None  # when the pool does not chunk
     error: str | None = None
+    skipped: bool = False  # the error says the file holds no text (a photo), not that it could not be read
     parse_s: float = 0.0  # measured in the worker, for the benchmarks' time split
     chunk_s: float = 0.0
 
@@ -73,7 +78,13 @@ class OcrStep(Frozen):
         return f"OCR page {self.page:,} of {self.pages:,}"
 
 
+class PageRead(Frozen):
+    path: str = ""  # filled in by the app, which knows which file it gave the worker
+    page: OcrPage
+
+
 StepCallback = Callable[[OcrStep], None]
+PageCallback = Callable[[PageRead], None]
 
 
 def make_chunker(config: ChunkingConfig) -> Any:
@@ -85,14 +96,12 @@ def make_chunker(config: ChunkingConfig) -> Any:
     )
 
 
-def parse_one(
-    path: Path, config: ParserConfig, chunker: Any = None, progress: PageProgress = lambda page, pages: None
-) -> ParseOutcome:
+def parse_one(path: Path, config: ParserConfig, chunker: Any = None, ocr: OcrPages | None = None) -> ParseOutcome:
     """Load (and chunk, if the config says so) one file in this process: the worker body."""
     from desktop.ingest.loaders import load_document
 
     started = time.perf_counter()
-    document = load_document(path, config.limits, progress)
+    document = load_document(path, config.limits, ocr)
     parsed_at = time.perf_counter()
     if config.chunking is None:
         return ParseOutcome(path=str(path), document=document, parse_s=parsed_at - started)
@@ -115,14 +124,21 @@ def _worker_main(connection: Connection, config: ParserConfig) -> None:
     def step(page: int, pages: int) -> None:
         connection.send_bytes(STEP + OcrStep(page=page, pages=pages).model_dump_json().encode())
 
+    def read(page: OcrPage) -> None:
+        connection.send_bytes(PAGE + page.model_dump_json().encode())
+
     connection.send_bytes(READY)
     while True:
         try:
-            path = os.fsdecode(connection.recv_bytes())
+            request, _, known = connection.recv_bytes().partition(b"\0")  # a path holds no NUL
         except EOFError:
             return  # the indexer has gone away
+        path = os.fsdecode(request)
         try:
-            outcome = parse_one(Path(path), config, chunker, step)
+            pages = {page.page: page.read for page in _PAGES.validate_json(known)} if known else {}
+            outcome = parse_one(Path(path), config, chunker, OcrPages(pages, started=step, finished=read))
+        except NothingToRead as exc:
+            outcome = ParseOutcome(path=path, error=str(exc), skipped=True)
         except ParseError as exc:
             outcome = ParseOutcome(path=path, error=str(exc))
         except MemoryError:
@@ -140,11 +156,13 @@ def _encode(outcome: ParseOutcome) -> bytes:
         return ParseOutcome(path="", error="its text is not valid Unicode").model_dump_json().encode()
 
 
-def _decode(frame: bytes, path: str) -> ParseOutcome | OcrStep | None:
-    """The outcome or step a worker sent for ``path``, or None if the frame is neither (never unpickled)."""
+def _decode(frame: bytes, path: str) -> ParseOutcome | OcrStep | PageRead | None:
+    """The outcome, step or page a worker sent for ``path``, or None if the frame is none (never unpickled)."""
     try:
         if frame.startswith(STEP):
             return OcrStep.model_validate_json(frame[len(STEP):]).model_copy(update={"path": path})
+        if frame.startswith(PAGE):
+            return PageRead(path=path, page=OcrPage.model_validate_json(frame[len(PAGE):]))
         return ParseOutcome.model_validate_json(frame).model_copy(update={"path": path})
     except ValidationError:
         return None
@@ -162,20 +180,33 @@ class _Worker:
 
 class ParserPool:
     def __init__(
-        self, config: ParserConfig, workers: int = 1, *, prefetch: int = 32, on_step: StepCallback | None = None
+        self,
+        config: ParserConfig,
+        workers: int = 1,
+        *,
+        prefetch: int = 32,
+        on_step: StepCallback | None = None,
+        on_page: PageCallback | None = None,
     ) -> None:
-        """``on_step`` is told of each OCR page as it starts, in the thread that iterates ``parse``."""
+        """``on_step`` is told of each OCR page as it starts, ``on_page`` given each as it is read (before any
+        later step or outcome of its file), both in the thread that iterates ``parse``."""
         self.config = config
         self.size = max(1, workers)
         self.on_step = on_step
+        self.on_page = on_page
         self._context = multiprocessing.get_context("spawn")
-        self._results: queue.Queue[ParseOutcome | OcrStep | None] = queue.Queue(maxsize=prefetch)
+        self._results: queue.Queue[ParseOutcome | OcrStep | PageRead | None] = queue.Queue(maxsize=prefetch)
+        self._known: Mapping[str, Sequence[OcrPage]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._workers: list[_Worker] = []
 
-    def parse(self, paths: Iterable[str]) -> Iterator[ParseOutcome]:
-        """Outcomes in completion order; stops early if ``close()`` or ``cancel()`` is called."""
+    def parse(
+        self, paths: Iterable[str], known: Mapping[str, Sequence[OcrPage]] | None = None
+    ) -> Iterator[ParseOutcome]:
+        """Outcomes in completion order; stops early if ``close()`` or ``cancel()`` is called. ``known``: pages
+        of these files read by OCR before, which are not read again."""
+        self._known = known or {}
         pending = list(paths)
         if not pending or self._stop.is_set():
             return
@@ -209,10 +240,14 @@ class ParserPool:
                 if self._stop.is_set():
                     return None
                 continue
-            if not isinstance(item, OcrStep):
+            if isinstance(item, PageRead):
+                if self.on_page is not None:
+                    self.on_page(item)
+            elif isinstance(item, OcrStep):
+                if self.on_step is not None:
+                    self.on_step(item)
+            else:
                 return item
-            if self.on_step is not None:
-                self.on_step(item)
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -227,7 +262,7 @@ class ParserPool:
         worker.process.join(timeout=5)
         worker.connection.close()
 
-    def _emit(self, outcome: ParseOutcome | None) -> bool:
+    def _emit(self, outcome: ParseOutcome | PageRead | None) -> bool:
         while not self._stop.is_set():
             try:
                 self._results.put(outcome, timeout=0.1)
@@ -242,7 +277,8 @@ class ParserPool:
             self._results.put_nowait(step)
 
     def _receive(self, worker: _Worker) -> tuple[ParseOutcome | None, bool]:
-        """Read one frame from ``worker``: (the outcome it finished, if any; whether to replace it)."""
+        """Read one frame from ``worker``: (the outcome it finished, if any; whether to replace it).
+        A page read is passed on at once, never dropped: it is what a resumed run will not read again."""
         try:
             frame = worker.connection.recv_bytes()
         except (EOFError, OSError):
@@ -257,7 +293,14 @@ class ParserPool:
             worker.step = outcome
             self._offer(outcome)
             return None, False
+        if isinstance(outcome, PageRead):
+            self._emit(outcome)
+            return None, False
         return outcome, False
+
+    def _request(self, path: str) -> bytes:
+        known = self._known.get(path)
+        return os.fsencode(path) + (b"\0" + _PAGES.dump_json(list(known)) if known else b"")
 
     def _too_slow(self, worker: _Worker) -> str:
         reason = f"took longer than {self.config.timeout_s:g} s to read"
@@ -276,7 +319,7 @@ class ParserPool:
                     if worker.ready and worker.job is None and todo:
                         job = todo.pop()
                         try:
-                            worker.connection.send_bytes(os.fsencode(job))
+                            worker.connection.send_bytes(self._request(job))
                         except OSError:  # it died since it said it was ready: its end of file comes next
                             todo.append(job)
                             continue

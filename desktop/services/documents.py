@@ -3,7 +3,9 @@
 Text is extracted in a parse worker process (time limit, memory cap, size limit), never in the
 app. A PDF is drawn by QtPdf in the app, so it gets its bytes from here: read through the file
 checks (regular file, non-blocking open, size bound), and only once the sandboxed parser has read
-that same file within the limits.
+that same file within the limits. A picture of a page (an image file read by OCR) is decoded here the
+same way, once a parse worker has decoded every page of the same file. Where a passage was read by
+OCR, its words' boxes on the page come from the registry, so the viewer can mark them.
 
 "Open with the system" is for documents only: a script or program would be run, not shown.
 """
@@ -11,19 +13,25 @@ that same file within the limits.
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.core.errors import Cancelled, ParseError
+from desktop.core import word_boxes
+from desktop.core.errors import Cancelled, ParseError, StoreError
 from desktop.core.settings import HearthSettings
-from desktop.core.types import ExtractedDocument
+from desktop.core.types import ExtractedDocument, Passage
 from desktop.core.userfiles import describe_os_error
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import SCANNED_OCR_OFF, kind_for
 from desktop.ingest.loaders.files import read_bytes
+from desktop.ingest.loaders.image import OCR_OFF
 from desktop.ingest.parsing import ChunkingConfig, ParserConfig, ParserPool
+from desktop.services.workspace import registry_path
+from desktop.store.registry import Registry
 
 # Kinds the desktop may open: not "code", whose scripts some systems run when opened (.js, .py, .sh).
 OPENABLE_KINDS = frozenset(
@@ -31,6 +39,17 @@ OPENABLE_KINDS = frozenset(
 )
 
 Identity = tuple[int, int, int, int, int]
+PICTURE_PIXELS = 6_000_000  # a page picture is shown at most this big (an A4 page at 250 dpi)
+CHECKED = frozenset({SCANNED_OCR_OFF, OCR_OFF})  # what a parse with OCR off says of a file it read through
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A page as OCR saw it: RGB pixels, three bytes each, row after row."""
+
+    width: int
+    height: int
+    rgb: bytes
 
 
 def parser_config(settings: HearthSettings, chunking: ChunkingConfig | None = None) -> ParserConfig:
@@ -60,8 +79,9 @@ class DocumentReader:
 
     def __init__(self, settings: HearthSettings) -> None:
         self.config = parser_config(settings)
-        # QtPdf shows a scan as its pictures: checking it needs PDFium's walk of the file, not its OCR again.
-        self._pdf_check = parser_config(settings.updated(index={"ocr": False}))
+        # QtPdf shows a scan as its pictures: checking it needs PDFium's walk of the file, not its OCR again;
+        # an image file is checked by decoding its pages.
+        self._check = parser_config(settings.updated(index={"ocr": False}))
         self._pool: ParserPool | None = None
         self._lock = threading.Lock()
         self._last: tuple[str, Identity, ExtractedDocument | bytes] | None = None
@@ -83,15 +103,31 @@ class DocumentReader:
         cached = self._recall(path, identity)
         if isinstance(cached, bytes):
             return cached
+        data = self._checked_bytes(path, identity, wanted)
+        self._last = (path, identity, data)
+        return data
+
+    def picture(self, path: str, page: int, wanted: Callable[[], bool] = lambda: True) -> Picture:
+        """Page ``page`` of an image file as OCR saw it, once a parse worker has decoded the same file."""
+        from desktop.ingest.loaders.image import picture
+
+        data = self._checked_bytes(path, _identity(path), wanted)
+        try:
+            shown = picture(data, page, self.config.limits, PICTURE_PIXELS)
+        except MemoryError as exc:
+            raise ParseError("too large to show (out of memory)") from exc
+        return Picture(width=shown.width, height=shown.height, rgb=shown.tobytes())
+
+    def _checked_bytes(self, path: str, identity: Identity, wanted: Callable[[], bool]) -> bytes:
+        """The file's bytes, read through the file checks, once a parse worker read the same file with OCR off."""
         data = read_bytes(Path(path), self.config.limits.max_bytes)
         try:
-            self._extract(path, wanted, self._pdf_check)
+            self._extract(path, wanted, self._check)
         except ParseError as exc:
-            if str(exc) != SCANNED_OCR_OFF:
+            if str(exc) not in CHECKED:
                 raise
-        if _identity(path) != identity:  # QtPdf must get the very file the parser checked
+        if _identity(path) != identity:  # the app must get the very file the parser checked
             raise ParseError("the file changed while it was being opened")
-        self._last = (path, identity, data)
         return data
 
     def cancel(self) -> None:
@@ -129,3 +165,23 @@ def _identity(path: str) -> Identity:
     except OSError as exc:
         raise ParseError(describe_os_error(exc, opened=False)) from exc
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def passage_boxes(data_dir: Path, passage: Passage) -> tuple[word_boxes.Box, ...]:
+    """Where on its page to mark a passage read by OCR: the boxes of the words of its supporting sentences, or
+    of all its words. () for a text layer, or when the index no longer holds this very passage."""
+    path = registry_path(data_dir)
+    if not path.exists():
+        return ()
+    try:
+        registry = Registry(path, read_only=True)
+        try:
+            chunk = registry.chunks([passage.chunk_id]).get(passage.chunk_id)
+        finally:
+            registry.close()
+    except (StoreError, sqlite3.Error):
+        return ()  # no boxes only means no marks
+    if chunk is None or chunk.text != passage.text:
+        return ()
+    spans = [(span.start, span.end) for span in passage.supports]
+    return word_boxes.boxes_for(chunk.text, chunk.ocr_boxes, spans) or word_boxes.boxes_for(chunk.text, chunk.ocr_boxes)

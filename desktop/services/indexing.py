@@ -5,10 +5,13 @@ vectors are upserted before their chunk rows are committed (a chunk row always h
 vector), and chunk rows are deleted before their vectors (a leftover vector is an orphan
 that search ignores and ``check --repair`` removes). A document is marked indexed only
 after all its chunks are stored; a PENDING one is resumed next run, skipping stored chunks.
+Each page read by OCR is kept (by the file's content) as soon as it is read, until the file is
+indexed or refused: a run interrupted in a long scan reads only the pages it had not reached.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -26,18 +29,20 @@ from desktop.core.types import (
     IndexPhase,
     IndexProgress,
     IndexReport,
+    OcrPage,
     ParsedFile,
 )
 from desktop.core.userfiles import describe_os_error
 from desktop.ingest.chunker import model_token_limit
 from desktop.ingest.loaders import KINDS, SCANNED_OCR_OFF, kind_for
-from desktop.ingest.parsing import ChunkingConfig, OcrStep, ParseOutcome, ParserConfig, ParserPool
+from desktop.ingest.parsing import ChunkingConfig, OcrStep, PageRead, ParseOutcome, ParserConfig, ParserPool
 from desktop.ingest.walker import FoundFile, SkippedFile, walk
 from desktop.services.documents import parser_config
 from desktop.services.workspace import Workspace
 from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT
 
 ProgressCallback = Callable[[IndexProgress], None]
+log = logging.getLogger("hearth.indexing")
 
 FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can lose
 LAST_RUN_KEY = "last_run"  # when the last run that added passages began, and how many it added
@@ -78,11 +83,12 @@ class _Tally:
     removed: int = 0
     chunks: int = 0
     failed: list[FailedFile] = field(default_factory=list)
+    skipped: list[FailedFile] = field(default_factory=list)
 
     def report(self) -> IndexReport:
         return IndexReport(
             added=self.added, updated=self.updated, unchanged=self.unchanged,
-            removed=self.removed, failed=tuple(self.failed), chunks=self.chunks,
+            removed=self.removed, failed=tuple(self.failed), skipped=tuple(self.skipped), chunks=self.chunks,
         )
 
 
@@ -122,6 +128,9 @@ class Indexer:
         tally.failed.extend(FailedFile(path=s.path, reason=s.reason) for s in skipped)
         jobs = self._plan(found, tally, notify)
         self._remove_vanished(roots, found, skipped, tally)
+        reading = {(job.found.path, job.content_hash) for job in jobs}
+        for root in roots:  # pages read from files that changed or went since their reading was interrupted
+            self.registry.drop_ocr_pages(under=str(root), keep=reading)
         if not found and not skipped and not tally.removed:
             raise UsageError(f"Nothing Hearth can read was found in {', '.join(map(str, roots))}")
         skipped_paths = {s.path for s in skipped}
@@ -154,6 +163,7 @@ class Indexer:
         for document in documents:
             self._delete(document)
         for target in targets:
+            self.registry.drop_ocr_pages(under=target)
             for root in known_roots:
                 if root == target or root.startswith(target.rstrip("/") + "/"):
                     self.registry.remove_root(root)
@@ -266,13 +276,17 @@ class Indexer:
         def report(current: str | None, step: OcrStep | None = None) -> None:
             notify(meter.progress(tally, current, step.describe() if step else None))
 
+        def read(page: PageRead) -> None:
+            self.registry.keep_ocr_page(page.path, by_path[page.path].content_hash, page.page)
+            log.info("%s: page %d read by OCR", page.path, page.page.page)
+
         pool = ParserPool(
             self._parser_config(), workers=self.settings.index.parse_workers,
-            on_step=lambda step: report(step.path, step),
+            on_step=lambda step: report(step.path, step), on_page=read,
         )
 
         try:
-            for outcome in pool.parse(list(by_path)):
+            for outcome in pool.parse(list(by_path), self._pages_read_before(jobs)):
                 control.checkpoint()
                 job = by_path[outcome.path]
                 self.stats.parse_s += outcome.parse_s
@@ -291,6 +305,14 @@ class Indexer:
         finally:
             pool.close()
 
+    def _pages_read_before(self, jobs: list[_Job]) -> dict[str, list[OcrPage]]:
+        """Pages of these files read by OCR in a run that was interrupted."""
+        kept = self.registry.ocr_page_hashes()
+        known = {job.found.path: self.registry.ocr_pages(job.content_hash) for job in jobs if job.content_hash in kept}
+        for path, pages in known.items():
+            log.info("%s: %d pages read by OCR before are not read again", path, len(pages))
+        return known
+
     def _parser_config(self) -> ParserConfig:
         folder = self.workspace.embedder_folder
         return parser_config(self.settings, ChunkingConfig(
@@ -307,12 +329,16 @@ class Indexer:
         if parsed is not None and len(parsed.chunks) > MAX_CHUNKS_PER_DOCUMENT:
             parsed, outcome = None, ParseOutcome(path=item.path, error="too many passages in one file")
         if parsed is None:
+            # A photo in a folder of documents is no failure: it is reported apart, as skipped.
+            status = DocumentStatus.SKIPPED if outcome.skipped else DocumentStatus.FAILED
             old = self.registry.mark_failed(
                 path=item.path, kind=kind, size=item.size, mtime=item.mtime,
-                content_hash=job.content_hash, reason=outcome.error or "unreadable",
+                content_hash=job.content_hash, reason=outcome.error or "unreadable", status=status,
             )
             self.workspace.drop_vectors(old)
-            tally.failed.append(FailedFile(path=item.path, reason=outcome.error or "unreadable"))
+            (tally.skipped if outcome.skipped else tally.failed).append(
+                FailedFile(path=item.path, reason=outcome.error or "unreadable")
+            )
             return
         if job.existing is not None and not job.resumable:
             self.workspace.drop_vectors(self.registry.clear_chunks(job.existing.id))

@@ -25,7 +25,12 @@ from desktop.store.registry import Registry, chunk_id
 from desktop.store.vectors import ServerCollection, VectorStore
 
 SIGNATURE_KEY = "index_signature"
+REGISTRY_FILE = Path("index") / "registry.sqlite3"
 LIBRARY_KEY = "library_id"  # names this library's collection on a Chroma server
+
+
+def registry_path(data_dir: Path) -> Path:
+    return data_dir / REGISTRY_FILE
 
 
 class Workspace:
@@ -46,7 +51,7 @@ class Workspace:
         self._lock = DataFolderLock(self.data_dir)
         if exclusive:
             self._lock.acquire()
-        self.registry = Registry(self.data_dir / "index" / "registry.sqlite3")
+        self.registry = Registry(registry_path(self.data_dir))
         if exclusive:
             self.settle()  # the first writer after a crash finishes what the crash interrupted
 

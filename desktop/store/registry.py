@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.types import ChunkDraft, DocumentInfo, DocumentStatus
+from desktop.core.types import ChunkDraft, DocumentInfo, DocumentStatus, OcrPage, OcrText
 from desktop.store.sqlite import connect, transaction
 
 SEQ_BITS = 20
@@ -51,12 +51,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     context TEXT NOT NULL DEFAULT '',
-    ocr_confidence REAL  -- 0..1 for text read by OCR; NULL for a text layer
+    ocr_confidence REAL,  -- 0..1 for text read by OCR; NULL for a text layer
+    ocr_boxes BLOB  -- OCR only: each word's box on its page (desktop/core/word_boxes.py)
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
 -- cleared once both sides agree. After a crash, these are the only ids worth looking at.
 CREATE TABLE IF NOT EXISTS vector_journal (chunk_id INTEGER PRIMARY KEY);
+-- Pages of a file read by OCR while it is being read, by its content: a run interrupted mid-file reads only
+-- the rest next time. Dropped once the file is indexed or refused, changed, or forgotten.
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    content_hash TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    path TEXT NOT NULL,  -- where it was read: pages of a file that changed or went are found by it
+    text TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    boxes BLOB NOT NULL,
+    PRIMARY KEY (content_hash, page)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, heading, text,
     tokenize = "porter unicode61 remove_diacritics 2 tokenchars '_'"
@@ -90,6 +102,7 @@ class StoredChunk:
     end: int
     context: str
     ocr_confidence: float | None
+    ocr_boxes: bytes | None = None
 
 
 class Registry:
@@ -103,6 +116,13 @@ class Registry:
                 self.db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
             if "ocr_confidence" not in columns:  # registries made before OCR
                 self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_confidence REAL")
+            if "ocr_boxes" not in columns:  # registries made before OCR kept where its words are
+                self.db.execute("ALTER TABLE chunks ADD COLUMN ocr_boxes BLOB")
+            # Registries made before a picture without text was skipped rather than failed.
+            self.db.execute(
+                "UPDATE documents SET status = 'skipped', reason = 'no text found (image)'"
+                " WHERE status = 'failed' AND reason = 'no text found in the image (OCR)'"
+            )
 
     def close(self) -> None:
         self.db.close()
@@ -179,9 +199,11 @@ class Registry:
         )
 
     def mark_failed(
-        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str, reason: str
+        self, *, path: str, kind: str, size: int, mtime: float, content_hash: str, reason: str,
+        status: DocumentStatus = DocumentStatus.FAILED,
     ) -> list[int]:
-        """Record a file that could not be indexed; returns chunk ids of an older version to drop."""
+        """Record a file that could not be indexed (or, ``status`` SKIPPED, that holds no text); returns chunk
+        ids of an older version to drop."""
         with transaction(self.db):
             row = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
             old_chunks: list[int] = []
@@ -189,15 +211,16 @@ class Registry:
                 self.db.execute(
                     "INSERT INTO documents(path, kind, size, mtime, content_hash, status, reason)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (path, kind, size, mtime, content_hash, DocumentStatus.FAILED, reason),
+                    (path, kind, size, mtime, content_hash, status, reason),
                 )
             else:
                 old_chunks = self._delete_chunks(row["id"])
                 self.db.execute(
                     "UPDATE documents SET kind = ?, size = ?, mtime = ?, content_hash = ?, status = ?,"
                     " reason = ?, chunk_count = 0, indexed_at = NULL WHERE id = ?",
-                    (kind, size, mtime, content_hash, DocumentStatus.FAILED, reason, row["id"]),
+                    (kind, size, mtime, content_hash, status, reason, row["id"]),
                 )
+            self.db.execute("DELETE FROM ocr_pages WHERE content_hash = ?", (content_hash,))
             return old_chunks
 
     def mark_indexed(self, document_id: int) -> None:
@@ -208,6 +231,11 @@ class Registry:
             self.db.execute(
                 "UPDATE documents SET status = ?, chunk_count = ?, indexed_at = ? WHERE id = ?",
                 (DocumentStatus.INDEXED, count, time.time(), document_id),
+            )
+            # Its passages are all stored: the pages kept in case its reading was interrupted are not needed.
+            self.db.execute(
+                "DELETE FROM ocr_pages WHERE content_hash = (SELECT content_hash FROM documents WHERE id = ?)",
+                (document_id,),
             )
 
     def touch(self, document_id: int, *, size: int, mtime: float) -> None:
@@ -226,7 +254,10 @@ class Registry:
         """Remove a document and its chunks; returns the chunk ids whose vectors must go too."""
         with transaction(self.db):
             chunk_ids = self._delete_chunks(document_id)
+            row = self.db.execute("SELECT content_hash FROM documents WHERE id = ?", (document_id,)).fetchone()
             self.db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+            if row is not None:
+                self._drop_unowned_pages([row["content_hash"]])
         return chunk_ids
 
     def clear_chunks(self, document_id: int) -> list[int]:
@@ -272,6 +303,49 @@ class Registry:
         self.db.executemany("INSERT OR IGNORE INTO vector_journal(chunk_id) VALUES (?)", ((i,) for i in ids))
         return ids
 
+    # -- pages read by OCR, kept while their file is being read ------------------------------
+    def keep_ocr_page(self, path: str, content_hash: str, page: OcrPage) -> None:
+        read = page.read
+        self.db.execute(
+            "INSERT OR REPLACE INTO ocr_pages(content_hash, page, path, text, confidence, boxes)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (content_hash, page.page, path, read.text, read.confidence, read.boxes),
+        )
+
+    def ocr_pages(self, content_hash: str) -> list[OcrPage]:
+        rows = self.db.execute(
+            "SELECT page, text, confidence, boxes FROM ocr_pages WHERE content_hash = ? ORDER BY page", (content_hash,)
+        )
+        return [
+            OcrPage(page=row["page"], read=OcrText(text=row["text"], confidence=row["confidence"], boxes=row["boxes"]))
+            for row in rows
+        ]
+
+    def ocr_page_hashes(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT DISTINCT content_hash FROM ocr_pages")}
+
+    def drop_ocr_pages(self, *, under: str, keep: Iterable[tuple[str, str]] = ()) -> None:
+        """Drop the pages read from files at or below ``under`` but those of (path, content hash) in ``keep``:
+        the files still being read as they were."""
+        prefix = under.rstrip("/") + "/"
+        kept = set(keep)
+        rows = self.db.execute(
+            "SELECT DISTINCT path, content_hash FROM ocr_pages WHERE path = ? OR substr(path, 1, ?) = ?",
+            (under, len(prefix), prefix),
+        ).fetchall()
+        with transaction(self.db):
+            self.db.executemany(
+                "DELETE FROM ocr_pages WHERE path = ? AND content_hash = ?",
+                (tuple(row) for row in rows if tuple(row) not in kept),
+            )
+
+    def _drop_unowned_pages(self, hashes: Iterable[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM ocr_pages WHERE content_hash = ? AND NOT EXISTS"
+            " (SELECT 1 FROM documents WHERE content_hash = ocr_pages.content_hash)",
+            ((content_hash,) for content_hash in hashes),
+        )
+
     # -- the vector journal -------------------------------------------------------------------
     def journal_add(self, ids: Sequence[int]) -> None:
         with transaction(self.db):
@@ -298,10 +372,10 @@ class Registry:
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO chunks(id, document_id, seq, text, page, heading, start, end, context,"
-                " ocr_confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " ocr_confidence, ocr_boxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     (chunk_id(doc, d.seq), doc, d.seq, d.text, d.page, d.heading, d.start, d.end, d.context,
-                     d.ocr_confidence)
+                     d.ocr_confidence, d.ocr_boxes)
                     for doc, _, d in items
                 ),
             )
@@ -325,13 +399,14 @@ class Registry:
                 batch,
             )
             for row in rows:
+                columns = row.keys()  # ``in row`` would look among the values
                 found[row["id"]] = StoredChunk(
                     id=row["id"], document_id=row["document_id"], path=row["path"], title=row["title"],
                     seq=row["seq"], text=row["text"], page=row["page"], heading=row["heading"],
                     start=row["start"], end=row["end"], context=row["context"],
-                    # A registry opened read-only is not migrated: one made before OCR has no such column
-                    # (``in row`` would look among the values).
-                    ocr_confidence=row["ocr_confidence"] if "ocr_confidence" in row.keys() else None,  # noqa: SIM118
+                    # A registry opened read-only is not migrated: one made before OCR has no such columns.
+                    ocr_confidence=row["ocr_confidence"] if "ocr_confidence" in columns else None,
+                    ocr_boxes=row["ocr_boxes"] if "ocr_boxes" in columns else None,
                 )
         return found
 
@@ -396,6 +471,7 @@ class Registry:
             "SELECT count(*) AS documents,"
             " coalesce(sum(status = 'indexed'), 0) AS indexed,"
             " coalesce(sum(status = 'failed'), 0) AS failed,"
+            " coalesce(sum(status = 'skipped'), 0) AS skipped,"
             " coalesce(sum(status = 'pending'), 0) AS pending FROM documents"
         ).fetchone()
         chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]

@@ -66,7 +66,7 @@ class Controller(QObject):
         self.engine = EngineWorker(home, preload=preload)
         self.store = StoreWorker(home)
         self.indexer = IndexWorker(home)
-        self.documents = DocumentWorker(home.settings)
+        self.documents = DocumentWorker(home.settings, home.data_dir)
         self.watcher = WatchWorker(home.data_dir, home.settings)
         self.insights_worker = InsightsWorker(home)
         self.threads = {

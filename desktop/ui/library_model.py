@@ -24,7 +24,10 @@ from desktop.ui.widgets import tint_color
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 DOC_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ["Name", "Type", "Pages · passages", "Status", "Indexed"]
-STATUS_TEXT = {DocumentStatus.INDEXED: "Indexed", DocumentStatus.PENDING: "Indexing", DocumentStatus.FAILED: "Failed"}
+STATUS_TEXT = {
+    DocumentStatus.INDEXED: "Indexed", DocumentStatus.PENDING: "Indexing", DocumentStatus.FAILED: "Failed",
+    DocumentStatus.SKIPPED: "Skipped",
+}
 TOP = 0  # internal id of top-level rows; a child's is its parent's row + 1
 
 Index = QModelIndex | QPersistentModelIndex
@@ -187,6 +190,7 @@ class LibraryModel(QAbstractItemModel):
 
     def _document_data(self, document: DocumentInfo, column: int, role: int) -> Any:
         failed = document.status == DocumentStatus.FAILED
+        reported = failed or document.status == DocumentStatus.SKIPPED  # with its reason
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return fmt.file_name(document.path)
@@ -196,14 +200,14 @@ class LibraryModel(QAbstractItemModel):
                 return f"{document.pages} pages · {document.chunks}" if document.pages else str(document.chunks)
             if column == 3:
                 status = STATUS_TEXT.get(document.status, document.status.value)
-                return f"{status}: {document.reason}" if failed and document.reason else status
+                return f"{status}: {document.reason}" if reported and document.reason else status
             return _date(document.indexed_at)
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return icon("file", tint_color("muted"), 16)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return document.path + (f"\n{document.reason}" if failed and document.reason else "")
-        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and failed:
-            return QBrush(appearance.colors().danger)
+            return document.path + (f"\n{document.reason}" if reported and document.reason else "")
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3 and reported:
+            return QBrush(appearance.colors().danger if failed else tint_color("muted"))
         if role == Qt.ItemDataRole.CheckStateRole and column == 0 and document.status == DocumentStatus.INDEXED:
             return Qt.CheckState.Unchecked if document.id in self.excluded else Qt.CheckState.Checked
         return None
@@ -218,7 +222,9 @@ class LibraryModel(QAbstractItemModel):
                 return f"{fmt.count(len(node.children), 'file')} · {sum(d.chunks for d in node.children)}"
             if column == 3:
                 failed = sum(1 for d in node.children if d.status == DocumentStatus.FAILED)
-                return f"{failed} failed" if failed else "Watched"
+                skipped = sum(1 for d in node.children if d.status == DocumentStatus.SKIPPED)
+                parts = [f"{failed} failed"] * bool(failed) + [f"{skipped} skipped"] * bool(skipped)
+                return ", ".join(parts) or "Watched"
             return _date(max((d.indexed_at or 0 for d in node.children), default=0) or None)
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return icon("folder", tint_color("accent"), 16)

@@ -138,12 +138,15 @@ class LibraryPage(QWidget):
         documents = snapshot.documents
         indexed = snapshot.indexed
         failed = sum(1 for d in documents if d.status == DocumentStatus.FAILED)
+        skipped = sum(1 for d in documents if d.status == DocumentStatus.SKIPPED)
         pending = sum(1 for d in documents if d.status == DocumentStatus.PENDING)
         parts = [fmt.count(indexed, "document"), fmt.count(snapshot.passages, "passage")]
         if pending:  # the folder rows count these too: say where the difference is
             parts.insert(1, f"{pending} being indexed")
         if failed:
             parts.append(f"{failed} could not be read")
+        if skipped:  # pictures without text: not worth a warning
+            parts.append(f"{skipped} without text (skipped)")
         self.summary.setText(" · ".join(parts) if documents else "Nothing indexed yet")
         self.stack.setCurrentIndex(1 if documents else 0)
         self._collect_scope()

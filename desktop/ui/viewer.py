@@ -2,20 +2,38 @@
 
 Nothing here touches the file: the viewer thread reads it (desktop/workers/documents.py) with the
 limits and checks of indexing. PDFs are drawn by QtPdf from the bytes it read, never from the path
-(the cited passage is found with a text search and highlighted). Other formats show the text a
-parse worker extracted, with the passage ``text[start:end]`` highlighted and centred. Names and
-headings are shown as plain text: they come from the files, not from Hearth.
+(the cited passage is found with a text search and highlighted, or, on a page read by OCR, its words'
+boxes are marked). A picture of a page read by OCR is shown with its words' boxes marked. Other
+formats show the text a parse worker extracted, with the passage ``text[start:end]`` highlighted and
+centred. Names and headings are shown as plain text: they come from the files, not from Hearth.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QPointF, QSizeF, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    QSizeF,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QGuiApplication,
+    QImage,
+    QPainter,
+    QPaintEvent,
     QResizeEvent,
     QShowEvent,
     QTextCharFormat,
@@ -23,19 +41,87 @@ from PySide6.QtGui import (
 )
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import QHBoxLayout, QMenu, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMenu,
+    QPlainTextEdit,
+    QScrollArea,
+    QStackedWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.document_task import DocumentTask
 from desktop.core.types import Passage
+from desktop.core.word_boxes import Box
 from desktop.services.documents import safe_to_open
 from desktop.ui import appearance
 from desktop.ui import format as fmt
 from desktop.ui.document_menu import document_menu
 from desktop.ui.widgets import PushButton, ToolButton, label
-from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentShown, DocumentText
+from desktop.workers.events import DocumentPdf, DocumentPicture, DocumentRefused, DocumentShown, DocumentText
 from desktop.workers.typed import carrying
 
 SEARCH_WORDS = 6  # words of the passage searched for in the PDF to highlight it
+MARK_ALPHA = 120  # OCR'd words are marked translucently: the scan stays readable under the mark
+ABOVE_MARKS = 36  # pixels left above the first mark when scrolling to it
+
+
+def _marks(boxes: tuple[Box, ...], page: QRectF) -> list[QRectF]:
+    """Boxes (fractions of the page) placed on ``page`` as drawn."""
+    return [
+        QRectF(page.x() + left * page.width(), page.y() + top * page.height(),
+               (right - left) * page.width(), (bottom - top) * page.height())
+        for left, top, right, bottom in boxes
+    ]
+
+
+def _paint_marks(painter: QPainter, marks: list[QRectF]) -> None:
+    colour = QColor(_stronger(appearance.colors().passage))
+    colour.setAlpha(MARK_ALPHA)
+    painter.setPen(Qt.PenStyle.NoPen)
+    for mark in marks:
+        painter.fillRect(mark.adjusted(-2, -2, 2, 2), colour)  # a little room around the ink
+
+
+class MarkedPdfView(QPdfView):
+    """QPdfView that also marks words on one page (their boxes as fractions of the page)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked_page = 0
+        self.boxes: tuple[Box, ...] = ()
+
+    def mark(self, page: int, boxes: tuple[Box, ...]) -> None:
+        self.marked_page, self.boxes = page, boxes
+        self.viewport().update()
+
+    def page_rect(self, page: int) -> QRect:
+        """Where ``page`` is drawn in the whole document, as QPdfView lays it out at a custom zoom."""
+        document = self.document()
+        scale = _pixels_per_point() * self.zoomFactor()
+        sizes = [QSizeF(document.pagePointSize(number) * scale).toSize() for number in range(document.pageCount())]
+        margins = self.documentMargins()
+        total = max(size.width() for size in sizes) + margins.left() + margins.right()
+        top = margins.top() + sum(size.height() + self.pageSpacing() for size in sizes[:page])
+        left = (max(total, self.viewport().width()) - sizes[page].width()) // 2
+        return QRect(left, top, sizes[page].width(), sizes[page].height())
+
+    def mark_rects(self) -> list[QRectF]:
+        """The marks as drawn in the viewport."""
+        if not self.boxes or not 0 <= self.marked_page < self.document().pageCount():
+            return []
+        page = QRectF(self.page_rect(self.marked_page))
+        page.translate(-self.horizontalScrollBar().value(), -self.verticalScrollBar().value())
+        return _marks(self.boxes, page)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if marks := self.mark_rects():
+            painter = QPainter(self.viewport())
+            _paint_marks(painter, marks)
+            painter.end()
 
 
 class PdfPane(QWidget):
@@ -48,7 +134,7 @@ class PdfPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.document = QPdfDocument(self)
-        self.view = QPdfView()
+        self.view = MarkedPdfView()
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.Custom)
         self.view.setDocument(self.document)
@@ -65,19 +151,26 @@ class PdfPane(QWidget):
         self._spot = QPointF(0, 0)  # where on the page, in points
         self._follow = False
 
-    def show_passage(self, passage: Passage, data: bytes) -> str | None:
-        """Show the PDF ``data`` at the passage's page; returns an error message if QtPdf cannot read it."""
+    def show_passage(self, passage: Passage, data: bytes, boxes: tuple[Box, ...] = ()) -> str | None:
+        """Show the PDF ``data`` at the passage's page; returns an error message if QtPdf cannot read it.
+        ``boxes``: the passage's words on a page read by OCR, marked there (no text layer to search)."""
         if data != self._data:
             self.search.setSearchString("")
             error = self._load(data)
             if error is not None:
                 return f"{fmt.file_name(passage.path)} cannot be opened ({error})."
         self._page = max(0, min((passage.page or 1) - 1, self.document.pageCount() - 1))
-        self._spot = QPointF(0, 0)
+        self.view.mark(self._page, boxes)
+        top = min((box[1] for box in boxes), default=0.0)  # the first marked word, in points, a little above it
+        height = self.document.pagePointSize(self._page).height()
+        self._spot = QPointF(0, max(0.0, top * height - ABOVE_MARKS / max(1e-6, self._scale())))
         self._follow = True
         self._place()
-        self.search.setSearchString(" ".join(_focus(passage).split()[:SEARCH_WORDS]))
+        self.search.setSearchString("" if boxes else " ".join(_focus(passage).split()[:SEARCH_WORDS]))
         return None
+
+    def _scale(self) -> float:
+        return _pixels_per_point() * self.view.zoomFactor()
 
     def _load(self, data: bytes) -> str | None:
         buffer = QBuffer()
@@ -116,12 +209,7 @@ class PdfPane(QWidget):
 
     def _scroll_to_spot(self) -> None:
         self.view.pageNavigator().jump(self._page, self._spot, self.view.zoomFactor())
-        scale = _pixels_per_point() * self.view.zoomFactor()
-        above = sum(
-            QSizeF(self.document.pagePointSize(page) * scale).toSize().height() + self.view.pageSpacing()
-            for page in range(self._page)
-        )
-        top = self.view.documentMargins().top() + above + self._spot.y() * scale
+        top = self.view.page_rect(self._page).top() + self._spot.y() * self._scale()
         self.view.verticalScrollBar().setValue(round(top))
 
     def _user_scrolled(self, _action: int) -> None:
@@ -147,6 +235,70 @@ def _focus(passage: Passage) -> str:
 def _pixels_per_point() -> float:
     screen = QGuiApplication.primaryScreen()
     return screen.logicalDotsPerInch() / 72 if screen is not None else 1.0
+
+
+class _Picture(QWidget):
+    """A page picture drawn to the widget's width, with its marks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image = QImage()
+        self.boxes: tuple[Box, ...] = ()
+
+    def mark_rects(self) -> list[QRectF]:
+        return _marks(self.boxes, QRectF(self.rect()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(self.rect(), self.image)
+        _paint_marks(painter, self.mark_rects())
+        painter.end()
+
+
+class PicturePane(QScrollArea):
+    """A picture of a page read by OCR (an image file), fitted to the width, its marked words in view."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.picture = _Picture()
+        self.setWidget(self.picture)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
+        self._follow = False
+
+    def show_picture(self, shown: DocumentPicture) -> None:
+        picture = shown.picture
+        # The worker's bytes become pixels as they are (no decoder runs here); a wrong length shows nothing.
+        if len(picture.rgb) == picture.width * picture.height * 3:
+            image = QImage(picture.rgb, picture.width, picture.height, picture.width * 3, QImage.Format.Format_RGB888)
+            self.picture.image = image.copy()  # owns its pixels, which ``rgb`` did not lend for long
+        else:
+            self.picture.image = QImage()
+        self.picture.boxes = shown.boxes
+        self._follow = True
+        self._place()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._place)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._place)
+
+    def _place(self) -> None:
+        image = self.picture.image
+        width = self.viewport().width()
+        height = round(width * image.height() / image.width()) if not image.isNull() else 0
+        self.picture.setFixedSize(QSize(width, height))
+        self.picture.update()
+        if self._follow and (marks := self.picture.mark_rects()):
+            self.verticalScrollBar().setValue(round(min(mark.top() for mark in marks)) - ABOVE_MARKS)
+
+    def _user_scrolled(self, _action: int) -> None:
+        self._follow = False
 
 
 class TextPane(QPlainTextEdit):
@@ -255,7 +407,8 @@ class DocumentViewer(QWidget):
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.pdf = PdfPane()
         self.text = TextPane()
-        for page in (self.loading, self.error, self.pdf, self.text):
+        self.picture = PicturePane()
+        for page in (self.loading, self.error, self.pdf, self.text, self.picture):
             self.stack.addWidget(page)
         layout.addWidget(self.stack, 1)
         self.passage: Passage | None = None
@@ -277,6 +430,9 @@ class DocumentViewer(QWidget):
             self.show_error(shown.message)
         elif isinstance(shown, DocumentPdf):
             self._show_pdf(shown)
+        elif isinstance(shown, DocumentPicture):
+            self.picture.show_picture(shown)
+            self.stack.setCurrentWidget(self.picture)
         else:
             self._show_text(shown)
 
@@ -285,7 +441,7 @@ class DocumentViewer(QWidget):
         self.stack.setCurrentWidget(self.error)
 
     def _show_pdf(self, shown: DocumentPdf) -> None:
-        problem = self.pdf.show_passage(shown.passage, shown.data)
+        problem = self.pdf.show_passage(shown.passage, shown.data, shown.boxes)
         if problem:
             self.show_error(problem)
         else:

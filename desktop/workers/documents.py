@@ -16,9 +16,17 @@ from desktop.core.errors import Cancelled, ParseError
 from desktop.core.live_settings import LiveSettings
 from desktop.core.types import Passage
 from desktop.ingest.loaders import kind_for
-from desktop.services.documents import DocumentReader
+from desktop.services.documents import DocumentReader, passage_boxes
 from desktop.workers.errors import reported
-from desktop.workers.events import DocumentPdf, DocumentRefused, DocumentRequest, DocumentShown, DocumentText, Problem
+from desktop.workers.events import (
+    DocumentPdf,
+    DocumentPicture,
+    DocumentRefused,
+    DocumentRequest,
+    DocumentShown,
+    DocumentText,
+    Problem,
+)
 from desktop.workers.threads import quit_current_thread
 from desktop.workers.typed import carrying
 
@@ -27,9 +35,10 @@ class DocumentWorker(QObject):
     loaded = carrying(DocumentShown)
     problem = carrying(Problem)
 
-    def __init__(self, settings: LiveSettings) -> None:
+    def __init__(self, settings: LiveSettings, data_dir: Path) -> None:
         super().__init__()
         self._settings = settings
+        self._data_dir = data_dir  # its registry says where the words of a passage read by OCR are
         self._reader_settings = settings.value
         self._reader = DocumentReader(self._reader_settings)
         self._wanted: DocumentRequest | None = None  # written by the GUI thread
@@ -66,8 +75,13 @@ class DocumentWorker(QObject):
         def wanted() -> bool:
             return request is self._wanted
 
-        if kind_for(Path(passage.path)) == "pdf":
-            return DocumentPdf(passage=passage, data=self._reader.pdf(passage.path, wanted))
+        kind = kind_for(Path(passage.path))
+        boxes = passage_boxes(self._data_dir, passage) if kind in ("pdf", "image") else ()
+        if kind == "pdf":
+            return DocumentPdf(passage=passage, data=self._reader.pdf(passage.path, wanted), boxes=boxes)
+        if boxes:  # an image, shown as OCR saw it; one indexed before boxes were kept shows its text
+            picture = self._reader.picture(passage.path, passage.page or 1, wanted)
+            return DocumentPicture(passage=passage, picture=picture, boxes=boxes)
         document = self._reader.text(passage.path, wanted)
         return DocumentText(passage=passage, kind=document.kind, text=document.text)
 

@@ -20,6 +20,8 @@ from desktop.core.types import (
     Message,
     Passage,
 )
+from desktop.core.word_boxes import Box
+from desktop.services.documents import Picture
 from desktop.services.insights import AnswerInsights
 from desktop.services.library_insights import LibraryInsights
 
@@ -154,10 +156,21 @@ class DocumentText:
 
 @dataclass(frozen=True)
 class DocumentPdf:
-    """A cited PDF's bytes for QtPdf, which never opens the path itself."""
+    """A cited PDF's bytes for QtPdf, which never opens the path itself; ``boxes``: where on the passage's
+    page to mark it, when the page was read by OCR (none: found by a text search)."""
 
     passage: Passage
     data: bytes
+    boxes: tuple[Box, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentPicture:
+    """The cited page of an image file as OCR saw it, and the boxes of the passage's words on it."""
+
+    passage: Passage
+    picture: Picture
+    boxes: tuple[Box, ...]
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ class DocumentRefused:
     message: str
 
 
-DocumentShown = DocumentText | DocumentPdf | DocumentRefused
+DocumentShown = DocumentText | DocumentPdf | DocumentPicture | DocumentRefused
 
 
 # -- insights -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.control import Control
@@ -15,6 +16,7 @@ from desktop.core.settings import HearthSettings
 from desktop.core.types import DocumentStatus
 from desktop.services.home import Home
 from desktop.store.sqlite import connect
+from desktop.ui import appearance
 from desktop.ui.main_window import MainWindow
 from desktop.workers.events import ConversationList, IndexRequest
 from desktop.workers.indexer import IndexWorker
@@ -22,6 +24,7 @@ from desktop.workers.threads import WorkerThread
 from tests.gui.conftest import MODELS, OpenWindow
 from tests.gui.helpers import Recorder, wait_until
 from tests.samples import GARDEN, KETTLE
+from tests.scans import blank_image
 
 INDEXING_TIMEOUT = 180
 
@@ -154,6 +157,36 @@ def test_a_document_that_failed_shows_why(open_gui: OpenWindow, tmp_path: Path) 
     document = window.library.snapshot.documents[0]
     assert document.status == DocumentStatus.FAILED and document.reason
     assert window.library.problems.count() == 1
+
+
+def test_a_picture_without_text_is_shown_as_skipped_apart_from_failures(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window = open_gui(tmp_path / "data")
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    blank_image().save(folder / "photo.png")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (folder / "kettle.txt").write_text(KETTLE, encoding="utf-8")
+    finished = Recorder(window.controller.library.indexFinished)
+    window.controller.add_paths([folder])
+    wait_until(lambda: finished.items, INDEXING_TIMEOUT, "the run")
+    assert [Path(f.path).name for f in finished.last.failed] == ["broken.pdf"]
+    wait_until(lambda: len(window.library.document_names()) == 3, 10, "the library listing")
+
+    model = window.library.model
+
+    def status(path: Path) -> tuple[str, QColor | None]:
+        cell = model.index_of(str(path)).siblingAtColumn(3)
+        brush = model.data(cell, Qt.ItemDataRole.ForegroundRole)
+        return model.data(cell, Qt.ItemDataRole.DisplayRole), brush.color() if brush is not None else None
+
+    assert status(folder / "photo.png") == ("Skipped: no text found (image)", appearance.colors().muted)
+    broken, colour = status(folder / "broken.pdf")
+    assert broken.startswith("Failed: ") and colour == appearance.colors().danger
+    assert status(folder / "kettle.txt") == ("Indexed", None)
+    assert status(folder)[0] == "1 failed, 1 skipped"
+    summary = window.library.summary.text()
+    assert "1 could not be read" in summary and "1 without text (skipped)" in summary
+    assert window.library.problems.count() == 1  # the warnings list only what could not be read
 
 
 def _notes(folder: Path, count: int, body: str) -> Path:

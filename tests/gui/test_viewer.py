@@ -71,6 +71,8 @@ def test_citations_open_the_pdf_page_and_highlight_the_passage(
     wait_until(lambda: viewer.stack.currentWidget() is viewer.pdf, 30, "the PDF to be shown")
     wait_until(lambda: viewer.pdf.current_page == 1, 10, "the PDF to be at page 2")
     assert viewer.title.text() == "astronomy.pdf" and "page 2" in viewer.where.text()
+    # A text layer is searched and highlighted by QtPdf, as before OCR; nothing is marked from boxes.
+    assert viewer.pdf.search.searchString() and viewer.pdf.view.mark_rects() == []
 
     click_link(answer.body, "cite:2")
     wait_until(lambda: viewer.stack.currentWidget() is viewer.text, 30, "the Markdown text to be shown")

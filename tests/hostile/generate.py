@@ -420,7 +420,7 @@ def _images(corpus: _Corpus) -> None:
     write_pixel_bomb(corpus.add("image/bomb-20000x20000.png", "image-bomb", "image is too large"))
     write_pixel_bomb(corpus.add("image/huge-12000x10000.png", "image-huge", "image is too large"), 12_000, 10_000)
     write_truncated_jpeg(corpus.add("image/truncated.jpg", "image-truncated", "damaged image"))
-    blank_image().save(corpus.add("image/no-text.png", "image-no-text", "no text found in the image"))
+    blank_image().save(corpus.add("image/no-text.png", "image-no-text", "no text found (image)"))
     write_many_page_tiff(corpus.add("image/500-pages.tiff", "image-many-pages", "too many pages"), 500)
     write_postscript_named_png(corpus.add("image/postscript.png", "image-disguised", "not a valid PNG"))
 

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pytest
 
 from desktop.core.errors import ParseError
 from desktop.core.settings import IndexSettings
-from desktop.core.types import DocumentStatus, IndexReport
+from desktop.core.types import DocumentStatus, IndexReport, OcrPage
 from desktop.ingest.limits import LoadLimits
 from desktop.ingest.loaders import load_document
 from desktop.ingest.parsing import ParseOutcome, ParserPool
@@ -94,7 +94,8 @@ def is_human(reason: str) -> bool:
 
 
 def failures(report: IndexReport) -> dict[str, str]:
-    return {failed.path: failed.reason for failed in report.failed}
+    """Every file reported with a reason: failed, or skipped for holding no text (a picture without any)."""
+    return {failed.path: failed.reason for failed in (*report.failed, *report.skipped)}
 
 
 def pop_failure(failed: dict[str, str], path: Path) -> str | None:
@@ -192,9 +193,11 @@ def sabotage_after_scan(monkeypatch: pytest.MonkeyPatch, root: Path, files: list
         sabotage("hash")
 
     class SabotagingPool(ParserPool):
-        def parse(self, paths: Iterable[str]) -> Iterator[ParseOutcome]:
+        def parse(
+            self, paths: Iterable[str], known: Mapping[str, Sequence[OcrPage]] | None = None
+        ) -> Iterator[ParseOutcome]:
             sabotage("parse")
-            return super().parse(paths)
+            return super().parse(paths, known)
 
     monkeypatch.setattr(indexing, "walk", walk_then_sabotage)
     monkeypatch.setattr(indexing, "ParserPool", SabotagingPool)

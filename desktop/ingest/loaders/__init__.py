@@ -7,18 +7,58 @@ this package stays cheap (no PDFium, lxml or python-docx until needed).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.core.errors import ParseError
-from desktop.core.types import ExtractedDocument
+from desktop.core.types import ExtractedDocument, OcrPage, OcrText
 from desktop.ingest.limits import LoadLimits
 
-__all__ = ["KINDS", "SCANNED_OCR_OFF", "SUPPORTED_EXTENSIONS", "PageProgress", "kind_for", "load_document"]
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = [
+    "KINDS", "SCANNED_OCR_OFF", "SUPPORTED_EXTENSIONS", "NothingToRead", "OcrPages", "PageProgress", "kind_for",
+    "load_document",
+]
 
 # Told (page, pages) as each page's OCR starts: OCR takes seconds a page, so progress can show it.
 PageProgress = Callable[[int, int], None]
 SCANNED_OCR_OFF = "no text layer (scanned PDF; OCR is turned off)"
+
+
+class NothingToRead(ParseError):
+    """A file that is fine but holds no text (a photo): reported apart from files that could not be read."""
+
+
+class OcrPages:
+    """How a loader gets a page's OCR: from the pages read before an interruption when it has them, else read
+    now, said as it starts (``started``) and handed on as soon as it is done (``finished``)."""
+
+    def __init__(
+        self,
+        known: Mapping[int, OcrText] | None = None,
+        *,
+        started: PageProgress | None = None,
+        finished: Callable[[OcrPage], None] | None = None,
+    ) -> None:
+        self.known = dict(known or {})
+        self._started = started
+        self._finished = finished
+
+    def read(self, page: int, pages: int, draw: Callable[[], Image.Image]) -> OcrText:
+        """Page ``page`` of ``pages``; ``draw`` makes its picture, only if it has to be read."""
+        if (known := self.known.get(page)) is not None:
+            return known
+        from desktop.ingest.loaders.ocr import recognise
+
+        if self._started is not None:
+            self._started(page, pages)
+        read = recognise(draw())
+        if self._finished is not None:
+            self._finished(OcrPage(page=page, read=read))
+        return read
 
 _CODE = (
     ".py .pyi .pyw .ipynb .js .mjs .cjs .ts .tsx .jsx .vue .svelte .java .kt .kts .scala .groovy .gradle"
@@ -64,16 +104,17 @@ def kind_for(path: Path) -> str | None:
 
 
 def load_document(
-    path: Path, limits: LoadLimits = LoadLimits(), progress: PageProgress = lambda page, pages: None  # noqa: B008
+    path: Path, limits: LoadLimits = LoadLimits(), ocr: OcrPages | None = None  # noqa: B008
 ) -> ExtractedDocument:
-    """Extract the text of ``path``; every failure is a ParseError whose message is shown to the user."""
+    """Extract the text of ``path``; every failure is a ParseError whose message is shown to the user.
+    ``ocr``: pages read before, and who is told of each page OCR reads."""
     kind = kind_for(path)
     if kind is None:
         raise ParseError("unsupported file type")
     module = importlib.import_module(f"{__name__}.{_MODULES[kind]}")
     try:
         document: ExtractedDocument = (
-            module.load(path, limits, kind, progress) if kind in OCR_KINDS else module.load(path, limits, kind)
+            module.load(path, limits, kind, ocr or OcrPages()) if kind in OCR_KINDS else module.load(path, limits, kind)
         )
         return document
     except ParseError:

@@ -19,11 +19,13 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from PIL import Image
 
+from desktop.core import word_boxes
 from desktop.core.errors import ParseError
+from desktop.core.types import OcrText
+from desktop.ingest.loaders.cleanup import clean_inline
 
 # Tesseract's best size is text about 30 pixels tall: 200 dpi for a printed page, measured as accurate as 300
 # and 1.4 times faster. Bigger pictures are scaled down to this many pixels (about A4 at 500 dpi).
@@ -31,12 +33,6 @@ PAGE_DPI = 200
 MAX_PIXELS = 24_000_000
 NOT_INSTALLED = "OCR needs Tesseract, which is not installed (Debian and Ubuntu: apt install tesseract-ocr)"
 _PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class OcrText:
-    text: str  # lines joined by "\n", paragraphs by "\n\n"
-    confidence: float  # Tesseract's word confidences, 0..1, averaged weighted by word length
 
 
 def scaled_to_fit(width: float, height: float, scale: float = 1.0) -> float:
@@ -47,7 +43,8 @@ def scaled_to_fit(width: float, height: float, scale: float = 1.0) -> float:
 
 def recognise(image: Image.Image) -> OcrText:
     """The text in ``image``; "" when there is none. Raises ParseError if Tesseract cannot run."""
-    return _read_tsv(_run(_pgm(_grey(image))))
+    grey = _grey(image)
+    return _read_tsv(_run(_pgm(grey)), grey.width, grey.height)
 
 
 def _grey(image: Image.Image) -> Image.Image:
@@ -94,18 +91,25 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _read_tsv(tsv: str) -> OcrText:
-    """Words grouped into lines and paragraphs as Tesseract found them."""
-    paragraphs: dict[tuple[str, ...], dict[str, list[str]]] = {}
+def _read_tsv(tsv: str, width: int, height: int) -> OcrText:
+    """Words grouped into lines and paragraphs as Tesseract found them, each with its box on the page."""
+    paragraphs: dict[tuple[str, ...], dict[str, list[tuple[str, word_boxes.Box]]]] = {}
     weighted = letters = 0.0
     for row in tsv.splitlines()[1:]:
         fields = row.split("\t", 11)
-        if len(fields) != 12 or fields[0] != "5" or not fields[11].strip():
+        if len(fields) != 12 or fields[0] != "5":
             continue  # not a word (pages, blocks, lines and empty boxes have rows too)
-        word = fields[11].strip()
+        # Cleaned here, word by word, so that the text holds exactly one run of non-space per box.
+        word = "".join((clean_inline(fields[11], limit=1000) or "").split())
+        if not word:
+            continue
+        left, top, wide, high = (int(value) for value in fields[6:10])
+        box = (left / width, top / height, (left + wide) / width, (top + high) / height)
         paragraph = paragraphs.setdefault(tuple(fields[1:4]), {})
-        paragraph.setdefault(fields[4], []).append(word)
+        paragraph.setdefault(fields[4], []).append((word, box))
         weighted += max(0.0, float(fields[10])) * len(word)
         letters += len(word)
-    text = "\n\n".join("\n".join(" ".join(words) for words in lines.values()) for lines in paragraphs.values())
-    return OcrText(text=text, confidence=round(weighted / letters / 100, 3) if letters else 0.0)
+    lines = [list(paragraph.values()) for paragraph in paragraphs.values()]
+    text = "\n\n".join("\n".join(" ".join(word for word, _ in line) for line in group) for group in lines)
+    boxes = word_boxes.pack(box for group in lines for line in group for _, box in line)
+    return OcrText(text=text, confidence=round(weighted / letters / 100, 3) if letters else 0.0, boxes=boxes)

@@ -15,10 +15,10 @@ from PIL import Image
 from desktop.core.errors import ParseError
 from desktop.core.types import ExtractedDocument, Section
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import SCANNED_OCR_OFF, PageProgress
+from desktop.ingest.loaders import SCANNED_OCR_OFF, OcrPages
 from desktop.ingest.loaders.cleanup import clean_inline, clean_text
 from desktop.ingest.loaders.files import read_bytes
-from desktop.ingest.loaders.ocr import PAGE_DPI, recognise, scaled_to_fit
+from desktop.ingest.loaders.ocr import PAGE_DPI, scaled_to_fit
 
 _LOCKED = frozenset({pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY})
 # Fewer visible characters than this on a page with an image: a scan, perhaps with a stamped page number.
@@ -26,7 +26,7 @@ SCANNED_BELOW = 20
 SCANNED_NO_TEXT = "no text layer, and OCR found no text in its pages"
 
 
-def load(path: Path, limits: LoadLimits, kind: str, progress: PageProgress) -> ExtractedDocument:
+def load(path: Path, limits: LoadLimits, kind: str, ocr: OcrPages) -> ExtractedDocument:
     data = read_bytes(path, limits.max_bytes)
     try:
         document = pdfium.PdfDocument(data)
@@ -39,7 +39,7 @@ def load(path: Path, limits: LoadLimits, kind: str, progress: PageProgress) -> E
         sections = []
         drawn = scanned = False  # any page with images or drawings; any page that looked scanned
         for index in range(pages):
-            section, objects, scan = _read_page(document, index, limits.ocr, progress)
+            section, objects, scan = _read_page(document, index, ocr if limits.ocr else None)
             drawn, scanned = drawn or objects > 0, scanned or scan
             if section is not None:
                 sections.append(section)
@@ -61,18 +61,19 @@ def _why_empty(*, drawn: bool, scanned: bool, ocr: bool) -> str:
 
 
 def _read_page(
-    document: pdfium.PdfDocument, index: int, ocr: bool, progress: PageProgress
+    document: pdfium.PdfDocument, index: int, ocr: OcrPages | None
 ) -> tuple[Section | None, int, bool]:
-    """The page's section (None: no text), how many objects it draws, and whether it looked scanned."""
+    """The page's section (None: no text), how many objects it draws, and whether it looked scanned.
+    ``ocr``: how scanned pages are read; None: OCR is off."""
     page = document[index]
     try:
         text, objects = _page_text(page)
         scanned = len("".join(text.split())) < SCANNED_BELOW and _draws_an_image(page)
-        if scanned and ocr:
-            progress(index + 1, len(document))
-            read = recognise(_drawn(page))
-            if read_text := clean_text(read.text):
-                return Section(text=read_text, page=index + 1, ocr_confidence=read.confidence), objects, True
+        if scanned and ocr is not None:
+            read = ocr.read(index + 1, len(document), lambda: _drawn(page))
+            if read.text:  # OCR's text is clean already: one box per word
+                section = Section(text=read.text, page=index + 1, ocr_confidence=read.confidence, ocr_boxes=read.boxes)
+                return section, objects, True
         return (Section(text=text, page=index + 1) if text else None), objects, scanned
     finally:
         page.close()

@@ -9,7 +9,7 @@ from PIL import Image
 
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import load_document
+from desktop.ingest.loaders import OcrPages, load_document
 from desktop.ingest.loaders.image import OCR_OFF
 from desktop.ingest.loaders.ocr import NOT_INSTALLED
 from tests.scans import page_image
@@ -33,7 +33,7 @@ def test_a_multi_page_tiff_is_read_page_by_page(tmp_path: Path) -> None:
     pages = [page_image([f"Greywick notice number {n}"], seed=n) for n in (1, 2, 3)]
     pages[0].save(path, save_all=True, append_images=pages[1:])
     told: list[tuple[int, int]] = []
-    document = load_document(path, progress=lambda page, total: told.append((page, total)))
+    document = load_document(path, ocr=OcrPages(started=lambda page, total: told.append((page, total))))
     assert told == [(1, 3), (2, 3), (3, 3)] and document.pages == 3
     assert [(s.page, f"number {s.page}" in s.text) for s in document.sections] == [(1, True), (2, True), (3, True)]
 

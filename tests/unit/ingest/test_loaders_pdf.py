@@ -10,7 +10,7 @@ import pytest
 
 from desktop.core.errors import ParseError
 from desktop.ingest.limits import LoadLimits
-from desktop.ingest.loaders import SCANNED_OCR_OFF, load_document
+from desktop.ingest.loaders import SCANNED_OCR_OFF, OcrPages, load_document
 from tests.scans import page_image, write_scanned_pdf
 from tests.unit.ingest.samples import write_image_pdf, write_pdf
 
@@ -56,7 +56,9 @@ def test_scanned_pages_are_read_by_ocr_and_text_pages_are_not(tmp_path: Path) ->
     merged.import_pages(pdfium.PdfDocument(scan))
     merged.save(tmp_path / "both.pdf")
     told: list[tuple[int, int]] = []
-    document = load_document(tmp_path / "both.pdf", progress=lambda page, pages: told.append((page, pages)))
+    document = load_document(
+        tmp_path / "both.pdf", ocr=OcrPages(started=lambda page, pages: told.append((page, pages)))
+    )
     assert told == [(2, 2)]
     cover, scanned = document.sections
     assert (cover.page, cover.ocr_confidence, cover.text) == (1, None, "The typed cover letter.")
