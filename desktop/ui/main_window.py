@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop import __version__
 from desktop.core.document_task import DocumentTask, TaskProgress
+from desktop.core.settings import HearthSettings
 from desktop.core.types import MessageStatus, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted
 from desktop.services.topics import Topic
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         link(library, changed=self._library, indexStarted=self._index_started,
              indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
              documentShown=self.viewer.show_document)
-        link(models, status=self._engine_status, catalog=self._models)
+        link(models, status=self._engine_status, catalog=self._models, applied=self._settings_applied)
         link(c.insights, ready=self.insights.show_snapshot)
         link(self.insights, topicClicked=self._ask_about_topic)
         link(view, feedbackGiven=c.insights.rate)
@@ -441,6 +442,9 @@ class MainWindow(QMainWindow):
         self.chat.model_button.set_catalog(catalog)
         if self._models_dialog is not None:
             self._models_dialog.set_catalog(catalog)
+
+    def _settings_applied(self, settings: HearthSettings) -> None:
+        self.status.set_backends(settings.backends)  # what leaves the machine, from the moment it changes
 
     def show_models(self) -> None:
         self.controller.models.refresh()
