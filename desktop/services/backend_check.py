@@ -29,7 +29,8 @@ class BackendCheck(Frozen):
             parts.append(f"the model server offers {self.model}")
         if not parts:
             return "Vectors and model both stay on this computer: there is nothing to connect to."
-        return " and ".join(parts).capitalize() + "."
+        sentence = " and ".join(parts)
+        return sentence[0].upper() + sentence[1:] + "."
 
 
 def check_backends(data_dir: Path, models_dir: Path, settings: HearthSettings) -> BackendCheck:

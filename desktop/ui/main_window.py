@@ -460,7 +460,8 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(
-            self.controller.settings, self.controller.data_dir, locked=self.data_folder_locked, parent=self
+            self.controller.settings, self.controller.data_dir, locked=self.data_folder_locked,
+            models_dir=self.controller.home.models_dir, parent=self,
         )
         if dialog.exec() and dialog.result_settings is not None:
             self.controller.apply_settings(dialog.result_settings, rebuild=dialog.rebuild)
