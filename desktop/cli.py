@@ -503,6 +503,9 @@ def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], 
                 log.info("conversation %s", event.conversation_id)
             elif isinstance(event, ToolCallFinished):
                 _show_tool_call(event.record)
+                if event.opens is not None:  # the window would show it; stdout stays one JSON document with --json
+                    page = f", page {event.opens.page}" if event.opens.page else ""
+                    _say(f"Open: {_shown(event.opens.path)}{page}", file=sys.stderr if args.json else sys.stdout)
     except KeyboardInterrupt:
         answerer.cancel()
         raise

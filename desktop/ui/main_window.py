@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
              deleted=self._conversation_deleted, began=self._answer_began, piece=view.on_piece,
              done=self._answer_done, failed=self._answer_failed, stateChanged=self._answer_state,
              progress=self._task_progress, toolStarted=view.on_tool_started, toolFinished=view.on_tool_finished,
-             approvalNeeded=view.on_approval_needed)
+             approvalNeeded=view.on_approval_needed, documentRequested=self.open_passage)
         link(view, toolDecided=chat.decide)
         link(library, changed=self._library, indexStarted=self._index_started,
              indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
