@@ -125,8 +125,9 @@ class Workspace:
         # A signature from before the ONNX runtime existed names none: those vectors came from torch.
         return stored is not None and {"embedder_runtime": "torch"} | stored != self.index_signature()
 
-    def record_signature(self) -> None:
-        self.registry.set_meta(SIGNATURE_KEY, self.index_signature())
+    def record_signature(self, signature: dict[str, Any] | None = None) -> None:
+        """``signature``: the one a run's passages and vectors were made with (default: the settings' now)."""
+        self.registry.set_meta(SIGNATURE_KEY, signature or self.index_signature())
 
     # -- writes that keep registry and vectors in agreement ----------------------------------
     def store_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]], embeddings: np.ndarray) -> None:
