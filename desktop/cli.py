@@ -508,6 +508,9 @@ def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], 
                 log.info("conversation %s", event.conversation_id)
             elif isinstance(event, ToolCallFinished):
                 _show_tool_call(event.record)
+                if event.opens is not None:  # the window would show it; stdout stays one JSON document with --json
+                    page = f", page {event.opens.page}" if event.opens.page else ""
+                    _say(f"Open: {_shown(event.opens.path)}{page}", file=sys.stderr if args.json else sys.stdout)
     except KeyboardInterrupt:
         answerer.cancel()
         raise
@@ -804,6 +807,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
     """Show the backends, or change them: every server named is checked (reachable, the right protocol,
     the token or key accepted, vectors the embedder matches) before the settings are saved."""
     from desktop.core.settings import describe_validation_error
+    from desktop.services.backend_check import check_backends
     from desktop.services.home import Home
 
     home = Home()
@@ -814,10 +818,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
         settings = home.settings.value.updated(backends=changes)
     except ValidationError as exc:
         raise UsageError(describe_validation_error(exc)) from None
-    checked = Home(home.data_dir, models_dir=home.models_dir, settings=settings)
-    model = _check_backends(checked)
+    checked = check_backends(home.data_dir, home.models_dir, settings)
     home.save_settings(settings)
-    return _show_backends(args, settings.backends, model=model)
+    return _show_backends(args, settings.backends, model=checked.model)
 
 
 def _backend_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -837,24 +840,6 @@ def _secret(value: str) -> str | None:
     an empty one clears it."""
     value = sys.stdin.readline().strip() if value == "-" else value
     return value or None
-
-
-def _check_backends(home: Any) -> str | None:
-    """Open what the new settings name, as a question or an index run would; the model's name if remote."""
-    backends = home.settings.value.backends
-    if backends.vector_server is not None:
-        workspace = home.workspace()
-        try:
-            workspace.check_vectors()
-        finally:
-            workspace.close()
-    if backends.model_server is None:
-        return None
-    host = home.model_host()
-    try:
-        return str(host.connect(home.settings.value.generation).name)
-    finally:
-        host.close()
 
 
 def _show_backends(args: argparse.Namespace, backends: Any, *, model: str | None) -> int:

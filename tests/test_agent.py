@@ -23,6 +23,7 @@ from desktop.services.conversations import ConversationStore
 from desktop.services.export import export_json, export_markdown
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
+from tests.samples import write_pdf
 from tests.scripted_host import ScriptedHost, scripted_host
 
 SHORT = GenerationSettings(max_tokens=40, temperature=0.0, seed=7, context_length=2048)
@@ -167,6 +168,39 @@ def test_errors_go_back_to_the_model_as_short_messages(run: Callable[..., Run], 
     # Nothing came back from the tools: the question itself was searched, as an ordinary answer's is.
     assert any("the question itself was searched" in note for note in message.notes)
     assert [c.path for c in message.citations] == [str(library / "kettle.md")]
+
+
+def test_open_in_viewer_opens_only_an_indexed_document_at_a_page_it_has(
+    run: Callable[..., Run], workspace: Workspace, library: Path
+) -> None:
+    write_pdf(library / "sky.pdf", ["The night sky.", "Saturn's rings are ice.", "Jupiter's storm."])
+    Indexer(workspace).index([library])
+    (library / "unindexed.md").write_text("# Not indexed\n\nWritten after the last index run.\n")
+    agent = run(calls(
+        call("open_in_viewer", path="../../../etc/passwd", page=1),
+        call("open_in_viewer", path=str(library / "unindexed.md"), page=1),
+        call("open_in_viewer", path="sky.pdf", page=4),
+        call("open_in_viewer", path="kettle.md", page=2),
+        call("open_in_viewer", path="sky.pdf", page=2),
+        call("open_in_viewer", path=str(library / "kettle.md"), page=1),
+    ))
+    agent.agent.answerer.workspace.settings = agent.answerer.workspace.settings.updated(tools={"max_steps": 6})
+    message = agent.ask("Show me the page about Saturn's rings")
+    results = [r.result for r in message.tool_calls]
+    assert results[:4] == [
+        "error: '../../../etc/passwd' is not a document in the library (list_documents shows them)",
+        f"error: '{library / 'unindexed.md'}' is not a document in the library (list_documents shows them)",
+        "error: sky.pdf has 3 page(s): give a page from 1 to 3",
+        "error: kettle.md has no pages: give page 1 (its start)",
+    ]
+    assert results[4:] == ["Opened sky.pdf at page 2 of 3 in the viewer for the user.",
+                           "Opened kettle.md at its start in the viewer for the user."]
+    assert [r.approval for r in message.tool_calls] == [Approval.NOT_NEEDED] * 6  # read-only: never asked
+    opened = [e.opens for e in agent.events if isinstance(e, ToolCallFinished)]
+    assert opened[:4] == [None] * 4
+    pdf, note = opened[4:]
+    assert pdf is not None and (pdf.path, pdf.page) == (str(library / "sky.pdf"), 2) and "Saturn" in pdf.text
+    assert note is not None and (note.path, note.page, note.start) == (str(library / "kettle.md"), None, 0)
 
 
 def test_a_ten_megabyte_call_is_cut_off_and_refused(run: Callable[..., Run]) -> None:

@@ -359,3 +359,24 @@ def test_ask_agent_refuses_writing_tools_unless_approved_and_lists_each_call(
     answer = json.loads(approved.out)
     assert answer["tool_calls"][0]["approval"] == "command line (--approve)"
     assert (hearth_home / "notes" / "Kettle.md").read_text() == "# Kettle\n\nDescale monthly.\n"
+
+
+def test_ask_agent_prints_where_open_in_viewer_would_open(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    opens = json.dumps({"tool": "open_in_viewer", "arguments": {"path": "garden.md", "page": 1}})
+
+    def script(prompt: str) -> list[str]:
+        if "Reply with one JSON object" not in prompt:
+            return ["Here it is [1]."]
+        return [opens if '<result tool="' not in prompt else '{"tool": "answer"}']
+
+    manual = scripted_ask(script)
+    capsys.readouterr()
+    assert cli.main(["ask", "--agent", "Show me the garden notes"]) == 0
+    shown = capsys.readouterr()
+    assert f"Open: {manual.parent / 'garden.md'}\n" in shown.out
+    assert cli.main(["ask", "--agent", "--json", "Show me the garden notes"]) == 0
+    as_json = capsys.readouterr()
+    assert json.loads(as_json.out)["tool_calls"][0]["tool"] == "open_in_viewer"  # stdout: one JSON document
+    assert f"Open: {manual.parent / 'garden.md'}" in as_json.err

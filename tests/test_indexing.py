@@ -157,6 +157,23 @@ def test_changing_chunk_settings_rebuilds(workspace: Workspace, corpus: Path, he
     smaller.close()
 
 
+def test_settings_changed_during_a_run_leave_the_index_to_rebuild(workspace: Workspace, corpus: Path) -> None:
+    """The window's settings are live: a passage size (or a vector store) chosen while files are being
+    indexed must not be recorded as what the index was made with."""
+    changed: list[bool] = []
+
+    def progress(_: object) -> None:
+        if not changed:
+            changed.append(True)
+            workspace.settings = workspace.settings.updated(index={"chunk_tokens": 100})
+
+    Indexer(workspace).index([corpus], progress=progress)
+    assert changed and workspace.rebuild_needed
+    Indexer(workspace).index([corpus])
+    assert not workspace.rebuild_needed
+    _consistent(workspace)
+
+
 def test_missing_path_and_empty_folder_are_usage_errors(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="No such file or folder"):
         Indexer(workspace).index([tmp_path / "nope"])

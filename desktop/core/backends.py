@@ -5,7 +5,7 @@ Hearth says it connects to and what the guard allows are the same list."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from desktop.core.settings import BackendSettings
@@ -42,3 +42,13 @@ def outside_machine(backends: BackendSettings) -> list[str]:
     if backends.model_server is not None:
         lines.append(f"Remote model: {endpoint(backends.model_server).host}")
     return lines
+
+
+def vector_place(backends: BackendSettings) -> dict[str, Any]:
+    """What the vector store opened depends on: when it changes, the store is opened again."""
+    return backends.model_dump(include={"vector_server", "vector_token", "collection", "timeout_s"})
+
+
+def model_place(backends: BackendSettings) -> dict[str, Any]:
+    """What the model host depends on: when it changes, the answerer takes a new host."""
+    return backends.model_dump(include={"model_server", "model_api_key", "model_name", "timeout_s"})

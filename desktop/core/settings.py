@@ -236,20 +236,26 @@ class BackendSettings(BaseModel):
         description="URL of a Chroma server (http://host:8000, https:// for TLS); empty: vectors stay on this computer",
     )
     vector_token: _Secret | None = Field(
-        None, repr=False, description="Token the Chroma server (or the proxy in front of it) expects"
+        None, repr=False, title="Token", description="Token the Chroma server (or the proxy in front of it) expects"
     )
     collection: _CollectionName | None = Field(
-        None, description="This library's collection on the Chroma server; empty: one named after the library",
+        None, title="Collection",
+        description="This library's collection on the Chroma server; empty: one named after the library",
     )
     model_server: _ServerUrl | None = Field(
         None, title="Model server",
         description="Base URL of an OpenAI-compatible server (http://host:8080/v1); empty: the model on this computer",
     )
-    model_api_key: _Secret | None = Field(None, repr=False, description="API key the model server expects, if any")
-    model_name: str | None = Field(
-        None, min_length=1, max_length=255, description="The server's model; empty: the first one it lists"
+    model_api_key: _Secret | None = Field(
+        None, repr=False, title="API key", description="API key the model server expects, if any"
     )
-    timeout_s: float = Field(60.0, gt=0, le=600, description="Longest wait for a server's next reply (seconds)")
+    model_name: str | None = Field(
+        None, min_length=1, max_length=255, title="Model name",
+        description="The server's model; empty: the first one it lists",
+    )
+    timeout_s: float = Field(
+        60.0, gt=0, le=600, title="Server timeout", description="Longest wait for a server's next reply (seconds)"
+    )
 
     @property
     def local(self) -> bool:
@@ -270,10 +276,11 @@ class ToolSettings(BaseModel):
 
     max_steps: int = Field(5, ge=1, le=20, title="Tool steps", description="Tool calls the model may make per question")
     notes_folder: _Folder | None = Field(
-        None, description="Where create_note writes (None: the notes folder in the data folder)"
+        None, title="Notes folder", description="Where create_note writes (None: the notes folder in the data folder)"
     )
     approval_timeout_s: float = Field(
-        120.0, ge=5, le=3600, description="A writing tool waits this long for approval, then counts as rejected"
+        120.0, ge=5, le=3600, title="Approval timeout",
+        description="A writing tool waits this long for approval, then counts as rejected",
     )
 
 

@@ -68,6 +68,7 @@ class ToolCallStarted(Frozen):
 class ToolCallFinished(Frozen):
     answer_id: int
     record: ToolCallRecord
+    opens: Passage | None = None  # open_in_viewer's document: the window shows it as a citation click would
 
 
 class ToolsDone(Frozen):
@@ -194,10 +195,10 @@ class Agent:
             yield ToolCallStarted(
                 answer_id=run.answer_id, step=step, tool=parsed.tool, arguments=parsed.arguments, writes=writes
             )
-            record = self._call(parsed, step, context, run)
+            record, opens = self._call(parsed, step, context, run)
             run.records.append(record)
             self.answerer.conversations.save_tool_calls(run.answer_id, run.records)
-            yield ToolCallFinished(answer_id=run.answer_id, record=record)
+            yield ToolCallFinished(answer_id=run.answer_id, record=record, opens=opens)
         yield ToolsDone(
             answer_id=run.answer_id, reason=run.reason, outputs=run.outputs,
             invalid=sum(1 for r in run.records if r.approval == Approval.INVALID),
@@ -237,7 +238,10 @@ class Agent:
             record = shown[long[0]]
             shown[long[0]] = record.model_copy(update={"result": record.result[:SHORT_RESULT] + "… (cut to fit)"})
 
-    def _call(self, parsed: ToolCall | CallError, step: int, context: ToolContext, run: _Run) -> ToolCallRecord:
+    def _call(
+        self, parsed: ToolCall | CallError, step: int, context: ToolContext, run: _Run
+    ) -> tuple[ToolCallRecord, Passage | None]:
+        """The call's record, and the document it opens for the user (open_in_viewer)."""
         began = time.time()
 
         def record(result: str, ok: bool, approval: Approval) -> ToolCallRecord:
@@ -247,21 +251,21 @@ class Agent:
             )
 
         if isinstance(parsed, CallError):
-            return record(f"error: {parsed.message}", False, Approval.INVALID)
+            return record(f"error: {parsed.message}", False, Approval.INVALID), None
         approval = self._approval(parsed, step, run)
         if not approval.allows:
-            return record(f"error: {parsed.tool} was not run ({approval.value})", False, approval)
+            return record(f"error: {parsed.tool} was not run ({approval.value})", False, approval), None
         try:
             output = run_call(parsed, context)
         except HearthError as exc:
-            return record(f"error: {exc}", False, approval)
+            return record(f"error: {exc}", False, approval), None
         except Exception:  # a tool's bug must not end the answer; the log has it
             log.exception("tool %s failed", parsed.tool)
-            return record(f"error: {parsed.tool} failed unexpectedly", False, approval)
+            return record(f"error: {parsed.tool} failed unexpectedly", False, approval), None
         run.sources.extend(output.passages)
         if output.is_source:
             run.sources.append(tool_source(parsed, output))
-        return record(output.text, True, approval)
+        return record(output.text, True, approval), output.opens
 
     def _approval(self, call: ToolCall, step: int, run: _Run) -> Approval:
         if not TOOLS[call.tool].writes:

@@ -140,6 +140,11 @@ class Answerer:
             return f"Connecting to {self.host.url}…"
         return f"Loading {Path(self.model_path or default_model_path(self.workspace)).name}…"
 
+    def use_host(self, host: AnswerHost) -> None:
+        """Answer with another model host from now on (the backends changed); the old one is closed."""
+        old, self.host, self.model_path = self.host, host, None
+        old.close()
+
     def apply_settings(self, settings: HearthSettings) -> None:
         """Use new settings; a loaded model is reloaded only if its context, threads or LoRA changed."""
         self.workspace.settings = settings

@@ -121,6 +121,9 @@ class Indexer:
         if self.workspace.rebuild_needed:
             self._reset_for_rebuild()
             roots = list(dict.fromkeys([*roots, *(Path(r) for r in self.registry.roots())]))
+        # Settings changed during the run (the window's are live) must not be recorded as what made the
+        # index: the signature at its start is, so a change (vectors moved, another passage size) rebuilds next.
+        signature = self.workspace.index_signature()
 
         notify(IndexProgress(phase=IndexPhase.SCANNING))
         tally = _Tally()
@@ -142,7 +145,7 @@ class Indexer:
         self._run(jobs, tally, notify, control)
         if tally.chunks:  # library drift compares this run's passages with the ones before it
             self.registry.set_meta(LAST_RUN_KEY, {"started": run_began_at, "chunks": tally.chunks})
-        self.workspace.record_signature()
+        self.workspace.record_signature(signature)
         self.stats.total_s = time.perf_counter() - run_started
         self.stats.bytes = sum(job.found.size for job in jobs)
         notify(IndexProgress(

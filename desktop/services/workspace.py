@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from desktop.core import paths
+from desktop.core.backends import vector_place
 from desktop.core.errors import StoreError
 from desktop.core.live_settings import LiveSettings
 from desktop.core.settings import EmbedderRuntime, HearthSettings, load_settings
@@ -52,6 +53,7 @@ class Workspace:
         if exclusive:
             self._lock.acquire()
         self.registry = Registry(registry_path(self.data_dir))
+        self._vectors: tuple[dict[str, Any], VectorStore] | None = None  # and the backend settings it was opened for
         if exclusive:
             self.settle()  # the first writer after a crash finishes what the crash interrupted
 
@@ -63,8 +65,16 @@ class Workspace:
     def settings(self, settings: HearthSettings) -> None:
         self.live_settings.replace(settings)
 
-    @cached_property
+    @property
     def vectors(self) -> VectorStore:
+        """The store the settings name now: when the settings dialog moves the vectors (to a server, back,
+        or to another collection), every thread's workspace opens the new store at its next use."""
+        place = vector_place(self.settings.backends)
+        if self._vectors is None or self._vectors[0] != place:
+            self._vectors = (place, self._open_vectors())
+        return self._vectors[1]
+
+    def _open_vectors(self) -> VectorStore:
         backends = self.settings.backends
         if backends.vector_server is None:
             return VectorStore(self.data_dir / "index" / "chroma")
@@ -120,8 +130,9 @@ class Workspace:
         # A signature from before the ONNX runtime existed names none: those vectors came from torch.
         return stored is not None and {"embedder_runtime": "torch"} | stored != self.index_signature()
 
-    def record_signature(self) -> None:
-        self.registry.set_meta(SIGNATURE_KEY, self.index_signature())
+    def record_signature(self, signature: dict[str, Any] | None = None) -> None:
+        """``signature``: the one a run's passages and vectors were made with (default: the settings' now)."""
+        self.registry.set_meta(SIGNATURE_KEY, signature or self.index_signature())
 
     # -- writes that keep registry and vectors in agreement ----------------------------------
     def store_chunks(self, items: Sequence[tuple[int, str | None, ChunkDraft]], embeddings: np.ndarray) -> None:

@@ -6,6 +6,7 @@ same code writes both, so the registry's journal keeps either consistent after a
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from desktop.store import chroma_server
 
 COLLECTION = "chunks"
 LIBRARY_KEY = "hearth:library"  # which library a server's collection belongs to
+# Chroma shares one system per folder between clients, and makes and counts it without a lock: two threads
+# opening the same folder at once (the window's indexer and engine) can stop it under each other.
+_EMBEDDED_OPENING = threading.Lock()
 # Chroma's native writes hold Python's global lock for the whole call (~100 ms per 256 vectors):
 # small slices with a pause between them let the window's thread draw while indexing runs.
 WRITE_SLICE = 32
@@ -56,9 +60,10 @@ class VectorStore:
         self.server = server
         if server is None:
             assert path is not None
-            self._client = _embedded_client(path)
             self.collection_name = COLLECTION
-            self._collection = self._open()
+            with _EMBEDDED_OPENING:
+                self._client = _embedded_client(path)
+                self._collection = self._open()
             return
         self._client = chroma_server.client(server.url, server.token, server.timeout_s)
         self.collection_name = server.name

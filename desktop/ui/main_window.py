@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop import __version__
 from desktop.core.document_task import DocumentTask, TaskProgress
+from desktop.core.settings import HearthSettings
 from desktop.core.types import MessageStatus, Passage
 from desktop.services.answering import AnswerFinished, AnswerStarted
 from desktop.services.topics import Topic
@@ -210,12 +211,12 @@ class MainWindow(QMainWindow):
              deleted=self._conversation_deleted, began=self._answer_began, piece=view.on_piece,
              done=self._answer_done, failed=self._answer_failed, stateChanged=self._answer_state,
              progress=self._task_progress, toolStarted=view.on_tool_started, toolFinished=view.on_tool_finished,
-             approvalNeeded=view.on_approval_needed)
+             approvalNeeded=view.on_approval_needed, documentRequested=self.open_passage)
         link(view, toolDecided=chat.decide)
         link(library, changed=self._library, indexStarted=self._index_started,
              indexProgress=self.indexing.update_progress, indexFinished=self._index_finished,
              documentShown=self.viewer.show_document)
-        link(models, status=self._engine_status, catalog=self._models)
+        link(models, status=self._engine_status, catalog=self._models, applied=self._settings_applied)
         link(c.insights, ready=self.insights.show_snapshot)
         link(self.insights, topicClicked=self._ask_about_topic)
         link(view, feedbackGiven=c.insights.rate)
@@ -442,6 +443,9 @@ class MainWindow(QMainWindow):
         if self._models_dialog is not None:
             self._models_dialog.set_catalog(catalog)
 
+    def _settings_applied(self, settings: HearthSettings) -> None:
+        self.status.set_backends(settings.backends)  # what leaves the machine, from the moment it changes
+
     def show_models(self) -> None:
         self.controller.models.refresh()
         status = self.controller.models.current
@@ -456,7 +460,8 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(
-            self.controller.settings, self.controller.data_dir, locked=self.data_folder_locked, parent=self
+            self.controller.settings, self.controller.data_dir, locked=self.data_folder_locked,
+            models_dir=self.controller.home.models_dir, parent=self,
         )
         if dialog.exec() and dialog.result_settings is not None:
             self.controller.apply_settings(dialog.result_settings, rebuild=dialog.rebuild)

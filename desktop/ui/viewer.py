@@ -419,7 +419,8 @@ class DocumentViewer(QWidget):
         self.title.setText(fmt.file_name(passage.path))
         self.title.setToolTip(passage.path)
         where = fmt.location(passage)
-        self.where.setText(f"[{passage.n}] {where}" if where else f"[{passage.n}]")
+        number = f"[{passage.n}]" if passage.n else ""  # 0: opened by the assistant, not cited
+        self.where.setText(" ".join(filter(None, (number, where))))
         self.note.hide()
         self.stack.setCurrentWidget(self.loading)
 

@@ -11,9 +11,11 @@ import gc
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Slot
 
+from desktop.core.backends import model_place
 from desktop.core.document_task import TaskProgress
 from desktop.core.errors import HearthError
 from desktop.core.model_info import ModelInfo
@@ -57,6 +59,7 @@ class EngineWorker(QObject):
         self._home = home
         self._preload = preload
         self._answerer: Answerer | None = None
+        self._host_place: dict[str, Any] = {}  # the backend settings the answerer's host was made for
         self._agent: Agent | None = None
         self._approver = WaitingApprover(lambda: home.settings.value.tools.approval_timeout_s, self.approvalNeeded.emit)
         self._stopped_at = 0.0  # a float store is atomic: safe to write from the GUI thread
@@ -116,8 +119,12 @@ class EngineWorker(QObject):
     @Slot(object)
     @reported("settings")
     def apply_settings(self, settings: HearthSettings) -> None:
-        """The live settings already changed; a loaded model may need them (context, threads, LoRA)."""
+        """The live settings already changed; a loaded model may need them (context, threads, LoRA), and
+        a model moved to or from a server needs another host."""
         if self._answerer is None:
+            return
+        if model_place(settings.backends) != self._host_place:
+            self._switch_host(self._answerer)
             return
         path = self._answerer.model_path
         if path is not None:
@@ -184,8 +191,18 @@ class EngineWorker(QObject):
     def _open(self) -> Answerer:
         """The stores and the model host, created on first use in this thread."""
         if self._answerer is None:
+            self._host_place = model_place(self._home.settings.value.backends)
             self._answerer = self._home.answerer()
         return self._answerer
+
+    def _switch_host(self, answerer: Answerer) -> None:
+        """The settings name another model backend: the old host is closed, so nothing more goes to (or
+        stays with) it; the new one is ready before the next question when the window preloads."""
+        self._host_place = model_place(self._home.settings.value.backends)
+        answerer.use_host(self._home.model_host())
+        if self._preload:
+            self._load_default_model(answerer)
+        self._report_state()
 
     def _load_default_model(self, answerer: Answerer) -> None:
         try:

@@ -28,12 +28,20 @@ TIMEOUT = 240  # hang guard only
 NOTE_TEXT = "Descale the kettle monthly with citric acid. " * 8  # longer than a card's line: shown in full
 
 
+SHOW_JUPITER = "Show me the page on Jupiter"
+OPENS = [  # a path outside the library, a page the document lacks, then the page
+    {"tool": "open_in_viewer", "arguments": {"path": "/etc/passwd", "page": 1}},
+    {"tool": "open_in_viewer", "arguments": {"path": "astronomy.pdf", "page": 9}},
+    {"tool": "open_in_viewer", "arguments": {"path": "astronomy.pdf", "page": 3}},
+]
+
+
 def script(prompt: str) -> Iterable[str]:
-    """Search, then write a note, then answer."""
+    """Search, then write a note, then answer; asked to show Jupiter's page, open it (after two bad calls)."""
     if "Reply with one JSON object" not in prompt:
         return ["Saved the note [1]."]
     done = prompt.count('<result tool="')
-    steps = [
+    steps = [json.dumps(step) for step in OPENS] if SHOW_JUPITER in prompt else [
         json.dumps({"tool": "search_library", "arguments": {"query": "kettle descale"}}),
         json.dumps({"tool": "create_note", "arguments": {"title": "Kettle", "text": NOTE_TEXT}}),
     ]
@@ -120,3 +128,22 @@ def test_stop_while_a_card_waits_writes_nothing(window: MainWindow) -> None:
     assert [r.approval for r in message.tool_calls] == [Approval.NOT_NEEDED, Approval.REJECTED]
     assert notes(window) == before
     assert not cards(window)[1].buttons.isVisible()
+
+
+def test_open_in_viewer_shows_the_library_document_at_its_page(window: MainWindow) -> None:
+    done = Recorder(window.controller.chat.done)
+    viewer = window.viewer
+    ask_agent(window, SHOW_JUPITER)
+    wait_until(lambda: done.items, TIMEOUT, "the answer")
+    outside, beyond, shown = done.last.message.tool_calls
+    assert not outside.ok and outside.result == (
+        "error: '/etc/passwd' is not a document in the library (list_documents shows them)"
+    )
+    assert not beyond.ok and beyond.result == "error: astronomy.pdf has 3 page(s): give a page from 1 to 3"
+    assert shown.ok and shown.result == "Opened astronomy.pdf at page 3 of 3 in the viewer for the user."
+    # The same viewer a citation opens, at that page.
+    assert window.side.isVisible() and window.side.currentWidget() is viewer
+    wait_until(lambda: viewer.stack.currentWidget() is viewer.pdf, TIMEOUT, "the PDF to be shown")
+    wait_until(lambda: viewer.pdf.current_page == 2, TIMEOUT, "the PDF to be at page 3")
+    assert viewer.title.text() == "astronomy.pdf" and viewer.where.text() == "page 3"
+    assert viewer.passage is not None and "Jupiter" in viewer.passage.text

@@ -99,6 +99,17 @@ class Library:
             chunks=tuple(chunk for chunk, _ in chosen),
         )
 
+    def at_page(self, document: DocumentInfo, page: int) -> StoredChunk | None:
+        """The document's first passage on ``page`` (a document without pages is one page); None for a page
+        that holds no text (a picture, a blank page). A page outside the document is a UsageError."""
+        pages = document.pages or 1
+        if not 1 <= page <= pages:
+            name = Path(document.path).name
+            raise UsageError(f"{name} has {pages} page(s): give a page from 1 to {pages}" if document.pages
+                             else f"{name} has no pages: give page 1 (its start)")
+        chunks = self.workspace.registry.document_chunks(document.id)
+        return next((c for c in chunks if document.pages is None or c.page == page), None)
+
     def stats(self) -> dict[str, int]:
         documents = self.documents()
         counts: Counter[str] = Counter(d.kind for d in documents)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import sys
+from pathlib import Path, PurePath
 
 from desktop.core.errors import UsageError
 
@@ -18,6 +19,14 @@ MAX_TITLE = 80
 MAX_TEXT = 20_000
 MAX_SAME_NAME = 100
 
+# Folders the system owns: notes written there would mix with its files (and need rights Hearth should not
+# use). A folder inside the person's home is never one, wherever the home is (/var/home on some systems).
+_SYSTEM_FOLDERS = (
+    ("C:\\Windows", "C:\\Program Files", "C:\\Program Files (x86)", "C:\\ProgramData") if sys.platform == "win32"
+    else ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/sbin", "/snap",
+          "/sys", "/usr", "/var", "/System", "/Library", "/Applications", "/private/etc",
+          "/private/var")
+)
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
@@ -40,6 +49,21 @@ def checked_title(title: str) -> str:
     if title.split(".")[0].strip().lower() in _RESERVED:
         raise NoteError(f"'{title}' is a name the system reserves")
     return title
+
+
+def check_notes_folder(folder: Path) -> None:
+    """A folder chosen for notes: a folder that exists, that Hearth may write in, and not one of the
+    system's own (or the disk's top). Raises NoteError saying which."""
+    if not folder.is_absolute():
+        raise NoteError("give the full path of a folder")
+    real = folder.resolve()
+    if not real.is_dir():
+        raise NoteError(f"{folder} is not a folder that exists: create it first, or choose another")
+    system = real.parent == real or any(real.is_relative_to(PurePath(owned)) for owned in _SYSTEM_FOLDERS)
+    if system and not real.is_relative_to(Path.home().resolve()):
+        raise NoteError(f"{folder} is a system folder: choose one of your own, like {Path.home() / 'Notes'}")
+    if not os.access(real, os.W_OK | os.X_OK):
+        raise NoteError(f"{folder} is not writable: choose a folder you can write in")
 
 
 def write_note(folder: Path, title: str, text: str) -> Path:

@@ -42,6 +42,11 @@ class ReadDocument(Arguments):
     part: int = Field(1, ge=1, le=10_000)
 
 
+class OpenInViewer(Arguments):
+    path: str = Field(min_length=1, max_length=1000, description="a file name or path from the library")
+    page: int = Field(1, ge=1, le=100_000)
+
+
 class ListDocuments(Arguments):
     contains: str = Field("", max_length=100)
 
@@ -74,6 +79,7 @@ class ToolOutput:
     text: str  # what the model is shown
     passages: tuple[Passage, ...] = ()  # library passages it was shown, for the answer to cite
     is_source: bool = False  # the text itself is a fact to cite (a calculation, a date, a note written)
+    opens: Passage | None = None  # a document the window shows in its viewer (the CLI prints where)
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def run_call(call: ToolCall, context: ToolContext) -> ToolOutput:
     tool = TOOLS[call.tool]
     output = tool.run(context, tool.arguments.model_validate(call.arguments))
     text = output.text if len(output.text) <= MAX_RESULT_CHARS else output.text[: MAX_RESULT_CHARS - 1] + "…"
-    return ToolOutput(text=text, passages=output.passages, is_source=output.is_source)
+    return ToolOutput(text=text, passages=output.passages, is_source=output.is_source, opens=output.opens)
 
 
 def _problems(error: ValidationError) -> str:
@@ -186,6 +192,18 @@ def _read(context: ToolContext, arguments: ReadDocument) -> ToolOutput:
     part = context.library.read(document, arguments.part, part_chars=MAX_RESULT_CHARS - 200)
     header = f"{Path(document.path).name}, part {part.part} of {part.parts}:"
     return ToolOutput(text=f"{header}\n{part.text}", passages=tuple(_passage(c) for c in part.chunks))
+
+
+def _open_in_viewer(context: ToolContext, arguments: OpenInViewer) -> ToolOutput:
+    """Read-only: only an indexed document of the library, at a page it has, is opened."""
+    document = context.library.find(arguments.path)
+    chunk = context.library.at_page(document, arguments.page)
+    page = arguments.page if document.pages else None
+    opens = _passage(chunk) if chunk is not None else Passage(
+        n=0, chunk_id=-1, document_id=document.id, path=document.path, page=page, text="", score=0.0,
+    )
+    where = f"at page {page} of {document.pages}" if page else "at its start"
+    return ToolOutput(text=f"Opened {Path(document.path).name} {where} in the viewer for the user.", opens=opens)
 
 
 def _list(context: ToolContext, arguments: ListDocuments) -> ToolOutput:
@@ -253,6 +271,8 @@ TOOLS: dict[str, Tool] = {
              '{"date": YYYY-MM-DD, "days": NUMBER}', AddDays, _add_days),
         Tool("days_between", "how many days from one date to another", '{"start": YYYY-MM-DD, "end": YYYY-MM-DD}',
              DaysBetween, _days_between),
+        Tool("open_in_viewer", "show the user a document of the library, at a page",
+             '{"path": FILE NAME, "page": 1}', OpenInViewer, _open_in_viewer),
         Tool("create_note", "save (write) a note for the user; the user approves it first",
              '{"title": TEXT, "text": TEXT}', CreateNote, _create_note, writes=True),
     )

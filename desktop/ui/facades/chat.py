@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from desktop.core.document_task import DocumentTask, TaskProgress
-from desktop.core.types import Approval
+from desktop.core.types import Approval, Passage
 from desktop.services.agent import PendingCall, ToolCallFinished, ToolCallStarted
 from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
 from desktop.workers.engine import EngineWorker
@@ -42,6 +42,7 @@ class ChatFacade(QObject):
     progress = carrying(TaskProgress)  # how far a whole-document task is
     toolStarted = carrying(ToolCallStarted)  # agent mode: a call chosen, then finished
     toolFinished = carrying(ToolCallFinished)
+    documentRequested = carrying(Passage)  # a tool opened a document: shown as a citation click shows it
     approvalNeeded = carrying(PendingCall)  # answer with decide()
     stateChanged = carrying(AnswerState)
     problem = carrying(Problem)
@@ -65,10 +66,11 @@ class ChatFacade(QObject):
         link(self, _list=store.list_conversations, _open=store.open_conversation,
              _rename=store.rename_conversation, _delete=store.delete_conversation,
              _export=store.export_conversation)
-        link(engine, began=self._on_began, done=self._on_done, failed=self._on_failed)
+        link(engine, began=self._on_began, done=self._on_done, failed=self._on_failed,
+             toolFinished=self._on_tool_finished)
         link(store, conversations=self._on_conversations)
         for source, name in ((engine, "piece"), (engine, "progress"), (engine, "toolStarted"),
-                             (engine, "toolFinished"), (engine, "approvalNeeded"), (store, "opened"),
+                             (engine, "approvalNeeded"), (store, "opened"),
                              (store, "deleted"), (store, "exported")):
             relay(source, name, self, name)
 
@@ -160,6 +162,11 @@ class ChatFacade(QObject):
             self.current = failed.conversation_id
         self._list.emit(self.search)
         self.failed.emit(failed)
+
+    def _on_tool_finished(self, finished: ToolCallFinished) -> None:
+        self.toolFinished.emit(finished)
+        if finished.opens is not None:
+            self.documentRequested.emit(finished.opens)
 
     def _on_conversations(self, listing: ConversationList) -> None:
         if listing.search == self.search:  # an answer to an older search is dropped

@@ -20,6 +20,7 @@ class ModelsFacade(QObject):
     catalog = carrying(ModelCatalog)
     added = carrying(ModelInfo)
     settingsSaved = carrying(HearthSettings)
+    applied = carrying(HearthSettings)  # the live settings changed (saved or not): what the window shows follows
 
     _use = carrying(ModelChoice)
     _reload = carrying(HearthSettings)
@@ -62,6 +63,7 @@ class ModelsFacade(QObject):
         """Make validated settings the live ones (every worker reads them), save them, and let the
         engine reload the model if they change it."""
         self._home.settings.replace(settings)
+        self.applied.emit(settings)
         self._save.emit(settings)
         self._reload.emit(settings)
 
