@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import bundled_model, print_json, print_table
-from benchmarks.bench_search import CHUNKS_PER_DOCUMENT, _vocabulary, build
+from benchmarks.bench_search import BATCH_DOCUMENTS, CHUNKS_PER_DOCUMENT, _vocabulary, build, synthetic_vectors
 from desktop.core.cpu import physical_cores
 from desktop.core.offline import THREADING_ENVIRONMENT, enforce_offline
 from desktop.core.settings import BackendSettings, GenerationSettings, HearthSettings
@@ -97,14 +98,15 @@ def _p95(values: list[float]) -> float:
 
 def _copy_vectors(source: Workspace, target: Workspace) -> None:
     """The same vectors (bench_search draws document d's from seed d) into the server's collection."""
-    import numpy as np
-
-    for document in source.registry.documents():
-        d = int(Path(document.path).stem.split("-")[1])
-        vectors = np.random.default_rng(d).standard_normal((CHUNKS_PER_DOCUMENT, 384)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        ids = [chunk_id(document.id, seq) for seq in range(CHUNKS_PER_DOCUMENT)]
-        target.vectors.upsert(ids, vectors, [document.id] * CHUNKS_PER_DOCUMENT)
+    documents = source.registry.documents()
+    for first in range(0, len(documents), BATCH_DOCUMENTS):
+        batch = documents[first : first + BATCH_DOCUMENTS]
+        numbers = [int(Path(document.path).stem.split("-")[1]) for document in batch]
+        target.vectors.upsert(
+            [chunk_id(document.id, seq) for document in batch for seq in range(CHUNKS_PER_DOCUMENT)],
+            np.concatenate([synthetic_vectors(n) for n in numbers]),
+            [document.id for document in batch for _ in range(CHUNKS_PER_DOCUMENT)],
+        )
 
 
 def bench_search(chunks: int, queries: int, scratch: Path) -> tuple[list[tuple[str, str]], dict[str, Any]]:
