@@ -23,6 +23,7 @@ from desktop.services.answering import Answerer, AnswerFinished, AnswerStarted, 
 from desktop.services.conversations import ConversationStore
 from desktop.services.export import ConversationExport, export_json
 from desktop.services.indexing import Indexer
+from desktop.services.library import answer_library_question
 from desktop.services.workspace import Workspace
 from tests.conftest import MODELS
 from tests.scripted_host import ScriptedHost, scripted_host
@@ -152,6 +153,11 @@ def test_library_questions_use_the_registry(answerer: Answerer) -> None:
     assert "2 documents" in finished.message.text
     _, _, listing = _collect(answerer.ask("List my documents"))
     assert "kettle.md" in listing.message.text and "garden.txt" in listing.message.text
+    pdfs = answer_library_question("How many PDFs have I indexed?", answerer.workspace)
+    assert pdfs is not None and "0 PDF documents" in pdfs.text
+    for about_the_passages in ("Is there a cap on how many columns a table can have?",
+                               "How many days have passed since the kettle was descaled?"):
+        assert answer_library_question(about_the_passages, answerer.workspace) is None
 
 
 def test_bad_inputs_write_nothing(answerer: Answerer, tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ _KIND_WORDS = {
     "markdown": "markdown", "text": "text", "epub": "epub", "ebooks": "epub", "csv": "csv", "code": "code",
 }
 _DOCS = r"(?:documents?|files?|docs|notes|pdfs?|books?|ebooks?)"
-_COUNT = re.compile(rf"\bhow many\b(?P<what>[\w\s]*?)\b{_DOCS}?\b.*\b(indexed|have|library|stored|are there)\b", re.I)
+# The documents word is required: "how many columns can a table have" is a question for the passages.
+_COUNT = re.compile(rf"\bhow many\b(?P<what>[\w\s]*?)\b{_DOCS}\b.*\b(indexed|have|library|stored|are there)\b", re.I)
 _LIST = re.compile(rf"^\s*(?:please\s+)?(?:list|show)(?: me)?(?: all)?(?: of)? (?:my|the) (?:indexed )?{_DOCS}\b", re.I)
 _ABOUT = re.compile(
     rf"\b(?:which|what)\s+{_DOCS}\s+(?:do i have|have i (?:got|indexed|added)|are there|mention|talk)\b.*?"
