@@ -299,8 +299,9 @@ def _eval_answers(args: argparse.Namespace) -> int:
     answerer = _engine(args.model, conversations=Path(scratch.name) / "conversations.sqlite3")
     workspace = answerer.workspace
     # Reproducible and bounded: greedy decoding, a fixed seed, a capped answer length.
-    workspace.settings = workspace.settings.model_copy(update={"generation": workspace.settings.generation.model_copy(
-        update={"temperature": 0.0, "seed": EVAL_SEED, "max_tokens": args.max_tokens})})
+    workspace.settings = workspace.settings.updated(
+        generation={"temperature": 0.0, "seed": EVAL_SEED, "max_tokens": args.max_tokens}
+    )
     pipelines = {
         name or AnswerPipeline().source_format: answers.PIPELINES[name] if name else AnswerPipeline()
         for name in names

@@ -182,7 +182,7 @@ class ModelsDialog(QDialog):
         name = Path(info.path).name
         if generation != self.settings.generation_for(name):
             overrides = {**self.settings.model_overrides, name: generation}
-            self.settings = self.settings.model_copy(update={"model_overrides": overrides})
+            self.settings = self.settings.updated(model_overrides=overrides)
             self.settingsSaved.emit(name, generation)
         self.error.hide()
         return True
