@@ -19,10 +19,18 @@ import pytest
 
 from desktop import cli
 from desktop.core.settings import GenerationSettings, HearthSettings
-from desktop.core.types import Message, MessageStatus
+from desktop.core.types import Message, MessageStatus, Passage
 from desktop.llm import host as host_module
 from desktop.services.answering import NOT_COVERED, Answerer, AnswerFinished, AnswerPipeline, AnswerToken
-from desktop.services.attribution import MAX_ANSWER_SENTENCES, sentence_spans
+from desktop.services.attribution import (
+    MAX_ANSWER_SENTENCES,
+    SUPPORT_THRESHOLD,
+    attribute,
+    content_words,
+    excerpts,
+    sentence_spans,
+    support_scores,
+)
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
 from desktop.services.workspace import Workspace
@@ -249,3 +257,34 @@ def test_a_line_break_inside_a_sentence_does_not_end_it() -> None:
         "Saturn's rings are made mostly of water ice particles, ranging in size from grains of\ndust to boulders.",
         "They are thin.", "- first item", "- second item",
     ]
+
+
+def _ranked_passages() -> list[Passage]:
+    """Two passages that both answer the boiler question, the lower-ranked one in the answer's very words."""
+    manual = "Service plan. The boiler must be serviced once a year by a registered engineer."
+    leaflet = ("Leaflet. The boiler must be serviced once a year by a registered engineer, as the leaflet from "
+               "Hughes Heating says.")
+    return [Passage(n=n, chunk_id=n, document_id=n, path=f"/notes/{name}.md", text=text, score=1.0 / n)
+            for n, (name, text) in enumerate((("manual", manual), ("leaflet", leaflet)), start=1)]
+
+
+def test_of_passages_that_support_a_sentence_the_one_ranked_higher_is_cited(workspace: Workspace) -> None:
+    """Support scores a few hundredths apart do not say where a sentence came from; the ranking weighed
+    the whole question against each passage's document."""
+    passages = _ranked_passages()
+    sentence = passages[1].text.split(". ", 1)[1]  # the leaflet's words
+    found = attribute(sentence, passages, workspace.embedder.embed, question=QUESTION)
+    support = found.sentences[0]
+    assert support.supported and support.n == 1
+    assert passages[0].text[support.span.start : support.span.end] == SERVICED
+    # The lower-ranked passage supports it better: without the rule it would be the one cited.
+    scores = support_scores([sentence], [SERVICED, sentence], [content_words(SERVICED), content_words(sentence)],
+                            workspace.embedder.embed, question=QUESTION)[0]
+    assert scores[1] > scores[0] >= SUPPORT_THRESHOLD
+
+
+def test_the_first_sentence_quoted_comes_from_the_highest_ranked_passage_that_answers(workspace: Workspace) -> None:
+    passages = _ranked_passages()
+    (first, span), *_ = excerpts("How often must the boiler be serviced by a registered engineer, as the leaflet says?",
+                                 passages, workspace.embedder.embed)
+    assert first == 1 and passages[0].text[span.start : span.end] == SERVICED

@@ -4,7 +4,10 @@ An answer is split into sentences; each is compared with every sentence of the p
 was given, by embedding similarity (the embedder the index already loaded) and lexical overlap (the
 share of the sentence's content words that the passage sentence holds). The best match above
 ``SUPPORT_THRESHOLD`` supports the sentence: it gets that passage's citation ``[n]`` and the exact
-span of the supporting sentence. A citation the model wrote stands when its passage supports the
+span of the supporting sentence. When several passages support it, the one retrieval ranked highest
+is cited (passages are numbered in retrieval order): support scores a few hundredths apart do not
+tell which passage the sentence came from, while the ranking weighed the whole question against
+each passage's document. A citation the model wrote stands when its passage supports the
 sentence; otherwise it is moved to the passage that does, or dropped when none does. A sentence
 nothing supports is marked unsupported.
 
@@ -280,10 +283,17 @@ def _decide(row: np.ndarray, candidates: Candidates, cited: list[int]) -> tuple[
     elif best < 0 or float(row[best]) < SUPPORT_THRESHOLD:
         return [], SentenceSupport(start=0, end=0, supported=False, score=round(float(row[best]), 4) if best >= 0
                                    else 0.0)
+    else:
+        best = _best_in(row, candidates, _first_supporting(row, candidates))[0]
     number = candidates.numbers[best]
     support = SentenceSupport(start=0, end=0, supported=True, n=number, span=candidates.spans[best],
                               score=round(float(row[best]), 4))
     return standing or [number], support
+
+
+def _first_supporting(row: np.ndarray, candidates: Candidates) -> int:
+    """The highest-ranked passage (lowest number) with a sentence above the support threshold."""
+    return min(n for n, score in zip(candidates.numbers, row, strict=True) if score >= SUPPORT_THRESHOLD)
 
 
 def _best_in(row: np.ndarray, candidates: Candidates, number: int) -> tuple[int, float]:
@@ -376,13 +386,18 @@ def _with_citations(sentence: str, numbers: list[int]) -> str:
 
 
 def excerpts(question: str, passages: Sequence[Passage], embed: Embed, count: int = EXCERPTS) -> list[tuple[int, Span]]:
-    """The passage sentences that best answer ``question``: (passage number, span), best first."""
+    """The passage sentences that best answer ``question``: (passage number, span). First the best
+    sentence of the highest-ranked passage that has one above the support threshold (as for citations,
+    ranking decides between passages that both answer), then the best of the rest."""
     candidates = Candidates.of(passages)
     if not candidates.texts:
         return []
     row = support_scores([question], candidates.texts, candidates.words, embed)[0]
-    order = np.argsort(-row, kind="stable")[:count]
-    return [(candidates.numbers[j], candidates.spans[j]) for j in order]
+    order = [int(j) for j in np.argsort(-row, kind="stable")]
+    if float(row[order[0]]) >= SUPPORT_THRESHOLD:
+        first = _best_in(row, candidates, _first_supporting(row, candidates))[0]
+        order = [first, *(j for j in order if j != first)]
+    return [(candidates.numbers[j], candidates.spans[j]) for j in order[:count]]
 
 
 def retrieval_confidence(question_vectors: np.ndarray, passage_vectors: np.ndarray) -> float:
