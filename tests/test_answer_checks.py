@@ -116,6 +116,16 @@ def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[
     assert message.text.startswith("The boiler must be serviced once a year [")
 
 
+def test_a_stray_end_tag_after_the_answer_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    """Small models trained on web pages end answers with one; inside an answer such a tag stays."""
+    _, message = ask(lambda prompt: [
+        "Close the script with </script> as usual. ",
+        f"The boiler must be serviced once a year [{number_of(prompt, 'boiler.md')}]. </script>", "\n</pre>",
+    ])
+    assert re.search(r"once a year \[\d\]\.$", message.text), message.text
+    assert "with </script> as usual" in message.text
+
+
 def test_the_prompts_header_echoed_in_other_words_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     """What the default model wrote in the README's screenshot: the header, reworded, then the answer."""
     _, message = ask(lambda prompt: [

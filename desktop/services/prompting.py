@@ -140,11 +140,19 @@ _HEADER_ECHO = re.compile(
 )
 
 
+# Small models trained on web pages end answers with a stray closing tag ("... a year [1]. </script>"):
+# HTML end tags with nothing after them but citations are no part of the answer. Within it they stay
+# (an answer about HTML may name </script>).
+_TRAILING_END_TAGS = re.compile(r"(?:\s*</\s*[a-z][a-z0-9]{0,10}\s*>)+(?=(?:\s*\[\d{1,6}(?:\s*,\s*\d{1,6})*\])*\s*$)",
+                                re.IGNORECASE)
+
+
 def strip_markup(text: str, control_tokens: Sequence[str] = ()) -> str:
-    """``text`` without any of the prompt's syntax, its header echoed, or the chat template's tokens."""
+    """``text`` without any of the prompt's syntax, its header echoed, the chat template's tokens, or
+    stray end tags after its last word."""
     for token in sorted((t for t in control_tokens if len(t) > 1), key=len, reverse=True):
         text = text.replace(token, "")
-    return _HEADER_ECHO.sub("", _MARKUP.sub("", text))
+    return _TRAILING_END_TAGS.sub("", _HEADER_ECHO.sub("", _MARKUP.sub("", text)))
 
 
 def _fold(text: str) -> str:
