@@ -142,6 +142,7 @@ QLineEdit {{
     selection-background-color: {h(c.selected)}; selection-color: {h(c.text)};
 }}
 QLineEdit:focus {{ border-color: {h(c.accent)}; }}
+QLineEdit:disabled {{ background: {h(c.window)}; color: {h(c.faint)}; }}
 QFrame#Composer {{ background: {h(c.base)}; border: 1px solid {h(c.border)}; border-radius: 14px; }}
 QFrame#Composer[focused="true"] {{ border-color: {h(c.accent)}; }}
 QPlainTextEdit#ComposerInput {{ border: none; background: transparent; font-size: 10.5pt; }}
