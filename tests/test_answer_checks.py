@@ -116,6 +116,17 @@ def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[
     assert message.text.startswith("The boiler must be serviced once a year [")
 
 
+def test_the_model_reads_as_many_passages_as_its_settings_say(
+    ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
+) -> None:
+    prompts: list[str] = []
+    for passages in (1, 2):
+        workspace.settings = workspace.settings.updated(generation={"passages": passages})
+        _, message = ask(lambda prompt: prompts.append(prompt) or [SERVICED])
+        assert len(message.passages) == passages
+        assert prompts[-1].count("<source n=") == passages
+
+
 def test_a_stray_end_tag_after_the_answer_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     """Small models trained on web pages end answers with one; inside an answer such a tag stays."""
     _, message = ask(lambda prompt: [

@@ -128,6 +128,13 @@ class GenerationSettings(BaseModel):
     top_k: int = Field(40, ge=0, le=1000, description="0: no limit")
     repeat_penalty: float = Field(1.1, ge=0.5, le=2.0)
     max_tokens: int = Field(512, ge=1, le=32_768)
+    # Measured with the answer evaluation (docs/answer-eval.md): the default model cites a relevant file
+    # far more often from the best 3 passages than from 5; larger models can take more.
+    passages: int = Field(
+        3, ge=1, le=20, title="Passages read",
+        description="How many of the best passages the model reads for an answer; small models answer better "
+        "from a few",
+    )
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
     seed: int = Field(42, ge=0, le=2**32 - 1)
     lora_path: _FullPath | None = None

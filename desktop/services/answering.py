@@ -239,7 +239,10 @@ class Answerer:
             yield AnswerFinished(message=message)
             return
 
-        passages = to_passages(Retriever(self.workspace).search(question, document_ids=document_ids) if rag else [])
+        passages = to_passages(
+            Retriever(self.workspace).search(question, self.generation().passages, document_ids=document_ids)
+            if rag else []
+        )
         retrieval_ms = (time.perf_counter() - started) * 1000
         confidence: float | None = None  # recorded with the answer: query drift compares it over time
         if rag and self.pipeline.checks:

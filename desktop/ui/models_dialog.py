@@ -84,6 +84,9 @@ class ModelsDialog(QDialog):
         self.context = QSpinBox()
         self.context.setRange(0, 10_000_000)
         self.context.setSingleStep(1024)
+        self.passages = QSpinBox()
+        self.passages.setRange(0, 1000)
+        self.passages.setToolTip(GenerationSettings.model_fields["passages"].description or "")
         lora_row = QHBoxLayout()
         self.lora = QLineEdit()
         self.lora.setPlaceholderText("None")
@@ -95,6 +98,7 @@ class ModelsDialog(QDialog):
         form.addRow(label("Top-p"), self.top_p)
         form.addRow(label("Longest answer (tokens)"), self.max_tokens)
         form.addRow(label("Context (tokens)"), self.context)
+        form.addRow(label(GenerationSettings.model_fields["passages"].title or ""), self.passages)
         form.addRow(label("LoRA adapter"), lora_row)
         layout.addLayout(form)
         self.error = label("", "ErrorNote", wrap=True)
@@ -156,6 +160,7 @@ class ModelsDialog(QDialog):
         self.top_p.setValue(generation.top_p)
         self.max_tokens.setValue(generation.max_tokens)
         self.context.setValue(generation.context_length)
+        self.passages.setValue(generation.passages)
         self.lora.setText(generation.lora_path or "")
         self.error.hide()
 
@@ -163,7 +168,8 @@ class ModelsDialog(QDialog):
         base = self.settings.generation_for(Path(info.path).name).model_dump()
         base.update(
             temperature=self.temperature.value(), top_p=self.top_p.value(), max_tokens=self.max_tokens.value(),
-            context_length=self.context.value(), lora_path=self.lora.text().strip() or None,
+            context_length=self.context.value(), passages=self.passages.value(),
+            lora_path=self.lora.text().strip() or None,
         )
         try:
             return GenerationSettings(**base)

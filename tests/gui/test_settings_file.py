@@ -65,12 +65,14 @@ def test_a_model_and_an_adapter_picked_in_the_window_stay_usable(open_gui: OpenW
     wait_until(lambda: any(m.path == str(model) for m in dialog.models), 30, "the dialog to list the model")
     dialog.table.selectRow(next(row for row, m in enumerate(dialog.models) if m.path == str(model)))
     dialog.lora.setText(str(adapter))
+    dialog.passages.setValue(4)
     dialog.use_button.click()
     wait_until(lambda: len(saved) == 2, 30, "the model and its adapter to be saved")
 
     stored = json.loads((tmp_path / "data" / "settings.json").read_text(encoding="utf-8"))
     assert stored["default_model"] == str(model)
     assert stored["model_overrides"]["my-model.gguf"]["lora_path"] == str(adapter)
+    assert stored["model_overrides"]["my-model.gguf"]["passages"] == 4
     status = hearth_status(tmp_path / "data")
     assert status.returncode == 0, status.stderr
     assert not any(p.source == "settings" for p in window.banner.problems)
