@@ -120,9 +120,14 @@ def test_the_model_reads_as_many_passages_as_its_settings_say(
     ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
 ) -> None:
     prompts: list[str] = []
+
+    def answer(prompt: str) -> list[str]:
+        prompts.append(prompt)
+        return [SERVICED]
+
     for passages in (1, 2):
         workspace.settings = workspace.settings.updated(generation={"passages": passages})
-        _, message = ask(lambda prompt: prompts.append(prompt) or [SERVICED])
+        _, message = ask(answer)
         assert len(message.passages) == passages
         assert prompts[-1].count("<source n=") == passages
 
@@ -296,7 +301,7 @@ def test_of_passages_that_support_a_sentence_the_one_ranked_higher_is_cited(work
     sentence = passages[1].text.split(". ", 1)[1]  # the leaflet's words
     found = attribute(sentence, passages, workspace.embedder.embed, question=QUESTION)
     support = found.sentences[0]
-    assert support.supported and support.n == 1
+    assert support.supported and support.n == 1 and support.span is not None
     assert passages[0].text[support.span.start : support.span.end] == SERVICED
     # The lower-ranked passage supports it better: without the rule it would be the one cited.
     scores = support_scores([sentence], [SERVICED, sentence], [content_words(SERVICED), content_words(sentence)],
