@@ -122,9 +122,8 @@ class VectorStore:
     def query(
         self, embedding: np.ndarray, limit: int, document_ids: Sequence[int] | None = None
     ) -> list[tuple[int, float]]:
-        """(chunk id, cosine similarity), best first."""
-        if self.count() == 0:
-            return []
+        """(chunk id, cosine similarity), best first. An empty collection answers with no ids: counting it
+        first cost 3 ms a search."""
         where = {"doc": {"$in": [int(d) for d in document_ids]}} if document_ids is not None else None
         with self._failures():
             result = self._collection.query(
