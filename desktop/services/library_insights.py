@@ -1,5 +1,6 @@
 """The library side of the insights: the topic map (kept in the data folder and updated
-incrementally after indexing), drift of the last indexing run, and the topics it grew."""
+incrementally after indexing), drift of the last indexing run, the topics it grew, and the
+documents indexed twice."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from desktop.core.private import write_private_bytes
 from desktop.core.types import Frozen
 from desktop.services.drift import DriftTest, classifier_drift
+from desktop.services.duplicates import Duplicates, find_duplicates
 from desktop.services.indexing import LAST_RUN_KEY
 from desktop.services.library_vectors import LibraryVectors, load_library, passage_texts
 from desktop.services.topics import (
@@ -45,12 +47,16 @@ class LibraryDrift(Frozen):
 class LibraryInsights(Frozen):
     map: TopicMap
     drift: LibraryDrift
+    duplicates: Duplicates
 
 
 def library_insights(workspace: Workspace, folder: Path, *, seed: int = 0) -> LibraryInsights:
     library = load_library(workspace)
     topic_map, clustering = topic_map_of(workspace, library, folder, seed=seed)
-    return LibraryInsights(map=topic_map, drift=library_drift(workspace, library, topic_map, clustering, seed=seed))
+    return LibraryInsights(
+        map=topic_map, drift=library_drift(workspace, library, topic_map, clustering, seed=seed),
+        duplicates=find_duplicates(workspace),
+    )
 
 
 def topic_map_of(
