@@ -770,7 +770,8 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     if not report.groups:
         _say(f"No near-duplicates among {report.documents} documents.")
         return EXIT_OK
-    _say(f"{len(report.groups)} groups of near-duplicates among {report.documents} documents "
+    groups = f"{len(report.groups)} group{'' if len(report.groups) == 1 else 's'}"
+    _say(f"{groups} of near-duplicates among {report.documents} documents "
          "(`hearth forget PATH` forgets a copy; the file itself stays):")
     for group in report.groups:
         _say(f"  keep   {_shown(group.kept)}")

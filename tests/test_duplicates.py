@@ -4,6 +4,7 @@ copies through the library's forget path leaves the original searchable and the 
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,20 @@ def test_the_git_docs_pages_are_grouped_with_their_sources_and_never_with_each_o
     }
     print(f"{len(together)} of {len(paired)} pages grouped with their source, in {len(groups)} groups")
     assert len(together) >= 0.95 * len(paired)
+
+
+def test_hearth_duplicates_json(tmp_path: Path, in_process: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop import cli
+
+    assert cli.main(["duplicates", "--json"]) == 0
+    assert "empty" in json.loads(capsys.readouterr().out)["unavailable"]
+    files = write_copies(tmp_path / "notes")
+    assert cli.main(["index", str(tmp_path / "notes"), "--json"]) == 0
+    capsys.readouterr()
+    assert cli.main(["duplicates", "--json"]) == 0
+    (group,) = json.loads(capsys.readouterr().out)["groups"]
+    copies = {group["kept"], *(c["path"] for c in group["copies"])}
+    assert copies == {str(files[k]) for k in ("markdown", "html", "edited")}
+    assert cli.main(["duplicates"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 group of near-duplicates") and "keep" in out and "copy" in out

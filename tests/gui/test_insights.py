@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+import pytest
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from desktop.core.types import Feedback, MessageStatus, Timings
 from desktop.services.home import Home
+from desktop.services.indexing import Indexer
 from tests.gui.conftest import OpenWindow
 from tests.gui.helpers import Recorder, wait_until
-from tests.planted import passages
+from tests.planted import passages, write_copies
 
 
 def test_insights_page_draws_the_map_and_a_topic_click_scopes_the_chat(open_gui: OpenWindow, tmp_path: Path) -> None:
@@ -56,3 +60,65 @@ def test_feedback_on_an_answer_is_saved(open_gui: OpenWindow, tmp_path: Path) ->
     wait_until(lambda: saved.items, 30, "the feedback to be saved")
     assert saved.items[-1].feedback is Feedback.DOWN
     assert Home(data).conversations().message(answer_id).feedback is Feedback.DOWN
+
+
+def _answer_confirmation(accept: bool, seen: list[str]) -> None:
+    """Read the open confirmation, then press Forget or Cancel."""
+    box = QApplication.activeModalWidget()
+    assert isinstance(box, QMessageBox)
+    seen.append(" ".join(w.text() for w in box.findChildren(QLabel) if w.text()))
+    if accept:
+        next(b for b in box.buttons() if b.text() == "Forget").click()
+    else:
+        box.reject()
+
+
+def test_forget_the_copy_asks_naming_both_files_then_forgets_in_the_indexing_thread(
+    open_gui: OpenWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forgotten_in: list[threading.Thread] = []
+    forget = Indexer.forget
+
+    def recorded(self: Indexer, paths: list[Path]) -> int:
+        forgotten_in.append(threading.current_thread())
+        return forget(self, paths)
+
+    monkeypatch.setattr(Indexer, "forget", recorded)
+    window = open_gui(tmp_path / "data")
+    files = write_copies(tmp_path / "notes")
+    finished = Recorder(window.controller.library.indexFinished)
+    window.controller.add_paths([tmp_path / "notes"])
+    wait_until(lambda: finished.items, 180, "the notes to be indexed")
+    window.sidebar.insights_button.click()
+    page = window.insights
+    wait_until(lambda: page.duplicate_rows, 120, "the copies to be listed")
+    (row,) = page.duplicate_rows
+    copies = [c.path for c in row.group.copies]
+    assert {row.group.kept, *copies} == {str(files[k]) for k in ("markdown", "html", "edited")}
+    assert row.button.text() == "Forget the copies"
+
+    seen: list[str] = []
+    QTimer.singleShot(0, lambda: _answer_confirmation(False, seen))
+    row.button.click()
+    assert row.button.isEnabled() and not forgotten_in  # cancelled: nothing forgotten
+    QTimer.singleShot(0, lambda: _answer_confirmation(True, seen))
+    row.button.click()
+    assert all(row.group.kept in text and all(c in text for c in copies) for text in seen)
+    assert "not deleted" in seen[-1]
+    wait_until(lambda: "None" in page.duplicates_note.text(), 120, "the copies to be forgotten and looked for again")
+    assert not page.duplicate_rows
+    assert forgotten_in and forgotten_in[0] is not threading.main_thread()
+    library = {d.path for d in window.controller.library.snapshot.documents}
+    assert row.group.kept in library and not library & set(copies)
+    assert all(Path(c).is_file() for c in copies)
+
+
+def test_an_empty_library_and_no_answers_are_said_in_words(open_gui: OpenWindow, tmp_path: Path) -> None:
+    window = open_gui(tmp_path / "data")
+    window.sidebar.insights_button.click()
+    page = window.insights
+    wait_until(lambda: "Looking" not in page.duplicates_note.text(), 120, "the library figures")
+    assert "No answers yet" in page.answers_note.text() and not page.chart_view.isVisible()
+    assert "a map needs at least" in page.map_note.text() and not page.map.isVisible()
+    assert "No indexing run" in page.drift.text()
+    assert "empty" in page.duplicates_note.text() and not page.duplicate_rows
