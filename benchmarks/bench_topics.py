@@ -123,11 +123,12 @@ def main() -> int:
         with PeakMemory() as memory:
             began = time.perf_counter()
             read = load_library(workspace)
+            vectors = read.all_vectors()
             read_s = time.perf_counter() - began
+            del vectors  # read again inside, as the worker does: this only says how much of the time is reading
             began = time.perf_counter()
-            full, clustering = topic_map_of(workspace, read, home.insights_dir, rebuild=True)
-            cluster_s = time.perf_counter() - began
-        map_s = read_s + cluster_s
+            full, clustering = topic_map_of(workspace, load_library(workspace), home.insights_dir, rebuild=True)
+            map_s = time.perf_counter() - began
         assert clustering is not None, full.unavailable
         truth = [library.truth[int(i)] for i in clustering.chunk_ids]
         ari = adjusted_rand_score(truth, clustering.labels)
@@ -143,18 +144,17 @@ def main() -> int:
     rows = [
         ("library", f"{passages:,} passages in {passages // PASSAGES_PER_DOCUMENT:,} documents, {TOPICS} planted "
                     f"topics (built in {build_s:.0f} s)"),
-        ("read passages + vectors", f"{read_s:.1f} s"),
-        ("cluster, label, lay out, save", f"{cluster_s:.1f} s ({len(full.topics)} topics, "
-                                          f"{len(full.candidates)} counts tried; ARI {ari:.3f})"),
-        ("topic map, total", f"{map_s:.1f} s (target < {MAP_TARGET_S:.0f} s), peak RSS "
-                             f"{memory.peak / 2**20:,.0f} MB"),
+        ("topic map, reading included", f"{map_s:.1f} s (target < {MAP_TARGET_S:.0f} s), peak RSS "
+                                        f"{memory.peak / 2**20:,.0f} MB; {len(full.topics)} topics, "
+                                        f"{len(full.candidates)} counts tried; ARI {ari:.3f}"),
+        ("  of which reading the vectors", f"{read_s:.1f} s (measured apart)"),
         (f"update after {ADDED_DOCUMENTS} documents", f"{update_s:.2f} s (target < {UPDATE_TARGET_S:.0f} s), "
                                                        f"{updated.passages:,} passages, reading included"),
     ]
     print_table("Topic map", rows)
     print_json({
         "bench": "topics", "passages": passages, "planted_topics": TOPICS, "topics": len(full.topics),
-        "adjusted_rand": round(ari, 3), "read_s": round(read_s, 2), "cluster_s": round(cluster_s, 2),
+        "adjusted_rand": round(ari, 3), "read_s": round(read_s, 2),
         "map_s": round(map_s, 2), "update_s": round(update_s, 2), "peak_rss_mb": round(memory.peak / 2**20),
         "map_ok": map_s < MAP_TARGET_S, "update_ok": update_s < UPDATE_TARGET_S,
     })

@@ -70,6 +70,9 @@ class TopicMap(Frozen):
     unavailable: str | None = None
 
 
+VectorsOf = Callable[[np.ndarray], np.ndarray]  # the vectors of the passages at these rows
+
+
 @dataclass(frozen=True)
 class Clustering:
     """What an incremental update needs: the centres, each passage's topic, the topics' words."""
@@ -214,21 +217,24 @@ def build_topic_map(
     sampled = np.sort(rng.choice(len(vectors), min(len(vectors), LABEL_SAMPLE), replace=False))
     terms = topic_terms(texts_of(chunk_ids[sampled]), labels[sampled], len(centres))
     clustering = Clustering(centres=centres, chunk_ids=chunk_ids, labels=labels, candidates=candidates, terms=terms)
-    return describe(clustering, document_ids, vectors, paths, seed=seed, began=began), clustering
+    return describe(clustering, document_ids, lambda rows: vectors[rows], paths, seed=seed, began=began), clustering
 
 
 def describe(
     clustering: Clustering,
     document_ids: np.ndarray,
-    vectors: np.ndarray,
+    vectors_of: VectorsOf,
     paths: dict[int, str],
     *,
     seed: int = 0,
     began: float,
 ) -> TopicMap:
-    """The map's topics, documents and points from a clustering (fresh or updated)."""
+    """The map's topics, documents and points from a clustering (fresh or updated); only the passages
+    drawn are read."""
     labels, centres = clustering.labels, clustering.centres
-    centre_xy, passage_xy = layout(vectors, labels, centres, seed=seed)
+    rng = np.random.default_rng(seed)
+    shown = np.sort(rng.choice(len(labels), min(len(labels), MAP_POINTS), replace=False))
+    centre_xy, passage_xy = layout(vectors_of(shown), labels[shown], centres, seed=seed)
     majority: dict[int, Counter[int]] = {}
     for document, topic in zip(document_ids.tolist(), labels.tolist(), strict=True):
         majority.setdefault(document, Counter())[topic] += 1
@@ -246,17 +252,18 @@ def describe(
             document_ids=documents, documents=[paths.get(d, "") for d in documents[:TOPIC_DOCUMENTS]],
             x=float(centre_xy[topic, 0]), y=float(centre_xy[topic, 1]),
         ))
-    rng = np.random.default_rng(seed)
-    shown = rng.choice(len(vectors), min(len(vectors), MAP_POINTS), replace=False)
-    points = [MapPoint(x=float(passage_xy[i, 0]), y=float(passage_xy[i, 1]), topic=int(labels[i])) for i in shown]
+    points = [
+        MapPoint(x=float(passage_xy[j, 0]), y=float(passage_xy[j, 1]), topic=int(labels[i]))
+        for j, i in enumerate(shown.tolist())
+    ]
     return TopicMap(
-        passages=len(vectors), topics=[t for t in topics if t.passages], points=points,
+        passages=len(labels), topics=[t for t in topics if t.passages], points=points,
         candidates=clustering.candidates, built_at=time.time(), seconds=time.perf_counter() - began,
     )
 
 
 def update_clustering(
-    previous: Clustering, chunk_ids: np.ndarray, vectors: np.ndarray, *, limit: float = 0.2
+    previous: Clustering, chunk_ids: np.ndarray, vectors_of: VectorsOf, *, limit: float = 0.2
 ) -> Clustering | None:
     """Passages added since ``previous`` joined to their nearest topic, removed ones dropped; None when
     more than ``limit`` of the library changed, so the topics themselves should be found again."""
@@ -270,5 +277,5 @@ def update_clustering(
     positions = np.searchsorted(previous.chunk_ids[order], chunk_ids[known])
     labels[known] = previous.labels[order][positions]
     if (~known).any():
-        labels[~known] = assign(vectors[~known], previous.centres)
+        labels[~known] = assign(vectors_of(np.flatnonzero(~known)), previous.centres)
     return replace(previous, chunk_ids=chunk_ids, labels=labels)
