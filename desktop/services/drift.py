@@ -57,6 +57,7 @@ def classifier_drift(
             cv=StratifiedKFold(FOLDS, shuffle=True, random_state=seed), n_permutations=permutations,
             random_state=seed, n_jobs=1,
         )
+    # Python types: model_copy does not validate, and numpy's bool is not JSON.
     return result.model_copy(update={
-        "auc": float(auc), "p_value": float(p_value), "drifted": float(p_value) < SIGNIFICANCE and auc > 0.5,
+        "auc": float(auc), "p_value": float(p_value), "drifted": bool(p_value < SIGNIFICANCE and auc > 0.5),
     })

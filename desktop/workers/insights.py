@@ -28,6 +28,13 @@ class InsightsWorker(QObject):
         self._home = home
         self._stores = ThreadStores(home)
 
+    @Slot()
+    @reported("insights")
+    def start(self) -> None:
+        """Import the statistics now, in this thread: scipy's import was 0.6 s of the page's first
+        opening (1.1 s with 10,000 answers; the next openings took 0.2 s)."""
+        import scipy.stats  # noqa: F401
+
     @Slot(object)
     @reported("insights")
     def refresh(self, with_library: bool) -> None:
