@@ -227,7 +227,7 @@ def main() -> int:
     page = window.insights
     pump_until(lambda: "Computing" not in page.map_note.text() and "Looking" not in page.duplicates_note.text(), 600)
     phases.append(Phase("Insights (map, drift, copies)", time.perf_counter() - started, beat.stop(),
-                        f"{page.map_note.text().split('.')[0]}; {len(page.duplicate_rows)} groups of copies"))
+                        f"{page.map_note.text().split('. ')[0]}; {len(page.duplicate_rows)} groups of copies"))
     window.show_page("chat")
 
     # Closing mid-indexing: a second folder of notes, closed once its passages are being stored.
