@@ -766,6 +766,29 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    from desktop.services.duplicates import find_duplicates
+
+    report = find_duplicates(_workspace())
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+        return EXIT_OK
+    if report.unavailable:
+        _say(report.unavailable)
+        return EXIT_OK
+    if not report.groups:
+        _say(f"No near-duplicates among {report.documents} documents.")
+        return EXIT_OK
+    groups = f"{len(report.groups)} group{'' if len(report.groups) == 1 else 's'}"
+    _say(f"{groups} of near-duplicates among {report.documents} documents "
+         "(`hearth forget PATH` forgets a copy; the file itself stays):")
+    for group in report.groups:
+        _say(f"  keep   {_shown(group.kept)}")
+        for copy in group.copies:
+            _say(f"  copy   {_shown(copy.path)}  ({copy.held:.0%} of its text is in the one kept)")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from desktop.core.model_info import format_gb
     from desktop.services.models import available_models
@@ -994,6 +1017,10 @@ def build_parser() -> argparse.ArgumentParser:
     topics.add_argument("--drift", action="store_true", help="also test the last run's passages for drift")
     topics.add_argument("--rebuild", action="store_true", help="find the topics again, not incrementally")
     topics.set_defaults(run=cmd_topics)
+
+    duplicates = commands.add_parser("duplicates", help="documents indexed twice: the same text in two files")
+    duplicates.add_argument("--json", action="store_true")
+    duplicates.set_defaults(run=cmd_duplicates)
 
     mcp = commands.add_parser("mcp", help="serve the library to other apps (MCP over stdio; read-only)")
     mcp.set_defaults(run=cmd_mcp)

@@ -60,12 +60,12 @@ def test_planted_shift_is_detected_and_a_random_split_is_not(embedder: Any) -> N
     existing, _, _ = embedded(embedder, ["baking", "astronomy"], 80)
     new, _, _ = embedded(embedder, ["tax"], 80, seed=1)
     shifted = classifier_drift(new, existing, seed=0)
-    assert shifted.drifted and shifted.p_value is not None and shifted.p_value < 0.01
+    assert shifted.drifted is True and shifted.p_value is not None and shifted.p_value < 0.01  # a bool JSON can carry
     assert shifted.auc is not None and shifted.auc > 0.9
 
     order = np.random.default_rng(3).permutation(len(existing))
     split = classifier_drift(existing[order[:80]], existing[order[80:]], seed=0)
-    assert not split.drifted and split.p_value is not None and split.p_value > 0.05
+    assert split.drifted is False and split.p_value is not None and split.p_value > 0.05
     assert classifier_drift(new[:5], existing).unavailable
 
 
@@ -86,3 +86,45 @@ def test_hearth_topics_and_insights_json(tmp_path: Path, in_process: None, capsy
     assert "points" not in document and document["drift"]["test"]["unavailable"]  # everything is new
     assert cli.main(["insights", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["unavailable"].startswith("No answers yet")
+
+
+def test_an_update_after_indexing_reads_only_the_new_and_the_drawn_vectors(
+    workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from desktop.services import topics
+    from desktop.services.indexing import Indexer
+    from desktop.services.library_insights import topic_map_of
+    from desktop.services.library_vectors import load_library
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for subject in ("baking", "cycling"):
+        for n, text in enumerate(passages(subject, 40, seed=0)):
+            (folder / f"{subject}-{n}.txt").write_text(text, encoding="utf-8")
+    Indexer(workspace).index([folder])
+    library = load_library(workspace)
+    ids, stored = workspace.vectors.all_vectors()
+    row = {chunk: n for n, chunk in enumerate(ids)}
+    rows = np.array([7, 3, 50, 3])
+    assert np.array_equal(library.vectors_of(rows), stored[[row[int(i)] for i in library.chunk_ids[rows]]])
+    first, _ = topic_map_of(workspace, library, tmp_path / "insights")
+    assert len(first.topics) == 2
+    before = set(library.chunk_ids.tolist())
+
+    (folder / "baking-new.txt").write_text(passages("baking", 1, seed=9)[0], encoding="utf-8")
+    Indexer(workspace).index([folder])
+    read: list[int] = []
+
+    def counted(chunk_ids: Any) -> tuple[list[int], np.ndarray]:
+        read.extend(chunk_ids)
+        return workspace.vectors.vectors_by_id(chunk_ids)
+
+    library = replace(load_library(workspace), read=counted)
+    monkeypatch.setattr(topics, "MAP_POINTS", 20)  # fewer drawn than there are passages, as in a large library
+    updated, clustering = topic_map_of(workspace, library, tmp_path / "insights")
+    assert clustering is not None and updated.passages == 81 and len(updated.topics) == 2
+    new = set(library.chunk_ids.tolist()) - before
+    assert len(new) == 1 and read[0] in new  # the new passage first, to join its topic
+    assert len(read) == 1 + 20  # then those drawn on the map, and nothing else

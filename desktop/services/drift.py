@@ -34,6 +34,7 @@ def classifier_drift(
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, permutation_test_score
+    from threadpoolctl import threadpool_limits
 
     result = DriftTest(new=len(new), existing=len(existing))
     if min(len(new), len(existing)) < MIN_PER_SIDE:
@@ -50,11 +51,13 @@ def classifier_drift(
         return result.model_copy(update={"auc": 0.5, "p_value": 1.0})  # identical passages: nothing differs
     # PCA never sees the labels, so projecting before the permutations leaves the test exact.
     features = PCA(min(COMPONENTS, *features.shape), random_state=seed).fit_transform(features)
-    auc, _, p_value = permutation_test_score(
-        LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100), features, labels, scoring="roc_auc",
-        cv=StratifiedKFold(FOLDS, shuffle=True, random_state=seed), n_permutations=permutations,
-        random_state=seed, n_jobs=1,
-    )
+    with threadpool_limits(1):  # a thousand small fits: threads waiting on a busy core only slow them
+        auc, _, p_value = permutation_test_score(
+            LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100), features, labels, scoring="roc_auc",
+            cv=StratifiedKFold(FOLDS, shuffle=True, random_state=seed), n_permutations=permutations,
+            random_state=seed, n_jobs=1,
+        )
+    # Python types: model_copy does not validate, and numpy's bool is not JSON.
     return result.model_copy(update={
-        "auc": float(auc), "p_value": float(p_value), "drifted": float(p_value) < SIGNIFICANCE and auc > 0.5,
+        "auc": float(auc), "p_value": float(p_value), "drifted": bool(p_value < SIGNIFICANCE and auc > 0.5),
     })

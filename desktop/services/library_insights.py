@@ -1,5 +1,6 @@
 """The library side of the insights: the topic map (kept in the data folder and updated
-incrementally after indexing), drift of the last indexing run, and the topics it grew."""
+incrementally after indexing), drift of the last indexing run, the topics it grew, and the
+documents indexed twice."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 
 from desktop.core.private import write_private_bytes
 from desktop.core.types import Frozen
-from desktop.services.drift import DriftTest, classifier_drift
+from desktop.services.drift import PER_SIDE, DriftTest, classifier_drift
+from desktop.services.duplicates import Duplicates, find_duplicates
 from desktop.services.indexing import LAST_RUN_KEY
 from desktop.services.library_vectors import LibraryVectors, load_library, passage_texts
 from desktop.services.topics import (
@@ -45,12 +47,16 @@ class LibraryDrift(Frozen):
 class LibraryInsights(Frozen):
     map: TopicMap
     drift: LibraryDrift
+    duplicates: Duplicates
 
 
 def library_insights(workspace: Workspace, folder: Path, *, seed: int = 0) -> LibraryInsights:
     library = load_library(workspace)
     topic_map, clustering = topic_map_of(workspace, library, folder, seed=seed)
-    return LibraryInsights(map=topic_map, drift=library_drift(workspace, library, topic_map, clustering, seed=seed))
+    return LibraryInsights(
+        map=topic_map, drift=library_drift(workspace, library, topic_map, clustering, seed=seed),
+        duplicates=find_duplicates(workspace),
+    )
 
 
 def topic_map_of(
@@ -60,13 +66,13 @@ def topic_map_of(
     began = time.perf_counter()
     paths = {d.id: d.path for d in workspace.registry.documents()}
     previous = None if rebuild else load_clustering(folder / CLUSTERING_FILE)
-    if previous is not None and len(library) and previous.centres.shape[1] == library.vectors.shape[1]:
-        updated = update_clustering(previous, library.chunk_ids, library.vectors)
+    if previous is not None and len(library) and previous.centres.shape[1] == library.dimension:
+        updated = update_clustering(previous, library.chunk_ids, library.vectors_of)
         if updated is not None:
             save_clustering(folder / CLUSTERING_FILE, updated)
-            return describe(updated, library.document_ids, library.vectors, paths, seed=seed, began=began), updated
+            return describe(updated, library.document_ids, library.vectors_of, paths, seed=seed, began=began), updated
     topic_map, clustering = build_topic_map(
-        library.chunk_ids, library.document_ids, library.vectors,
+        library.chunk_ids, library.document_ids, library.all_vectors(),
         lambda ids: passage_texts(workspace, ids), paths, seed=seed,
     )
     if clustering is not None:
@@ -83,7 +89,8 @@ def library_drift(
         unavailable = "No indexing run has added passages yet."
         return LibraryDrift(test=DriftTest(new=0, existing=len(library), unavailable=unavailable))
     new = library.indexed_at >= float(run["started"])
-    test = classifier_drift(library.vectors[new], library.vectors[~new], seed=seed)
+    test = classifier_drift(*(_sample(library, np.flatnonzero(side), seed) for side in (new, ~new)), seed=seed)
+    test = test.model_copy(update={"new": int(new.sum()), "existing": int((~new).sum())})
     grew: tuple[TopicGrowth, ...] = ()
     if test.unavailable is None and clustering is not None and len(clustering.labels) == len(library):
         k = len(clustering.centres)
@@ -97,6 +104,12 @@ def library_drift(
             for t in np.argsort(-(new_share - old_share)).tolist() if new_share[t] - old_share[t] > GROWTH
         )
     return LibraryDrift(test=test, run_started=float(run["started"]), grew=grew)
+
+
+def _sample(library: LibraryVectors, rows: np.ndarray, seed: int) -> np.ndarray:
+    """The vectors of at most PER_SIDE of ``rows``: all the drift test looks at."""
+    chosen = np.random.default_rng(seed).choice(rows, min(len(rows), PER_SIDE), replace=False)
+    return library.vectors_of(np.sort(chosen))
 
 
 def save_clustering(path: Path, clustering: Clustering) -> None:

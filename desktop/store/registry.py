@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -417,6 +417,15 @@ class Registry:
             " WHERE d.status = 'indexed' ORDER BY c.id"
         )
         return [(row[0], row[1], row[2] or 0.0) for row in rows]
+
+    def document_texts(self) -> Iterator[tuple[int, str]]:
+        """(document id, passage text) of every indexed document, a document's passages in reading order."""
+        rows = self.db.execute(
+            "SELECT c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id"
+            " WHERE d.status = 'indexed' ORDER BY c.document_id, c.seq"
+        )
+        for row in rows:
+            yield row[0], row[1]
 
     def document_chunks(self, document_id: int) -> list[StoredChunk]:
         """A document's passages in reading order."""

@@ -140,6 +140,17 @@ class VectorStore:
         found = result["embeddings"]
         return np.asarray(found, dtype=np.float32) if found is not None and len(found) else np.zeros((0, 0), np.float32)
 
+    def vectors_by_id(self, ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
+        """The stored vectors of ``ids`` (those that exist) with their ids: the store's order is its own."""
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        with self._failures():
+            result = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        found = result["embeddings"]
+        if found is None or not len(found):
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [int(i) for i in result["ids"]], np.asarray(found, dtype=np.float32)
+
     def all_vectors(self, page: int = 5000) -> tuple[list[int], np.ndarray]:
         """Every stored vector with its id, read a page at a time."""
         ids: list[int] = []

@@ -85,7 +85,8 @@ class Controller(QObject):
         self.insights = InsightsFacade(self.insights_worker, self)
 
         # The chat list first, the model last: the window is usable while the model loads.
-        for start in (self.store.start, self.indexer.start, self.watcher.start, self.engine.start):
+        for start in (self.store.start, self.indexer.start, self.watcher.start, self.engine.start,
+                      self.insights_worker.start):
             self._start.connect(start)
         for worker in (self.engine, self.indexer, self.store, self.documents, self.watcher, self.insights_worker):
             self._close.connect(worker.close)

@@ -1,6 +1,7 @@
 """The Insights page: answers over time per model, feedback and change tests, questions the files
-did not cover, and the library's topic map with its drift. It only draws what the insights worker
-computed; whatever cannot be computed yet is said in words."""
+did not cover, the library's topic map with its drift, and documents indexed twice (each group with
+a button that forgets the copies, after asking). It only draws what the insights worker computed;
+whatever cannot be computed yet is said in words."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
+from desktop.services.duplicates import DuplicateGroup, Duplicates
 from desktop.services.insights import AnswerInsights, SetupChange
 from desktop.services.library_insights import LibraryInsights
 from desktop.services.stats import Rate
 from desktop.services.topics import Topic
+from desktop.ui import format as fmt
 from desktop.ui.topic_map_view import TopicMapView, topic_color
-from desktop.ui.widgets import PushButton, label
+from desktop.ui.widgets import PushButton, confirm, label
 from desktop.workers.events import InsightsSnapshot
 from desktop.workers.typed import carrying, relay
 
+SHOWN_GROUPS = 50  # groups of copies listed on the page; `hearth duplicates` lists them all
 METRIC_NAMES = {"thumbs_up": "thumbs up", "supported": "supported by the files", "not_covered": "not in your files"}
 
 
@@ -33,9 +37,27 @@ def p_text(p: float | None) -> str:
     return "" if p is None else ("p < 0.001" if p < 0.001 else f"p = {p:.3f}")
 
 
+class DuplicateRow(QWidget):
+    """One group of copies: which file is kept, which are copies, and a button forgetting them."""
+
+    def __init__(self, group: DuplicateGroup, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.group = group
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        copies = ", ".join(f"{fmt.file_name(c.path)} ({c.held:.0%} of it)" for c in group.copies)
+        self.text = label(f"{fmt.file_name(group.kept)} holds the text of {copies}", wrap=True)
+        self.text.setToolTip("\n".join([f"kept: {group.kept}", *(f"copy: {c.path}" for c in group.copies)]))
+        row.addWidget(self.text, 1)
+        self.button = PushButton("Forget the copy" if len(group.copies) == 1 else "Forget the copies",
+                                 tooltip="Remove the copies from the library; the files stay on disk")
+        row.addWidget(self.button)
+
+
 class InsightsPage(QWidget):
     refreshRequested = Signal()
     topicClicked = carrying(Topic)  # the chat asks only about its documents
+    forgetRequested = carrying(tuple[str, ...])  # copies to remove from the library (the files stay)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +111,14 @@ class InsightsPage(QWidget):
         layout.addWidget(self.map)
         self.drift = label(wrap=True)
         layout.addWidget(self.drift)
+
+        layout.addWidget(label("Documents indexed twice", "SectionTitle"))
+        self.duplicates_note = label("Looking for copies…", wrap=True)
+        layout.addWidget(self.duplicates_note)
+        self.duplicate_list = QVBoxLayout()
+        layout.addLayout(self.duplicate_list)
+        self.duplicate_rows: list[DuplicateRow] = []
+        self._duplicates: Duplicates | None = None
         layout.addStretch(1)
 
     def show_snapshot(self, snapshot: InsightsSnapshot) -> None:
@@ -182,6 +212,43 @@ class InsightsPage(QWidget):
             f"{'unlike' if test.drifted else 'like'} the rest of the library "
             f"(classifier AUC {test.auc:.2f}, {p_text(test.p_value)})." + (f" {grew}." if grew else "")
         )))
+        self._show_duplicates(library.duplicates)
+
+    def _show_duplicates(self, duplicates: Duplicates) -> None:
+        if duplicates == self._duplicates:
+            return  # the same figures again (the answers were refreshed): rows and their state stay
+        self._duplicates = duplicates
+        for row in self.duplicate_rows:
+            row.setParent(None)
+            row.deleteLater()
+        self.duplicate_rows = []
+        groups = duplicates.groups
+        if duplicates.unavailable:
+            self.duplicates_note.setText(duplicates.unavailable)
+        elif not groups:
+            self.duplicates_note.setText(f"None: no two of the {fmt.count(duplicates.documents, 'document')} "
+                                         "hold the same text.")
+        else:
+            more = (f" The {SHOWN_GROUPS} with the most copied text are listed; `hearth duplicates` lists all."
+                    if len(groups) > SHOWN_GROUPS else "")
+            self.duplicates_note.setText(
+                f"{fmt.count(len(groups), 'group')} of documents hold the same text. Forgetting a copy removes it "
+                f"from the library, not from the disk.{more}"
+            )
+        for group in groups[:SHOWN_GROUPS]:
+            row = DuplicateRow(group)
+            row.button.clicked.connect(lambda _checked=False, r=row: self._forget(r))
+            self.duplicate_list.addWidget(row)
+            self.duplicate_rows.append(row)
+
+    def _forget(self, row: DuplicateRow) -> None:
+        copies = [c.path for c in row.group.copies]
+        text = (f"Forget {', '.join(copies)} from the library?\n\nKept: {row.group.kept}, which holds the same "
+                "text. The files themselves are not deleted.")
+        if confirm(self, "Forget the copy" if len(copies) == 1 else "Forget the copies", text, "Forget"):
+            row.button.setEnabled(False)
+            row.button.setText("Forgetting…")
+            self.forgetRequested.emit(tuple(copies))
 
 
 def _ms(value: float | None) -> str:

@@ -218,7 +218,8 @@ class MainWindow(QMainWindow):
              documentShown=self.viewer.show_document)
         link(models, status=self._engine_status, catalog=self._models, applied=self._settings_applied)
         link(c.insights, ready=self.insights.show_snapshot)
-        link(self.insights, topicClicked=self._ask_about_topic)
+        link(self.insights, topicClicked=self._ask_about_topic, forgetRequested=library.remove)
+        library.forgotten.connect(self._library_changed)
         link(view, feedbackGiven=c.insights.rate)
         link(c, problem=self._problem)
         c.notice.connect(self._notice)
@@ -402,11 +403,14 @@ class MainWindow(QMainWindow):
 
     def _index_finished(self, finished: IndexFinished) -> None:
         self.indexing.finished(finished)
-        self.controller.insights.library_changed()  # the map is updated the next time Insights shows
-        if self.pages.currentWidget() is self.insights:
-            self.controller.insights.refresh()
+        self._library_changed()
         if finished.report is not None or finished.failed:
             self.library.set_problems(finished.failed)
+
+    def _library_changed(self) -> None:
+        self.controller.insights.library_changed()  # the map and copies are found again the next time Insights shows
+        if self.pages.currentWidget() is self.insights:
+            self.controller.insights.refresh()
 
     def _scope_changed(self, document_ids: tuple[int, ...] | None) -> None:
         self.controller.chat.set_scope(document_ids)

@@ -30,6 +30,7 @@ class LibraryFacade(QObject):
     indexProgress = carrying(IndexProgress)
     indexFinished = carrying(IndexFinished)
     documentShown = carrying(DocumentShown)  # its text, a PDF's bytes, or why it cannot be shown
+    forgotten = Signal()  # documents were removed from the library (not by an indexing run)
 
     _refresh = Signal()
     _index = carrying(IndexRequest)
@@ -64,6 +65,7 @@ class LibraryFacade(QObject):
         link(store, library=self._on_library)
         link(indexer, job_progress=self._on_progress, job_finished=self._on_finished, roots=self._on_roots)
         indexer.changed.connect(self._refresh)
+        indexer.changed.connect(self.forgotten)
         relay(indexer, "job_started", self, "indexStarted")
         relay(documents, "loaded", self, "documentShown")
         link(watcher, changed=self._on_folders_changed, watching=self._on_watching)
