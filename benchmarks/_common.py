@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,20 @@ class PeakMemory:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def pump_events_until(predicate: Callable[[], object], timeout: float, *, who: str, step_ms: int = 20) -> None:
+    """Run Qt's event loop until ``predicate`` holds; a hang ends the benchmark ``who`` with a message.
+    QEventLoop.exec releases the GIL, unlike QTest.qWait, so the workers' threads run meanwhile."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{who}: timed out after {timeout:.0f} s")
+        loop = QEventLoop()
+        QTimer.singleShot(step_ms, loop.quit)
+        loop.exec()
 
 
 def print_table(title: str, rows: list[tuple[str, str]]) -> None:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,21 +116,15 @@ def close_mid_answer(work: Path, pump_until: Callable[[Callable[[], object], flo
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(REPO))
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
 
+    from benchmarks._common import pump_events_until
     from desktop.app import create_application, open_window
     from desktop.core import paths
     from desktop.workers.events import EnginePhase
     from tests.samples import write_corpus
 
-    def pump_until(predicate: Callable[[], object], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"bench_gui: timed out after {timeout:.0f} s")
-            loop = QEventLoop()
-            QTimer.singleShot(20, loop.quit)
-            loop.exec()  # releases the GIL, unlike QTest.qWait
+    pump_until = partial(pump_events_until, who="bench_gui")
 
     work = Path(tempfile.mkdtemp(prefix="hearth-bench-gui-"))
     data_dir, corpus, many = work / "data", work / "corpus", work / "many"

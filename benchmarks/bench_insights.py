@@ -19,12 +19,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import print_json, print_table
+from benchmarks._common import print_json, print_table, pump_events_until
 from benchmarks.bench_gui import HEARTBEAT_MS, TARGET_MS, Heartbeat
 
 OPEN_TARGET_MS = 300.0
@@ -70,20 +70,13 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
 
     from desktop.app import create_application, open_window
     from desktop.core import paths
     from desktop.workers.events import EnginePhase
 
-    def pump_until(predicate: Callable[[], object], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"bench_insights: timed out after {timeout:.0f} s")
-            loop = QEventLoop()
-            QTimer.singleShot(5, loop.quit)
-            loop.exec()
+    pump_until = partial(pump_events_until, who="bench_insights", step_ms=5)
 
     work = Path(tempfile.mkdtemp(prefix="hearth-bench-insights-"))
     data_dir = work / "data"

@@ -84,3 +84,9 @@ def test_copies_of_one_text_take_one_place_and_name_every_file(workspace: Worksp
     assert {hits[0].path, *hits[0].also_in} == {str(folder / "git-rebase.txt"), str(folder / "git-rebase.html")}
     assert len(hits[0].also_in) == 1
     assert not any(hit.path.startswith(str(folder / "git-rebase")) for hit in hits[1:])  # the copy took no place
+
+
+def test_an_empty_library_finds_nothing_in_any_mode(workspace: Workspace) -> None:
+    """The vector store answers an empty collection with no ids (a search no longer counts it first)."""
+    for mode in Mode:
+        assert Retriever(workspace).search("how do I descale the kettle?", 5, mode=mode) == []

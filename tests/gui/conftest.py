@@ -10,8 +10,11 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.main_window import MainWindow
+from desktop.workers.events import EnginePhase, IndexFinished
 from tests.conftest import MODELS
+from tests.gui.helpers import Recorder, wait_until
 from tests.gui.payload_probe import PayloadProbe
+from tests.samples import write_corpus
 
 # Short answers from short prompts keep the real-model tests quick on a busy CPU.
 TEST_SETTINGS = {"generation": {"max_tokens": 24}, "retrieval": {"top_k": 3}}
@@ -45,6 +48,22 @@ def open_test_window(data_dir: Path, *, preload: bool = True) -> MainWindow:
         c.insights_worker,
     ))
     return window
+
+
+def open_indexed_window(data_dir: Path, timeout: float) -> tuple[MainWindow, IndexFinished]:
+    """A window on ``data_dir`` with the sample corpus (written next to it) indexed, and the model and
+    embedder loaded; with what the indexing run reported."""
+    corpus = data_dir.parent / "corpus"
+    write_corpus(corpus)
+    write_settings(data_dir)
+    window = open_test_window(data_dir, preload=True)
+    indexed = Recorder(window.controller.library.indexFinished)
+    window.controller.add_paths([corpus])
+    wait_until(lambda: indexed.items, timeout, "the corpus to be indexed")
+    models = window.controller.models
+    wait_until(lambda: models.current is not None and models.current.phase == EnginePhase.READY, timeout,
+               "the model and embedder to load")
+    return window, indexed.last
 
 
 @pytest.fixture(autouse=True)

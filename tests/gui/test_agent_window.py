@@ -18,10 +18,8 @@ import desktop.llm.host as host_module
 from desktop.core.types import Approval, MessageStatus
 from desktop.ui.main_window import MainWindow
 from desktop.ui.tool_card import ToolCard
-from desktop.workers.events import EnginePhase
-from tests.gui.conftest import open_test_window, write_settings
+from tests.gui.conftest import open_indexed_window
 from tests.gui.helpers import Recorder, wait_until
-from tests.samples import write_corpus
 from tests.scripted_host import scripted_host
 
 TIMEOUT = 240  # hang guard only
@@ -52,17 +50,7 @@ def script(prompt: str) -> Iterable[str]:
 def window(hearth_app: QApplication, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MainWindow]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(host_module, "ModelHost", scripted_host(script))
-        data_dir = tmp_path_factory.mktemp("agent") / "data"
-        corpus = data_dir.parent / "corpus"
-        write_corpus(corpus)
-        write_settings(data_dir)
-        window = open_test_window(data_dir, preload=True)
-        indexed = Recorder(window.controller.library.indexFinished)
-        window.controller.add_paths([corpus])
-        wait_until(lambda: indexed.items, TIMEOUT, "the corpus to be indexed")
-        models = window.controller.models
-        wait_until(lambda: models.current is not None and models.current.phase == EnginePhase.READY, TIMEOUT,
-                   "the model and embedder to load")
+        window, _ = open_indexed_window(tmp_path_factory.mktemp("agent") / "data", TIMEOUT)
         yield window
         window.close()
 

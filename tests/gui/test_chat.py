@@ -21,10 +21,8 @@ from desktop.core.types import MessageStatus
 from desktop.ui.facades.chat import AnswerState
 from desktop.ui.main_window import MainWindow
 from desktop.ui.message_widget import RENDER_INTERVAL_MS, AnswerMessage, shown_markdown
-from desktop.workers.events import EnginePhase
-from tests.gui.conftest import OpenWindow, open_test_window, write_settings
+from tests.gui.conftest import OpenWindow, open_indexed_window
 from tests.gui.helpers import Recorder, anchor_position, pump, shortcut, wait_until
-from tests.samples import write_corpus
 from tests.scripted_host import Script, ScriptedHost, scripted_host
 
 ANSWER_TIMEOUT = 240  # hang guards only: the tiny model is quick, but a busy CI machine is not
@@ -49,18 +47,8 @@ def engine_host(host_class: type[ScriptedHost]) -> Iterator[type[ScriptedHost]]:
 def window(hearth_app: QApplication, tmp_path_factory: pytest.TempPathFactory,
            engine_host: type[ScriptedHost]) -> Iterator[MainWindow]:
     """One window for the module: the embedder and the model load once."""
-    data_dir = tmp_path_factory.mktemp("chat") / "data"
-    corpus = data_dir.parent / "corpus"
-    write_corpus(corpus)
-    write_settings(data_dir)
-    window = open_test_window(data_dir, preload=True)
-    indexed = Recorder(window.controller.library.indexFinished)
-    window.controller.add_paths([corpus])
-    wait_until(lambda: indexed.items, ANSWER_TIMEOUT, "the corpus to be indexed")
-    assert indexed.last.report is not None and indexed.last.report.added == 5
-    models = window.controller.models
-    wait_until(lambda: models.current is not None and models.current.phase == EnginePhase.READY, ANSWER_TIMEOUT,
-               "the model and embedder to load")
+    window, indexed = open_indexed_window(tmp_path_factory.mktemp("chat") / "data", ANSWER_TIMEOUT)
+    assert indexed.report is not None and indexed.report.added == 5
     yield window
     window.close()
 
