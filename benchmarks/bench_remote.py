@@ -1,8 +1,9 @@
 """The backends against their local counterparts, on this machine, same run (issue 16):
 
-  * search: one synthetic library (bench_search's: random unit vectors, Zipf texts) whose vectors are
-    written both to the embedded store and to a `chroma run` server on 127.0.0.1; the same questions
-    are searched through each, alternating, vector-only and hybrid, query embedding included;
+  * search: one synthetic library (bench_search's: random unit vectors, Zipf texts) built in the embedded
+    store, whose files a `chroma run` server on 127.0.0.1 then serves from a copy (checked: both return
+    the same passages); the same questions are searched through each, alternating, vector-only and
+    hybrid, query embedding included;
   * llm: the default model answering the same plain-chat prompts through the local model host process
     and through llama-cpp-python's OpenAI-compatible server, same model, threads and sampling,
     alternating; tokens/s (after the first token, as the caller sees them) and time to first token.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -24,18 +26,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chromadb.config import Settings
+
 from benchmarks._common import bundled_model, print_json, print_table
-from benchmarks.bench_search import BATCH_DOCUMENTS, CHUNKS_PER_DOCUMENT, _vocabulary, build, synthetic_vectors
+from benchmarks.bench_search import _vocabulary, build
 from desktop.core.cpu import physical_cores
 from desktop.core.offline import THREADING_ENVIRONMENT, enforce_offline
 from desktop.core.settings import BackendSettings, GenerationSettings, HearthSettings
@@ -44,8 +48,9 @@ from desktop.llm.openai_host import AnswerHost, OpenAIHost
 from desktop.llm.templates import ChatMessage
 from desktop.services.home import Home
 from desktop.services.retrieval import Mode, Retriever
-from desktop.services.workspace import Workspace
-from desktop.store.registry import chunk_id
+from desktop.services.workspace import LIBRARY_KEY, Workspace
+from desktop.store.vectors import COLLECTION
+from desktop.store.vectors import LIBRARY_KEY as SERVER_LIBRARY_KEY
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SETTINGS = GenerationSettings(temperature=0.0, max_tokens=128, seed=11, context_length=4096)
@@ -96,17 +101,27 @@ def _p95(values: list[float]) -> float:
 # -- search -------------------------------------------------------------------------------------
 
 
-def _copy_vectors(source: Workspace, target: Workspace) -> None:
-    """The same vectors (bench_search draws document d's from seed d) into the server's collection."""
-    documents = source.registry.documents()
-    for first in range(0, len(documents), BATCH_DOCUMENTS):
-        batch = documents[first : first + BATCH_DOCUMENTS]
-        numbers = [int(Path(document.path).stem.split("-")[1]) for document in batch]
-        target.vectors.upsert(
-            [chunk_id(document.id, seq) for document in batch for seq in range(CHUNKS_PER_DOCUMENT)],
-            np.concatenate([synthetic_vectors(n) for n in numbers]),
-            [document.id for document in batch for _ in range(CHUNKS_PER_DOCUMENT)],
-        )
+def _hand_over(embedded: Workspace, port: int) -> None:
+    """Make the server's copy of the embedded store this library's collection, as the app would have made it
+    (its name and owner mark). Sending 1M vectors over HTTP would rebuild the same HNSW index a second time
+    (100k took 336 s here); the server reads the embedded store's files as they are, same Chroma version."""
+    import chromadb
+
+    library = uuid.uuid4().hex[:16]
+    client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False))
+    collection = client.get_collection(COLLECTION)
+    # The distance (cosine) stays in the collection's configuration; only the metadata is replaced.
+    collection.modify(name=f"hearth-{library}", metadata={SERVER_LIBRARY_KEY: library})
+    embedded.registry.set_meta(LIBRARY_KEY, library)
+
+
+def _agreement(retrievers: dict[str, Retriever], questions: list[str]) -> float:
+    """The share of vector-only top-5 passages the two stores have in common. Both hold the same vectors,
+    but HNSW is approximate and the server built its graph again from the copied log, so not exactly 1."""
+    found = {name: [{hit.chunk_id for hit in r.search(q, 5, mode=Mode.VECTOR)} for q in questions]
+             for name, r in retrievers.items()}
+    shared = sum(len(a & b) for a, b in zip(found["embedded"], found["server"], strict=True))
+    return shared / sum(len(a) for a in found["embedded"])
 
 
 def bench_search(chunks: int, queries: int, scratch: Path) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -118,18 +133,22 @@ def bench_search(chunks: int, queries: int, scratch: Path) -> tuple[list[tuple[s
     build(embedded, chunks, rng, words)
     build_s = time.perf_counter() - started
     port = _free_port()
+    started = time.perf_counter()
+    shutil.copytree(embedded.data_dir / "index" / "chroma", scratch / "chroma-server")
+    copy_s = time.perf_counter() - started
     chroma = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(scratch / "chroma-server"),
               "--host", "127.0.0.1", "--port", str(port)]
     with _server(chroma, f"http://127.0.0.1:{port}/api/v2/heartbeat", scratch / "chroma.log"):
+        _hand_over(embedded, port)
         served = Home(scratch / "home", settings=HearthSettings(
             backends=BackendSettings(vector_server=f"http://127.0.0.1:{port}"))).workspace()
         served.embedder = embedded.embedder  # one embedder for both: the query costs the same
-        started = time.perf_counter()
-        _copy_vectors(embedded, served)
-        upload_s = time.perf_counter() - started
         retrievers = {"embedded": Retriever(embedded), "server": Retriever(served)}
         for retriever in retrievers.values():
             retriever.search("warm up the model and caches", 5)
+        if served.vectors.count() != embedded.vectors.count():
+            raise SystemExit("the server's copy does not hold every vector of the embedded store")
+        agreement = _agreement(retrievers, [f"check {word}" for word in words[:50]])
         timings: dict[str, list[float]] = {f"{s} {m}": [] for s in retrievers for m in (Mode.VECTOR, Mode.HYBRID)}
         for _ in range(queries):
             question = "how do I " + " ".join(rng.choices(words[:2000], k=rng.randint(3, 8))) + "?"
@@ -139,8 +158,9 @@ def bench_search(chunks: int, queries: int, scratch: Path) -> tuple[list[tuple[s
                     retriever.search(question, 5, mode=mode)
                     timings[f"{store} {mode}"].append((time.perf_counter() - begin) * 1000)
     record: dict[str, Any] = {"chunks": chunks, "queries": queries, "build_s": round(build_s, 1),
-                              "upload_s": round(upload_s, 1)}
-    rows = [("index", f"{chunks} passages (built in {build_s:.0f} s, sent to the server in {upload_s:.0f} s)")]
+                              "copy_s": round(copy_s, 1), "top5_agreement": round(agreement, 3)}
+    rows = [("index", f"{chunks} passages (built in {build_s:.0f} s, copied for the server in {copy_s:.0f} s)"),
+            ("same top 5 (vector)", f"{agreement:.1%} of passages in common")]
     for name, values in timings.items():
         record[f"{name.replace(' ', '_')}_p95_ms"] = round(_p95(values), 2)
         rows.append((f"{name} search", f"p50 {statistics.median(values):.1f} ms, p95 {_p95(values):.1f} ms"))
