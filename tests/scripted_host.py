@@ -29,6 +29,7 @@ class ScriptedHost(ModelHost):
     def __init__(self, *, data_dir: Path | None = None) -> None:
         super().__init__(data_dir=data_dir)
         self.prompts: list[str] = []
+        self.banned_line_starts: list[tuple[str, ...]] = []  # what each scripted answer was asked to avoid
         self._cancelled = threading.Event()
 
     def cancel(self) -> None:
@@ -36,13 +37,21 @@ class ScriptedHost(ModelHost):
         super().cancel()
 
     def generate(
-        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        self,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        json_schema: str | None = None,
+        banned_line_starts: tuple[str, ...] = (),
     ) -> Iterator[TokenEvent | GenerationResult]:
         script = type(self).script  # read once: a test may switch it while another answer ends
         if script is None:
-            yield from super().generate(prompt, settings, json_schema=json_schema)
+            yield from super().generate(
+                prompt, settings, json_schema=json_schema, banned_line_starts=banned_line_starts
+            )
             return
         self.prompts.append(prompt)
+        self.banned_line_starts.append(banned_line_starts)
         self._cancelled.clear()  # as the real host does: a cancel before the question is forgotten
         pieces: list[str] = []
         for piece in script(prompt):

@@ -107,6 +107,22 @@ def test_the_prompts_syntax_never_reaches_the_user(ask: Callable[..., tuple[list
     assert message.text.startswith("The boiler must be serviced once a year [") and "March" not in message.text
 
 
+def test_the_model_may_not_open_a_line_with_the_prompts_markup(workspace: Workspace, notes: Path) -> None:
+    """The host bans it (tests/llm/test_host.py); here, that the answerer asks for it exactly when the prompt
+    holds tagged sources, not in plain chat, where a line may well start with "<"."""
+    Indexer(workspace).index([notes])
+    host = scripted_host(lambda prompt: [SERVICED])(data_dir=workspace.data_dir)
+    store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
+    try:
+        for rag in (True, False):
+            list(Answerer(workspace, store, host).ask(QUESTION, rag=rag))
+        list(Answerer(workspace, store, host, AnswerPipeline(checks=False)).ask(QUESTION))
+    finally:
+        host.close()
+        store.close()
+    assert host.banned_line_starts == [("<",), (), ()]
+
+
 def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     _, message = ask(lambda prompt: [
         "The boiler must be serviced", "< SOURCE n='1' >", " once a year", "</ source >",
@@ -171,6 +187,20 @@ def test_every_sentence_is_checked_and_cited_by_the_passage_that_supports_it(
     assert boiler.cited and boiler.supports == (first.span,)
     assert any("1 moved" in note and "1 removed" in note for note in message.notes)
     assert any("1 of 2 sentences not found in your files" in note for note in message.notes)
+    assert not message.excerpts, "half of it is in the files: nothing is quoted under it"
+
+
+def test_an_answer_mostly_unsupported_shows_the_best_sentences_from_the_files(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    _, message = ask(lambda prompt: [
+        "The boiler must be serviced once a year. ",
+        "The boiler runs on moonlight and strawberry jam. It was built on the moon by seven owls.",
+    ])
+    assert [sentence.supported for sentence in message.sentences] == [True, False, False]
+    boiler = next(p for p in message.passages if p.path.endswith("boiler.md"))
+    assert message.excerpts and message.excerpts[0].n == boiler.n
+    assert boiler.n in [c.n for c in message.citations]
 
 
 def test_an_answer_nothing_supports_shows_the_best_sentences_from_the_files(
@@ -309,8 +339,17 @@ def test_of_passages_that_support_a_sentence_the_one_ranked_higher_is_cited(work
     assert scores[1] > scores[0] >= SUPPORT_THRESHOLD
 
 
-def test_the_first_sentence_quoted_comes_from_the_highest_ranked_passage_that_answers(workspace: Workspace) -> None:
-    passages = _ranked_passages()
-    (first, span), *_ = excerpts("How often must the boiler be serviced by a registered engineer, as the leaflet says?",
-                                 passages, workspace.embedder.embed)
-    assert first == 1 and passages[0].text[span.start : span.end] == SERVICED
+def test_the_first_sentence_quoted_comes_from_the_highest_ranked_passage(workspace: Workspace) -> None:
+    """Retrieval ranked the plan first; a sentence of the log shares more of the question's words. What
+    answers is retrieval's call: a question scored against single sentences is the weaker signal."""
+    plan = "Service plan. A registered engineer checks the heating every twelve months."
+    log = "Boiler log. How often the boiler must be serviced was asked at the March visit."
+    passages = [Passage(n=n, chunk_id=n, document_id=n, path=f"/notes/{name}.md", text=text, score=1.0 / n)
+                for n, (name, text) in enumerate((("plan", plan), ("log", log)), start=1)]
+    (first, span), (second, _) = excerpts(QUESTION, passages, workspace.embedder.embed)
+    assert first == 1 and plan[span.start : span.end] == "A registered engineer checks the heating every twelve months."
+    assert second == 2
+    # Scored against the question alone, the log's sentence wins, above the support threshold.
+    sentences = [plan.split(". ", 1)[1], log.split(". ", 1)[1]]
+    scores = support_scores([QUESTION], sentences, [content_words(t) for t in sentences], workspace.embedder.embed)[0]
+    assert scores[1] > SUPPORT_THRESHOLD > scores[0]

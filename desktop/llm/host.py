@@ -331,11 +331,17 @@ class ModelHost:
         return reply.counts
 
     def generate(
-        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        self,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        json_schema: str | None = None,
+        banned_line_starts: tuple[str, ...] = (),
     ) -> Iterator[TokenEvent | GenerationResult]:
         """Stream TokenEvents, then exactly one GenerationResult. Uses the sampling fields of
         ``settings``; context, threads, GPU layers and LoRA are fixed by ``load()``. With
-        ``json_schema`` the answer is JSON that follows it (unless cut short by ``max_tokens``)."""
+        ``json_schema`` the answer is JSON that follows it (unless cut short by ``max_tokens``); no
+        line of it outside code blocks begins with one of ``banned_line_starts``."""
         request = GenerateRequest(
             prompt=prompt,
             max_tokens=settings.max_tokens,
@@ -345,6 +351,7 @@ class ModelHost:
             repeat_penalty=settings.repeat_penalty,
             seed=settings.seed,
             json_schema=json_schema,
+            banned_line_starts=banned_line_starts,
         )
         with self._lock:
             child = self._ready_child()

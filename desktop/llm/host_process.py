@@ -34,6 +34,7 @@ from desktop.llm.host_protocol import (
     encode,
     encode_token,
 )
+from desktop.llm.line_starts import LineStartBan
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
@@ -94,6 +95,7 @@ class _Runtime:
         self._errors: list[str] = []  # the first few of the current load
         self._piece_buffer = ctypes.create_string_buffer(64)
         self._grammar: tuple[str, LlamaGrammar] | None = None  # the last schema's, reused chunk after chunk
+        self._pieces: list[str] | None = None  # every token's text, for line-start bans; per model
 
         # llama.cpp logs to stderr; keep only its errors, to explain a failed load.
         @llama_cpp.llama_log_callback
@@ -121,6 +123,7 @@ class _Runtime:
         if self._llm is not None:
             self._llm.close()  # free the old model's memory before mapping the new one
             self._llm = None
+            self._pieces = None
         self._errors.clear()
         started = time.perf_counter()
         try:
@@ -200,10 +203,19 @@ class _Runtime:
             self._grammar = (schema, grammar)
         return self._grammar[1]
 
+    def _line_start_ban(self, prefixes: tuple[str, ...]) -> LineStartBan | None:
+        if not prefixes:
+            return None
+        if self._pieces is None:
+            tokens = range(self._model().n_vocab())
+            self._pieces = [self._piece(token).decode("utf-8", errors="replace") for token in tokens]
+        return LineStartBan(self._pieces, prefixes)
+
     def generate(self, request: GenerateRequest, conn: Connection, cancel: Event) -> Finished:
         started = time.perf_counter()
         llm = self._model()
         grammar = self._grammar_for(request.json_schema)
+        ban = self._line_start_ban(request.banned_line_starts)
         tokens = self._prompt_tokens(request.prompt)
         budget = min(request.max_tokens, llm.n_ctx() - len(tokens))
         if not self._prefill(tokens, cancel):
@@ -233,6 +245,7 @@ class _Runtime:
             temp=request.temperature,
             repeat_penalty=request.repeat_penalty,
             grammar=grammar,
+            logits_processor=self._lib.LogitsProcessorList([ban]) if ban else None,
         ):
             last_at = time.perf_counter()
             sampled += 1
@@ -242,7 +255,10 @@ class _Runtime:
                 finish = "stop"
                 break
             generated += 1
-            pending += decoder.decode(self._piece(token))
+            text = decoder.decode(self._piece(token))
+            if ban:
+                ban.feed(text)
+            pending += text
             if pending and (not sent_at or last_at - sent_at >= COALESCE_S):
                 send(encode_token(pending))
                 pending, sent_at = "", last_at

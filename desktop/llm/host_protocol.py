@@ -44,6 +44,9 @@ class GenerateRequest(_Message):
     seed: int
     # A JSON schema the answer must follow: the host samples only tokens its grammar allows.
     json_schema: str | None = None
+    # Text no line of the answer may begin with, outside code blocks: the host never samples a token
+    # that would start a line so (the prompt's own markup opens lines; see prompting.line_start_bans).
+    banned_line_starts: tuple[str, ...] = ()
 
 
 class CountRequest(_Message):

@@ -206,9 +206,15 @@ class OpenAIHost:
         return [estimate_tokens(text) for text in texts]
 
     def generate(
-        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        self,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        json_schema: str | None = None,
+        banned_line_starts: tuple[str, ...] = (),
     ) -> Iterator[TokenEvent | GenerationResult]:
-        """Stream TokenEvents, then exactly one GenerationResult, like ``ModelHost.generate``."""
+        """Stream TokenEvents, then exactly one GenerationResult, like ``ModelHost.generate``. A server
+        takes no line-start bans (OpenAI's API has none): its answers rely on the stop strings alone."""
         if self._model_id is None:
             raise ModelError("No model is loaded.")
         body = self._body(prompt, settings, json_schema)

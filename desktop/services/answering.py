@@ -46,6 +46,7 @@ from desktop.services.prompting import (
     SourceFormat,
     StopFilter,
     build_prompt,
+    line_start_bans,
     stop_strings,
     strip_markup,
 )
@@ -384,8 +385,9 @@ class Answerer:
         result: GenerationResult | None = None
         control = self.host.info.control_tokens if self.host.info else ()
         guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
+        bans = line_start_bans(self.pipeline.source_format) if self.pipeline.checks and passages else ()
         try:
-            for event in self.host.generate(prompt, generation):
+            for event in self.host.generate(prompt, generation, banned_line_starts=bans):
                 if isinstance(event, GenerationResult):
                     result = event
                     continue
@@ -445,14 +447,15 @@ class Answerer:
                 f"that supports the sentence, {found.dropped} removed (no passage supports the sentence)"
             )
         unsupported = sum(1 for sentence in found.sentences if sentence.supported is False)
+        checked = sum(1 for sentence in found.sentences if sentence.supported is not None)
         if unsupported:
-            checked = sum(1 for sentence in found.sentences if sentence.supported is not None)
             notes.append(f"{unsupported} of {checked} sentences not found in your files")
         if len(found.sentences) > attribution.MAX_ANSWER_SENTENCES:
             notes.append(f"only the first {attribution.MAX_ANSWER_SENTENCES} sentences were checked")
         citations, marked, shown = found.citations, found.passages, []
-        if not any(sentence.supported for sentence in found.sentences):
-            # Nothing the model said is in the files: what the files say is shown, and cited, under it.
+        supported = checked - unsupported
+        if supported == 0 or 2 * supported < checked:
+            # Most of what the model said is not in the files: what the files say is shown, and cited, under it.
             by_number = {p.n: p for p in passages}
             shown = [
                 Excerpt(n=n, span=span, text=" ".join(by_number[n].text[span.start : span.end].split()))

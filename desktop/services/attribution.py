@@ -387,16 +387,16 @@ def _with_citations(sentence: str, numbers: list[int]) -> str:
 
 def excerpts(question: str, passages: Sequence[Passage], embed: Embed, count: int = EXCERPTS) -> list[tuple[int, Span]]:
     """The passage sentences that best answer ``question``: (passage number, span). First the best
-    sentence of the highest-ranked passage that has one above the support threshold (as for citations,
-    ranking decides between passages that both answer), then the best of the rest."""
+    sentence of the highest-ranked passage, then the best of the rest. Which passage answers is
+    retrieval's call: it weighed the question against whole documents, and is measured doing so
+    (docs/retrieval.md); a question scored against single sentences is a weaker signal, and the
+    support threshold was calibrated for answers, not questions."""
     candidates = Candidates.of(passages)
     if not candidates.texts:
         return []
     row = support_scores([question], candidates.texts, candidates.words, embed)[0]
-    order = [int(j) for j in np.argsort(-row, kind="stable")]
-    if float(row[order[0]]) >= SUPPORT_THRESHOLD:
-        first = _best_in(row, candidates, _first_supporting(row, candidates))[0]
-        order = [first, *(j for j in order if j != first)]
+    first = _best_in(row, candidates, min(candidates.numbers))[0]
+    order = [first, *(int(j) for j in np.argsort(-row, kind="stable") if j != first)]
     return [(candidates.numbers[j], candidates.spans[j]) for j in order[:count]]
 
 

@@ -118,6 +118,15 @@ _STOPS: dict[SourceFormat, tuple[str, ...]] = {
 TEMPLATE_STOP = "<|"  # how most chat templates' tokens start (<|im_end|>, <|eot_id|>, <|end|>)
 
 
+# What no line of an answer opens with: every tag of the tagged prompt opens a line, so a small model
+# that starts a line with "<" is about to echo one (each of the 96 echoes in 240 dev-set answers did).
+_LINE_START_BANS: dict[SourceFormat, tuple[str, ...]] = {"tagged": ("<",), "numbered": ()}
+
+
+def line_start_bans(source_format: SourceFormat) -> tuple[str, ...]:
+    return _LINE_START_BANS[source_format]
+
+
 def stop_strings(source_format: SourceFormat, control_tokens: Sequence[str] = ()) -> tuple[str, ...]:
     """Where an answer ends: the start of the prompt's own syntax, or a chat template's token written as text."""
     return (*_STOPS[source_format], TEMPLATE_STOP, *(t for t in control_tokens if len(t) > 1))

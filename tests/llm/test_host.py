@@ -95,6 +95,27 @@ def test_abandoned_stream_leaves_the_host_usable(host: ModelHost) -> None:
     assert run(host, host.render_prompt(QUESTION))[1].text == expected
 
 
+def test_a_banned_line_start_is_never_sampled(host: ModelHost) -> None:
+    """The tiny model copies the tags it has read onto a new line; with "<" banned at line starts it writes on."""
+    settings = GREEDY.model_copy(update={"max_tokens": 40})
+
+    def answer(question: str, bans: tuple[str, ...]) -> str:
+        prompt = host.render_prompt([ChatMessage(role="user", content=question)])
+        events = host.generate(prompt, settings, banned_line_starts=bans)
+        return "".join(e.text for e in events if isinstance(e, TokenEvent))
+
+    sources = (
+        'Sources:\n<source n="1">The boiler is serviced once a year.</source>\n'
+        '<source n="2">The kettle is descaled monthly.</source>\nWrite the sources again, the same way.'
+    )
+    free, banned = answer(sources, ()), answer(sources, ("<",))
+    assert any(line.startswith("<source") for line in free.splitlines()), "without the ban the tag is echoed"
+    assert not any(line.startswith("<") for line in banned.splitlines())
+    assert banned.startswith(free.split("\n", 1)[0] + "\n"), "up to the line break the answer is the same"
+    # Mid-line, "<" stays possible: a Git placeholder or a comparison is no tag.
+    assert " (`<" in answer("What does the shell command git add <pathspec> do?", ("<",))
+
+
 def test_count_tokens(host: ModelHost) -> None:
     counts = host.count_tokens(["", "Hello world", "Hello world. " * 50, "<|im_start|>"])
     assert counts[0] == 0 and 1 <= counts[1] < counts[2]
