@@ -64,10 +64,15 @@ class _RecordingHost(ModelHost):
         self.results: list[GenerationResult] = []
 
     def generate(
-        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        self,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        json_schema: str | None = None,
+        banned_line_starts: tuple[str, ...] = (),
     ) -> Iterator[TokenEvent | GenerationResult]:
         self.requests.append((prompt, json_schema))
-        for event in super().generate(prompt, settings, json_schema=json_schema):
+        for event in super().generate(prompt, settings, json_schema=json_schema, banned_line_starts=banned_line_starts):
             if isinstance(event, GenerationResult):
                 self.results.append(event)
             yield event

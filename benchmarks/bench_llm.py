@@ -79,10 +79,15 @@ class _RecordingHost(ModelHost):
     last_prompt = ""
 
     def generate(
-        self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        self,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        json_schema: str | None = None,
+        banned_line_starts: tuple[str, ...] = (),
     ) -> Iterator[TokenEvent | GenerationResult]:
         self.last_prompt = prompt
-        return super().generate(prompt, settings)
+        return super().generate(prompt, settings, banned_line_starts=banned_line_starts)
 
 
 def _hearth_run(answerer: Answerer, question: str, *, rag: bool, max_tokens: int) -> tuple[float, list[float], Message]:

@@ -81,7 +81,8 @@ def test_the_grammar_makes_the_tiny_model_write_valid_json(workspace: Workspace,
         texts: list[str] = []
         generate = host.generate
 
-        def recording(prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
+        def recording(prompt: str, settings: GenerationSettings, *, json_schema: str | None = None,
+                      banned_line_starts: tuple[str, ...] = ()
                       ) -> Iterator[TokenEvent | GenerationResult]:
             assert json_schema is not None  # every step of the task is constrained
             for event in generate(prompt, settings, json_schema=json_schema):
@@ -172,8 +173,8 @@ def test_a_context_too_small_for_any_document_is_one_clear_message(
 class _DiesOnThirdStep(ScriptedHost):
     script = staticmethod(cite_first)
 
-    def generate(self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None
-                 ) -> Iterator[TokenEvent | GenerationResult]:
+    def generate(self, prompt: str, settings: GenerationSettings, *, json_schema: str | None = None,
+                 banned_line_starts: tuple[str, ...] = ()) -> Iterator[TokenEvent | GenerationResult]:
         if len(self.prompts) == 2:
             raise ModelError("The model host stopped unexpectedly while answering.")
         return super().generate(prompt, settings, json_schema=json_schema)
