@@ -34,7 +34,7 @@ from desktop.llm.host_protocol import (
     encode,
     encode_token,
 )
-from desktop.llm.line_starts import LineStartBan
+from desktop.llm.line_starts import BannedTokens, LineStartBan
 
 if TYPE_CHECKING:
     from llama_cpp import Llama, LlamaGrammar
@@ -95,7 +95,7 @@ class _Runtime:
         self._errors: list[str] = []  # the first few of the current load
         self._piece_buffer = ctypes.create_string_buffer(64)
         self._grammar: tuple[str, LlamaGrammar] | None = None  # the last schema's, reused chunk after chunk
-        self._pieces: list[str] | None = None  # every token's text, for line-start bans; per model
+        self._banned: BannedTokens | None = None  # the loaded model's tokens a line-start ban names
 
         # llama.cpp logs to stderr; keep only its errors, to explain a failed load.
         @llama_cpp.llama_log_callback
@@ -123,7 +123,7 @@ class _Runtime:
         if self._llm is not None:
             self._llm.close()  # free the old model's memory before mapping the new one
             self._llm = None
-            self._pieces = None
+            self._banned = None
         self._errors.clear()
         started = time.perf_counter()
         try:
@@ -204,12 +204,13 @@ class _Runtime:
         return self._grammar[1]
 
     def _line_start_ban(self, prefixes: tuple[str, ...]) -> LineStartBan | None:
+        """A fresh ban for one answer; the vocabulary is scanned once per model and prefixes (~0.1 s)."""
         if not prefixes:
             return None
-        if self._pieces is None:
-            tokens = range(self._model().n_vocab())
-            self._pieces = [self._piece(token).decode("utf-8", errors="replace") for token in tokens]
-        return LineStartBan(self._pieces, prefixes)
+        if self._banned is None or self._banned.prefixes != prefixes:
+            pieces = [self._piece(token).decode("utf-8", errors="replace") for token in range(self._model().n_vocab())]
+            self._banned = BannedTokens(pieces, prefixes)
+        return LineStartBan(self._banned)
 
     def generate(self, request: GenerateRequest, conn: Connection, cancel: Event) -> Finished:
         started = time.perf_counter()

@@ -43,13 +43,22 @@ class LineTracker:
                 self.in_code = not self.in_code
 
 
-class LineStartBan:
-    """A llama.cpp logits processor: tokens that would open a line with a banned prefix get no chance.
-    ``feed`` it each sampled token's text, as the answer grows."""
+class BannedTokens:
+    """The tokens of a vocabulary (``pieces``, each token's text) that could open a line with one of
+    ``prefixes``: at the start of a line, and anywhere (their own line break comes first)."""
 
     def __init__(self, pieces: Sequence[str], prefixes: Sequence[str]) -> None:
-        self._at_line_start = np.array([i for i, p in enumerate(pieces) if could_start(p, prefixes)], dtype=np.intp)
-        self._anywhere = np.array([i for i, p in enumerate(pieces) if opens_line(p, prefixes)], dtype=np.intp)
+        self.prefixes = tuple(prefixes)
+        self.at_line_start = np.array([i for i, p in enumerate(pieces) if could_start(p, prefixes)], dtype=np.intp)
+        self.anywhere = np.array([i for i, p in enumerate(pieces) if opens_line(p, prefixes)], dtype=np.intp)
+
+
+class LineStartBan:
+    """A llama.cpp logits processor for one answer: tokens that would open a line with a banned prefix
+    get no chance. ``feed`` it each sampled token's text, as the answer grows."""
+
+    def __init__(self, banned: BannedTokens) -> None:
+        self._banned = banned
         self._tracker = LineTracker()
 
     def feed(self, text: str) -> None:
@@ -57,7 +66,7 @@ class LineStartBan:
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if not self._tracker.in_code:
-            scores[self._anywhere] = -np.inf
+            scores[self._banned.anywhere] = -np.inf
             if self._tracker.at_line_start:
-                scores[self._at_line_start] = -np.inf
+                scores[self._banned.at_line_start] = -np.inf
         return scores

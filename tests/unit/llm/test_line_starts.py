@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from desktop.llm.line_starts import LineStartBan, LineTracker, could_start, opens_line
+from desktop.llm.line_starts import BannedTokens, LineStartBan, LineTracker, could_start, opens_line
 
 PIECES = ["<", "source", " <", "</", "\n", "\n<", "Hello", "```", "x", "", "<|"]
 
@@ -41,20 +41,20 @@ def test_the_tracker_knows_line_starts_and_code_blocks() -> None:
 
 
 def test_at_the_start_of_a_line_no_token_can_begin_the_markup() -> None:
-    allowed = _allowed_after(LineStartBan(PIECES, ["<"]), "The answer is:\n")
+    allowed = _allowed_after(LineStartBan(BannedTokens(PIECES, ["<"])), "The answer is:\n")
     assert allowed == {"source", " <", "\n", "Hello", "```", "x", ""}
 
 
 def test_mid_line_only_tokens_that_would_open_the_next_line_with_it_are_banned() -> None:
-    allowed = _allowed_after(LineStartBan(PIECES, ["<"]), "Use git add")
+    allowed = _allowed_after(LineStartBan(BannedTokens(PIECES, ["<"])), "Use git add")
     assert allowed == set(PIECES) - {"\n<"}  # " <pathspec>" and "x < 5" stay possible
 
 
 def test_inside_a_code_block_nothing_is_banned() -> None:
-    allowed = _allowed_after(LineStartBan(PIECES, ["<"]), "Like this:\n```html\n")
+    allowed = _allowed_after(LineStartBan(BannedTokens(PIECES, ["<"])), "Like this:\n```html\n")
     assert allowed == set(PIECES)
 
 
 def test_the_very_first_token_counts_as_a_line_start() -> None:
-    allowed = _allowed_after(LineStartBan(PIECES, ["<"]), "")
+    allowed = _allowed_after(LineStartBan(BannedTokens(PIECES, ["<"])), "")
     assert "<" not in allowed and "</" not in allowed and "<|" not in allowed and "Hello" in allowed
