@@ -84,7 +84,7 @@ class AskJson(BaseModel):
     conversation: int
     timings: dict[str, Any]
     sentences: list[SentenceJson]
-    excerpts: list[ExcerptJson]  # "From your files": when no sentence of the answer is supported
+    excerpts: list[ExcerptJson]  # "From your files": when fewer than half its sentences are supported
     tool_calls: list[dict[str, Any]]  # with --agent: each call, its arguments, result and approval
 
 

@@ -288,7 +288,7 @@ class Message(Frozen):
     timings: Timings | None = None
     notes: tuple[str, ...] = ()  # e.g. what had to be cut to fit the context window
     sentences: tuple[SentenceSupport, ...] = ()  # how each sentence is supported; () before attribution
-    excerpts: tuple[Excerpt, ...] = ()  # "From your files": shown when no sentence is supported
+    excerpts: tuple[Excerpt, ...] = ()  # "From your files": shown when fewer than half the sentences are supported
     feedback: Feedback | None = None  # the user's thumbs up or down on an answer
     confidence: float | None = None  # the question's best passage similarity; None when not measured
     setup: AnswerSetup | None = None  # what answered: compared before and after a change

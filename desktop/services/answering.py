@@ -3,7 +3,7 @@
 Checks (``AnswerPipeline.checks``): when no passage is close enough to the question, Hearth says so
 and lists the nearest passages instead of asking the model; the answer streams without the prompt's
 syntax; every sentence is checked against the passages and cited by the one that supports it
-(``attribution``); an answer nothing supports gets the passages' best sentences under it.
+(``attribution``); an answer mostly unsupported gets the passages' best sentences under it.
 
 Events are plain data, so the same generator serves the CLI and the window's worker thread.
 """

@@ -43,7 +43,7 @@ EMBEDDING_WEIGHT = 0.5  # of the support score; the rest is lexical overlap (fix
 MIN_CONTENT_WORDS = 2  # a shorter sentence ("Yes.") has nothing to check
 MAX_SENTENCE_CHARS = 400  # longer runs (tables, lists without stops) are cut at spaces
 MAX_ANSWER_SENTENCES = 200  # beyond these an answer's sentences are left unchecked: the work stays bounded
-EXCERPTS = 2  # passage sentences quoted under an answer that nothing supports
+EXCERPTS = 2  # passage sentences quoted under an answer mostly unsupported
 SHORTLIST = 8  # passage sentences embedded per answer sentence: those sharing the most words with it
 
 _ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "fig", "no", "dr", "mr", "mrs", "ms", "st", "approx"})
@@ -413,6 +413,6 @@ def markdown_literal(text: str) -> str:
 
 
 def excerpts_markdown(quoted: Sequence[Excerpt]) -> str:
-    """The "From your files" block shown under an answer that nothing supports."""
+    """The "From your files" block shown under an answer mostly unsupported."""
     lines = "\n>\n".join(f"> “{markdown_literal(e.text)}” [{e.n}]" for e in quoted)
     return f"**From your files:**\n\n{lines}"

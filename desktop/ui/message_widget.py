@@ -40,7 +40,7 @@ _BLOCK_START = re.compile(r"(?:\s*(?:[-*+]|\d{1,9}[.)]|#{1,6}|>)\s+)*")  # list,
 
 def shown_markdown(message: Message) -> str:
     """The answer as shown: each sentence no passage supports marked (``text`` itself is kept as
-    written, for Copy), and the passages' best sentences under an answer nothing supports."""
+    written, for Copy), and the passages' best sentences under an answer mostly unsupported."""
     text = message.text
     pieces: list[str] = []
     position = 0
