@@ -123,6 +123,20 @@ def test_the_model_may_not_open_a_line_with_the_prompts_markup(workspace: Worksp
     assert host.banned_line_starts == [("<",), (), ()]
 
 
+def test_an_answer_going_round_in_circles_ends_before_the_loop(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    loop = "This is because the boiler must be serviced once a year by an engineer."
+    pieces = [f"{SERVICED} ", "1. Book the engineer early in the year.\n", f"2. {loop}\n", "3. Keep the invoice.\n",
+              f"4. {loop}\n", "5. Check the pressure gauge.\n", f"6. {loop}\n", "7. Never stop.\n" * 50]
+    shown, message = ask(lambda prompt: pieces)
+    assert message.text.count("This is because") == 1, "one copy of the looping sentence is kept"
+    assert message.text.endswith("\n3. Keep the invoice."), "the answer ends before the second copy"
+    assert "Never stop" not in "".join(shown), "the host was stopped and nothing after the loop was shown"
+    assert message.status == MessageStatus.COMPLETE
+    assert any("repeating itself" in note for note in message.notes)
+
+
 def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     _, message = ask(lambda prompt: [
         "The boiler must be serviced", "< SOURCE n='1' >", " once a year", "</ source >",

@@ -50,6 +50,7 @@ from desktop.services.prompting import (
     stop_strings,
     strip_markup,
 )
+from desktop.services.repetition import RepetitionGuard
 from desktop.services.retrieval import Retriever
 from desktop.services.workspace import Workspace
 
@@ -386,14 +387,21 @@ class Answerer:
         control = self.host.info.control_tokens if self.host.info else ()
         guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
         bans = line_start_bans(self.pipeline.source_format) if self.pipeline.checks and passages else ()
+        repeats = RepetitionGuard() if self.pipeline.checks else None
         try:
             for event in self.host.generate(prompt, generation, banned_line_starts=bans):
                 if isinstance(event, GenerationResult):
                     result = event
                     continue
+                if repeats is not None and repeats.looping:
+                    continue  # the host is stopping; the loop is not shown further
                 shown = guard.feed(event.text) if guard else event.text
                 if guard is not None and guard.stopped:
                     self.host.cancel()  # the model went on to write the prompt's syntax: the answer ends here
+                if repeats is not None:
+                    repeats.feed(shown)
+                    if repeats.looping:
+                        self.host.cancel()  # the model is going round in circles: the answer ends before it
                 if shown:
                     pieces.append(shown)
                     yield AnswerToken(answer_id=answer_id, text=shown)
@@ -410,11 +418,17 @@ class Answerer:
                 notes=[*notes, "the model stopped unexpectedly"],
             )
             raise
-        ended_by_markup = guard is not None and guard.stopped
-        status = MessageStatus.STOPPED if result is not None and result.stopped and not ended_by_markup else (
+        answer = "".join(pieces)
+        if repeats is not None:
+            repeats.finish()
+            if repeats.looping and repeats.keep is not None:
+                answer = answer[: repeats.keep].rstrip()
+                notes = [*notes, "the model began repeating itself: the answer ends before the repetition"]
+        ended_by_checks = (guard is not None and guard.stopped) or (repeats is not None and repeats.looping)
+        status = MessageStatus.STOPPED if result is not None and result.stopped and not ended_by_checks else (
             MessageStatus.COMPLETE
         )
-        checked = self._check("".join(pieces), question, passages, control)
+        checked = self._check(answer, question, passages, control)
         timings = Timings(
             retrieval_ms=retrieval_ms,
             prompt_tokens=result.prompt_tokens if result else 0,
