@@ -22,6 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QTimer
 
 REPO = Path(__file__).resolve().parents[1]
 HEARTBEAT_MS = 5
@@ -53,6 +57,16 @@ class Heartbeat:
     def stop(self) -> list[float]:
         self.active = False
         return self.gaps
+
+    def ticking(self) -> QTimer:
+        """A precise Qt timer calling ``tick`` every HEARTBEAT_MS; keep it, and stop it at the end."""
+        from PySide6.QtCore import QTimer
+
+        timer = QTimer()
+        timer.setTimerType(timer.timerType().PreciseTimer)
+        timer.timeout.connect(self.tick)
+        timer.start(HEARTBEAT_MS)
+        return timer
 
 
 @dataclass
@@ -116,8 +130,6 @@ def close_mid_answer(work: Path, pump_until: Callable[[Callable[[], object], flo
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, str(REPO))
-    from PySide6.QtCore import QTimer
-
     from benchmarks._common import pump_events_until
     from desktop.app import create_application, open_window
     from desktop.core import paths
@@ -136,10 +148,7 @@ def main() -> int:
 
     app = create_application()
     beat = Heartbeat()
-    timer = QTimer()
-    timer.setTimerType(timer.timerType().PreciseTimer)
-    timer.timeout.connect(beat.tick)
-    timer.start(HEARTBEAT_MS)
+    timer = beat.ticking()
     opened = time.perf_counter()
     window = open_window(data_dir, paths.models_dir())
     shown_after = time.perf_counter() - opened

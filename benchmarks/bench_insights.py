@@ -70,8 +70,6 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
-
     from desktop.app import create_application, open_window
     from desktop.core import paths
     from desktop.workers.events import EnginePhase
@@ -88,10 +86,7 @@ def main() -> int:
 
     app = create_application()
     beat = Heartbeat()
-    timer = QTimer()
-    timer.setTimerType(timer.timerType().PreciseTimer)
-    timer.timeout.connect(beat.tick)
-    timer.start(HEARTBEAT_MS)
+    timer = beat.ticking()
     window = open_window(data_dir, paths.models_dir())
     window.resize(1200, 800)
     models = window.controller.models

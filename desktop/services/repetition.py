@@ -15,6 +15,7 @@ from desktop.services.attribution import sentence_spans
 MIN_WORDS = 6  # shorter sentences ("See below.", "Yes, it does.") may well repeat
 LOOP_AT = 3  # written this many times, a sentence is a loop rather than a reminder
 _LIST_MARKER = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s+")
+_ITEM_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s*")
 _SENTENCE_END = re.compile(r"[.!?\n]")
 
 
@@ -25,12 +26,20 @@ def _key(sentence: str) -> str | None:
     return " ".join(words) if len(words) >= MIN_WORDS else None
 
 
+def _ended(sentence: str) -> bool:
+    """Whether the last sentence so far is finished: it ends a sentence, and is more than the "8." that
+    opens the next list item."""
+    return sentence.endswith((".", "!", "?")) and not _ITEM_NUMBER.fullmatch(sentence)
+
+
 class RepetitionGuard:
     """Follows an answer as it streams; ``looping`` once some sentence is written LOOP_AT times,
     and then ``keep`` is where the answer should end (the start of that sentence's second copy)."""
 
     def __init__(self) -> None:
         self._text = ""
+        self._counted = 0  # where the sentences not yet counted begin
+        self._starts: dict[str, list[int]] = {}  # each sentence counted so far: where its copies start
         self.keep: int | None = None
 
     @property
@@ -50,15 +59,20 @@ class RepetitionGuard:
             self._check(finished=True)
 
     def _check(self, *, finished: bool) -> None:
-        spans = sentence_spans(self._text, keep_code=True)
-        if not (finished or self._text.endswith("\n") or self._text.rstrip().endswith((".", "!", "?"))):
+        # Only the text after the sentences already counted is split: an answer is read once, not once
+        # per sentence it ends.
+        tail = self._text[self._counted :]
+        spans = sentence_spans(tail, keep_code=True)
+        if spans and not (finished or tail.endswith("\n") or _ended(tail[spans[-1].start : spans[-1].end])):
             spans = spans[:-1]  # the last sentence is still being written
-        starts: dict[str, list[int]] = {}
         for span in spans:
-            key = _key(self._text[span.start : span.end])
+            key = _key(tail[span.start : span.end])
             if key is None:
                 continue
-            starts.setdefault(key, []).append(span.start)
-            if len(starts[key]) >= LOOP_AT:
-                self.keep = starts[key][1]
+            starts = self._starts.setdefault(key, [])
+            starts.append(self._counted + span.start)
+            if len(starts) >= LOOP_AT:
+                self.keep = starts[1]
                 return
+        if spans:
+            self._counted += spans[-1].end

@@ -133,12 +133,7 @@ class VectorStore:
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of ``ids`` (those that exist), one row each."""
-        if not ids:
-            return np.zeros((0, 0), dtype=np.float32)
-        with self._failures():
-            result = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
-        found = result["embeddings"]
-        return np.asarray(found, dtype=np.float32) if found is not None and len(found) else np.zeros((0, 0), np.float32)
+        return self.vectors_by_id(ids)[1]
 
     def vectors_by_id(self, ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
         """The stored vectors of ``ids`` (those that exist) with their ids: the store's order is its own."""
