@@ -237,8 +237,9 @@ def test_an_answer_of_one_token_is_finished_with_a_note(
 
 def test_an_answer_of_thousands_of_entries_is_bounded(workspace: Workspace, contract: Path) -> None:
     def flood(prompt: str) -> list[str]:
-        key, field = ("items", "value") if "List every" in prompt else ("points", "text")
-        return [json.dumps({key: [{"source": 1, field: "3 March 2024"}] * 5000})]
+        if "List every" in prompt:
+            return [json.dumps({"items": [{"source": 1, "value": "3 March 2024"}] * 5000})]
+        return [json.dumps({"points": [{"source": 1, "text": f"Point {n} of the lease."} for n in range(5000)]})]
 
     host = loaded(scripted_host(flood)())
     try:
@@ -249,6 +250,22 @@ def test_an_answer_of_thousands_of_entries_is_bounded(workspace: Workspace, cont
     assert len(summary.items) == MAX_POINTS <= 6
     assert [(i.text, i.page) for i in dates.items] == [("3 March 2024", 1)]  # read at most MAX_ITEMS, kept once
     assert MAX_ITEMS <= 24
+
+
+def test_a_summary_says_each_point_once(workspace: Workspace, contract: Path) -> None:
+    repeated = [
+        "The monthly rent is 1,250 EUR.",
+        "The lease was signed on 3 March 2024 by Alice Martin. The monthly rent is 1,250 EUR.",
+        "The monthly  rent is 1,250 EUR.",
+        "Bob Stone manages the building.",
+    ]
+    answer = {"points": [{"source": 1, "text": text} for text in repeated]}
+    host = loaded(scripted_host(lambda prompt: [json.dumps(answer)])())
+    try:
+        result = run(DocumentWork(workspace, host, GREEDY), TaskKind.SUMMARY, contract)
+    finally:
+        host.close()
+    assert [i.text for i in result.items] == [repeated[1], repeated[3]]
 
 
 def test_items_that_are_not_in_the_document_are_left_out_and_moved_to_their_page(

@@ -203,6 +203,8 @@ class DocumentWork:
                 f"stopped after {done_parts} of {sum(len(x) for x in plans)} parts: these are the points read so "
                 "far; run it again to continue from there"
             )
+        if task.kind != TaskKind.EXTRACT:
+            items = _distinct(items)
         if complete:
             self._store.clear()
         parts_total = sum(len(x) for x in plans)
@@ -432,6 +434,18 @@ _SPACES = re.compile(r"\s+")
 
 def _normal(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
+
+
+def _distinct(points: Sequence[ResultItem]) -> list[ResultItem]:
+    """Each point once: one that another point of the same document already says in full is left out
+    (small models often write a sentence alone and again inside a longer one)."""
+    texts = [_normal(point.text) for point in points]
+
+    def said_by(n: int, m: int) -> bool:
+        longer = len(texts[m]) > len(texts[n]) or (texts[m] == texts[n] and m < n)
+        return m != n and points[m].path == points[n].path and longer and texts[n] in texts[m]
+
+    return [point for n, point in enumerate(points) if not any(said_by(n, m) for m in range(len(points)))]
 
 
 def _holder(text: str, cited: _Unit, units: Sequence[_Unit], threshold: float) -> _Unit | None:
