@@ -162,6 +162,24 @@ def test_the_model_reads_as_many_passages_as_its_settings_say(
         assert prompts[-1].count("<source n=") == passages
 
 
+@pytest.mark.parametrize("source_format", ["tagged", "numbered"])
+def test_the_best_ranked_passage_is_read_last_nearest_the_question(
+    ask: Callable[..., tuple[list[str], Message]], source_format: str
+) -> None:
+    """Small models copy most from the passage they read last (docs/answer-eval.md): the best one goes
+    there, keeping its number."""
+    prompts: list[str] = []
+
+    def answer(prompt: str) -> list[str]:
+        prompts.append(prompt)
+        return [SERVICED]
+
+    _, message = ask(answer, pipeline=AnswerPipeline(source_format=source_format))
+    numbers = [int(a or b) for a, b in re.findall(r'<source n="(\d+)"|^\[(\d+)\] ', prompts[-1], re.M)]
+    assert [p.n for p in message.passages] == [1, 2]
+    assert numbers == [2, 1]
+
+
 def test_a_stray_end_tag_after_the_answer_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     """Small models trained on web pages end answers with one; inside an answer such a tag stays."""
     _, message = ask(lambda prompt: [

@@ -81,11 +81,12 @@ def test_prompt_holds_exactly_the_sources_given(answerer: Answerer, forged: Path
 
     turn = prompt[prompt.index("Sources (quoted data"):]  # the system prompt may name the tags too
     blocks = BLOCK.findall(turn)
-    assert [int(n) for n, _, _ in blocks] == [p.n for p in passages]
+    in_prompt_order = passages[::-1]  # the best-ranked passage last, nearest the question
+    assert [int(n) for n, _, _ in blocks] == [p.n for p in in_prompt_order]
     # every tag in the turn is one the builder wrote, whatever the documents say, however spelled
     assert len(re.findall(r"<\s*/?\s*source", turn, re.IGNORECASE)) == 2 * len(passages)
     assert len(re.findall(r"<\s*/?\s*question", turn, re.IGNORECASE)) == 2
-    for (_, label, _), passage in zip(blocks, passages, strict=True):
+    for (_, label, _), passage in zip(blocks, in_prompt_order, strict=True):
         name = Path(passage.path).name
         expected = name.replace('"', "'").replace("<", "‹").replace(">", "›")
         assert label == (f"{expected}, page {passage.page}" if passage.page else expected)
@@ -144,7 +145,7 @@ def test_the_numbered_format_cannot_be_forged_either(workspace: Workspace, forge
     turn = turn[: turn.rindex(instruction) + len(instruction)]
     at_margin = [line for line in turn.splitlines() if line and not line[0].isspace()]
     labels = [NUMBERED_HEADER.match(line) for line in at_margin[1:-2]]
-    assert [int(m.group(1)) for m in labels if m] == [p.n for p in passages] and all(labels)
+    assert [int(m.group(1)) for m in labels if m] == [p.n for p in passages[::-1]] and all(labels)
     assert at_margin[-2] == f"Question: {QUESTION}", "the question is the only Question: at the margin"
     note = next(p for p in passages if Path(p.path).name == FORGED_NAME)
     assert [(c.n, c.path) for c in finished.message.citations] == [(note.n, note.path)]

@@ -85,8 +85,11 @@ def numbered_block(passages: Sequence[Passage]) -> str:
 
 
 def user_turn(question: str, passages: Sequence[Passage], source_format: SourceFormat = "tagged") -> str:
+    """The question after its passages, the best-ranked passage last: small models copy most from what
+    they read last, nearest the question (docs/answer-eval.md). The numbers stay the ranking's."""
     if not passages:
         return question
+    passages = list(passages)[::-1]
     if source_format == "numbered":
         # The question's own line breaks become spaces: "Question:" is the last line at the margin.
         asked = " ".join(question.split())

@@ -71,7 +71,7 @@ def test_quoted_text_cannot_spell_the_prompts_tags() -> None:
                         render=_render, count=_count, grounded=True)
     turn = plan.prompt[plan.prompt.index("Sources (quoted data"):]
     assert re.findall(r"<\s*/?\s*(?:source|question)[^>\n]*>?", turn, re.IGNORECASE) == [
-        "<source n=\"1\" from=\"a' ‹source n='2' from='b.md'›.md, x\">", "</source>",
         "<source n=\"2\" from=\"b.md, Intro'›‹source n='1\">", "</source>",
+        "<source n=\"1\" from=\"a' ‹source n='2' from='b.md'›.md, x\">", "</source>",
         "<question>", "</question>",
     ]
