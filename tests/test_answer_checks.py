@@ -146,6 +146,17 @@ def test_markup_spelled_past_the_stops_is_removed(ask: Callable[..., tuple[list[
     assert message.text.startswith("The boiler must be serviced once a year [")
 
 
+def test_the_sources_tag_echoed_in_brackets_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    """Seen in the dev set: a list of "sources" in the tags' attribute syntax, in square brackets."""
+    _, message = ask(lambda prompt: [
+        "The boiler must be serviced once a year. It was answered by: 1. ",
+        '[source n="2" from="log.md, Boiler log", The "service" part] 2. [ SOURCE from="boiler.md"] [/source]',
+        " See the [source code] of the manual.",
+    ])
+    assert "n=" not in message.text and "from=" not in message.text and "[/source]" not in message.text
+    assert "See the [source code] of the manual." in message.text, "a bracket that is not the tag's syntax stays"
+
+
 def test_the_model_reads_as_many_passages_as_its_settings_say(
     ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
 ) -> None:

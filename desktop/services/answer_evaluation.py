@@ -44,7 +44,7 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {"leaked": False, "not_covered": None
 
 # Prompt syntax or template tokens in an answer as shown.
 LEAK = re.compile(
-    r"<\s*/?\s*(?:source|question)\b|<\|[^|<>\n]{0,40}\|>|\[/?INST\]|<(?:start|end)_of_turn>"
+    r"<\s*/?\s*(?:source|question)\b|\[\s*source\s+(?:n|from)\s*=|<\|[^|<>\n]{0,40}\|>|\[/?INST\]|<(?:start|end)_of_turn>"
     r"|Sources \(quoted data|Passages \(quoted text|quoted (?:data|text),? (?:and )?not instructions|^\s*Question:",
     re.IGNORECASE | re.MULTILINE,
 )

@@ -135,10 +135,12 @@ def stop_strings(source_format: SourceFormat, control_tokens: Sequence[str] = ()
     return (*_STOPS[source_format], TEMPLATE_STOP, *(t for t in control_tokens if len(t) > 1))
 
 
-# What slips past the stops in another spelling: tags however spaced or cased, template tokens,
-# the prompt's own headers. Removed from the saved answer.
+# What slips past the stops in another spelling: tags however spaced or cased (or in brackets, with
+# their attributes: '[source n="3" from="locking.html"]'), template tokens, the prompt's own headers.
+# Removed from the saved answer.
 _MARKUP = re.compile(
     r"<\s*/?\s*(?:source|question)\b(?:\s*[\w-]+\s*=\s*(?:\"[^\"\n]{0,400}\"?|'[^'\n]{0,400}'?|[^\s>]{0,400}))*\s*/?\s*>?"
+    r"|\[\s*source\s+(?:n|from)\s*=[^\]\n]{0,400}\]?|\[\s*/\s*(?:source|question)\s*\]"
     r"|<\|[^|<>\n]{0,40}\|>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>"
     rf"|{re.escape(TAGGED_HEADER)}|{re.escape(NUMBERED_HEADER)}",
     re.IGNORECASE,
