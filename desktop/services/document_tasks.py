@@ -203,8 +203,6 @@ class DocumentWork:
                 f"stopped after {done_parts} of {sum(len(x) for x in plans)} parts: these are the points read so "
                 "far; run it again to continue from there"
             )
-        if task.kind != TaskKind.EXTRACT:
-            items = _distinct(items)
         if complete:
             self._store.clear()
         parts_total = sum(len(x) for x in plans)
@@ -303,6 +301,8 @@ class DocumentWork:
             limit = MAX_ITEMS if model is Findings else MAX_POINTS
             entries = parse_answer(text, model, range(1, len(units) + 1), limit)
             saved = self._placed(entries, units, model)
+            if model is Points:
+                saved = _distinct(saved)
             if not entries:
                 self._empty.append(_where(units))
             self._store.put(step, saved)
@@ -437,8 +437,8 @@ def _normal(text: str) -> str:
 
 
 def _distinct(points: Sequence[ResultItem]) -> list[ResultItem]:
-    """Each point once: one that another point of the same document already says in full is left out
-    (small models often write a sentence alone and again inside a longer one)."""
+    """Each point of one answer once: one that another point of the same document already says in full
+    is left out (small models often write a sentence alone and again inside a longer one)."""
     texts = [_normal(point.text) for point in points]
 
     def said_by(n: int, m: int) -> bool:
