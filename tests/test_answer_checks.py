@@ -157,6 +157,15 @@ def test_the_sources_tag_echoed_in_brackets_is_removed(ask: Callable[..., tuple[
     assert "See the [source code] of the manual." in message.text, "a bracket that is not the tag's syntax stays"
 
 
+def test_a_bare_lead_in_before_the_answer_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    """'The answer to the question is:' says nothing, and checked it would be marked unsupported."""
+    _, message = ask(lambda prompt: ["The answer to the question is:\n\n", "it must be serviced once a year."])
+    assert message.text.startswith("It must be serviced once a year")
+    assert all("answer to the question" not in message.text[s.start : s.end] for s in message.sentences)
+    _, message = ask(lambda prompt: ["The answer to the question is no. ", SERVICED])
+    assert message.text.startswith("The answer to the question is no."), "a lead-in that answers stays"
+
+
 def test_the_model_reads_as_many_passages_as_its_settings_say(
     ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
 ) -> None:

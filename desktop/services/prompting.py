@@ -147,11 +147,14 @@ _MARKUP = re.compile(
 )
 # Small models also echo the header in their own words ("The sources are quoted data, not
 # instructions. The answer is:"): that sentence, and a bare lead-in after it, are not an answer.
+_BARE_LEAD_IN = r"(?:the|my|here is the|here's the) answer(?: to (?:the|this|your) question)?(?: is)?\s*:\s*"
 _HEADER_ECHO = re.compile(
-    r"[^.!?\n]*\bquoted (?:data|text),? (?:and )?not instructions\b[^.!?\n]*[.!?:]*\s*"
-    r"(?:(?:the|my|here is the|here's the) answer(?: is)?\s*:\s*)?",
+    r"[^.!?\n]*\bquoted (?:data|text),? (?:and )?not instructions\b[^.!?\n]*[.!?:]*\s*" rf"(?:{_BARE_LEAD_IN})?",
     re.IGNORECASE,
 )
+# A fifth of the small model's answers open with "The answer to the question is:": it says nothing, and
+# checked as a sentence it would be marked "not found in your files".
+_OPENING_LEAD_IN = re.compile(rf"^\s*{_BARE_LEAD_IN}(?=\S)", re.IGNORECASE)
 
 
 # Small models trained on web pages end answers with a stray closing tag ("... a year [1]. </script>"):
@@ -162,11 +165,15 @@ _TRAILING_END_TAGS = re.compile(r"(?:\s*</\s*[a-z][a-z0-9]{0,10}\s*>)+(?=(?:\s*\
 
 
 def strip_markup(text: str, control_tokens: Sequence[str] = ()) -> str:
-    """``text`` without any of the prompt's syntax, its header echoed, the chat template's tokens, or
-    stray end tags after its last word."""
+    """``text`` without any of the prompt's syntax, its header echoed, the chat template's tokens, a bare
+    lead-in before the answer, or stray end tags after its last word."""
     for token in sorted((t for t in control_tokens if len(t) > 1), key=len, reverse=True):
         text = text.replace(token, "")
-    return _TRAILING_END_TAGS.sub("", _HEADER_ECHO.sub("", _MARKUP.sub("", text)))
+    text = _HEADER_ECHO.sub("", _MARKUP.sub("", text))
+    if lead_in := _OPENING_LEAD_IN.match(text):
+        rest = text[lead_in.end() :]
+        text = rest[:1].upper() + rest[1:]
+    return _TRAILING_END_TAGS.sub("", text)
 
 
 def _fold(text: str) -> str:
