@@ -47,10 +47,11 @@ from desktop.services.document_schemas import (
     schema_for,
 )
 from desktop.services.documents import DocumentReader
+from desktop.services.item_kinds import DESCRIBED, fits
 from desktop.services.prompting import SAFETY_MARGIN, TAGGED_HEADER, quoted_text, sources_block
 from desktop.services.workspace import Workspace
 
-FORMAT_VERSION = 1  # part of every saved task's key: a change of plan or prompt starts afresh
+FORMAT_VERSION = 2  # part of every saved task's key: a change of plan or prompt starts afresh
 MIN_SOURCE_TOKENS = 48  # a context with less room than this for the document cannot read one
 MIN_ANSWER_TOKENS, MAX_ANSWER_TOKENS = 64, 512
 MAX_RESULT_ITEMS = 500  # extracted items kept; the rest are counted in a note
@@ -152,6 +153,8 @@ class DocumentWork:
         self._notes: list[str] = []
         self._empty: list[str] = []  # parts the model wrote nothing usable for
         self._invented = 0  # items the model wrote that no page holds
+        self._what = ""  # what an extraction lists
+        self._off_kind = 0  # items that are not what was asked for (a name listed as a date)
         self._store: _Store | None = None
 
     # -- the task -----------------------------------------------------------------------------
@@ -159,6 +162,7 @@ class DocumentWork:
         """TaskProgress events, then exactly one TaskResult (partial if stopped). Raises UsageError
         for a document it cannot read and ModelError if the model fails (finished steps are kept)."""
         started = time.perf_counter()
+        self._what = task.what or ""
         yield TaskProgress(step="Reading the document", done=0, total=1)
         documents = [self._read(path) for path in task.paths]
         info, context = self.host.info, self.host.context_length
@@ -210,6 +214,9 @@ class DocumentWork:
             self._notes.insert(0, f"read in {parts_total} parts to fit the model's context of {context:,} tokens")
         if self._invented:
             self._notes.append(f"{self._invented} item(s) the model wrote are not in the document and were left out")
+        if self._off_kind:
+            kind = DESCRIBED[self._what]
+            self._notes.append(f"{self._off_kind} item(s) the model wrote are not {kind} and were left out")
         if self._empty:
             shown = ", ".join(self._empty[:3]) + (f" and {len(self._empty) - 3} more" if len(self._empty) > 3 else "")
             self._notes.append(f"the model wrote nothing usable for {shown}")
@@ -324,12 +331,16 @@ class DocumentWork:
 
     def _placed(self, entries: Sequence[Point], units: Sequence[_Unit], model: Answer) -> list[ResultItem]:
         """Each entry on the unit that holds it: the cited one, else the one of this prompt that does.
-        An item no unit holds is left out; a summary point none supports is kept, marked."""
+        An item that is not the kind asked for, or that no unit holds, is left out; a summary point none
+        supports is kept, marked."""
         threshold = PLACE_ITEM if model is Findings else PLACE_SUMMARY
         placed: list[ResultItem] = []
         invented = 0
         for entry in entries:
             text = entry.text
+            if model is Findings and not fits(self._what, text):
+                self._off_kind += 1
+                continue
             unit = _holder(text, units[entry.source - 1], units, threshold)
             if unit is None and model is Findings:
                 invented += 1
