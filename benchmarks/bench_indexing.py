@@ -162,7 +162,7 @@ def main() -> int:
         "mb_per_s": round(first.bytes / 2**20 / first.total_s, 3),
         "split_s": {"parse": round(first.parse_s, 2), "chunk": round(first.chunk_s, 2),
                     "embed": round(first.embed_s, 2), "store": round(first.store_s, 2),
-                    "total": round(first.total_s, 2)},
+                    "copies": round(first.copies_s, 2), "total": round(first.total_s, 2)},
         "rescan_corpus_pct": round(100 * rescan_corpus_s / first.total_s, 2),
         "rescan_files": args.rescan_files,
         "rescan_1000_pct": round(100 * notes_rescan_s / notes_first_s, 2),
@@ -179,7 +179,8 @@ def main() -> int:
                             "chunks)"),
         ("ratio", f"{record['ratio_to_limit']}  (target >= 0.8)"),
         ("time split", f"parse {first.parse_s:.1f} s, chunk {first.chunk_s:.1f} s (in workers, overlapped); "
-                       f"embed {first.embed_s:.1f} s, store {first.store_s:.1f} s"),
+                       f"embed {first.embed_s:.1f} s, store {first.store_s:.1f} s, finding copies "
+                       f"{first.copies_s:.1f} s"),
         ("re-scan unchanged corpus", f"{rescan_corpus_s:.2f} s = {record['rescan_corpus_pct']}% of first"),
         (f"re-scan {args.rescan_files} files", f"{notes_rescan_s:.2f} s vs {notes_first_s:.1f} s first = "
                                                f"{record['rescan_1000_pct']}%  (target < 2%)"),

@@ -12,10 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.services.duplicates import HELD, MIN_SHINGLES, document_shingles, duplicate_groups, find_duplicates
+from desktop.services import duplicates, indexing
+from desktop.services.duplicates import (
+    HELD,
+    MIN_SHINGLES,
+    document_shingles,
+    duplicate_groups,
+    find_duplicates,
+    record_copies,
+)
 from desktop.services.indexing import Indexer
 from desktop.services.retrieval import Retriever
-from tests.planted import BOILER, write_copies
+from tests.planted import BOILER, BOILER_SERVICE, write_copies
 
 
 def test_copies_are_grouped_and_forgetting_them_keeps_the_original(workspace: Any, tmp_path: Path) -> None:
@@ -47,6 +55,33 @@ def test_copies_are_grouped_and_forgetting_them_keeps_the_original(workspace: An
     assert counts["documents"] == counts["indexed"] == 3
     assert counts["chunks"] == sum(d.chunks for d in kept) == workspace.vectors.count()
     assert find_duplicates(workspace).groups == []
+
+
+def test_index_runs_record_the_copies_for_search_only_when_the_passages_changed(
+    workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = write_copies(tmp_path / "notes")
+    compared: list[int | None] = []
+
+    def counted(*args: Any) -> int | None:
+        compared.append(record_copies(*args))
+        return compared[-1]
+
+    monkeypatch.setattr(indexing, "record_copies", counted)
+    Indexer(workspace).index([tmp_path / "notes"])
+    ids = {Path(d.path): d.id for d in workspace.registry.documents()}
+    originals = workspace.registry.originals(ids.values())
+    assert set(originals) | set(originals.values()) == {ids[files[k]] for k in ("markdown", "html", "edited")}
+    assert ids[files["related"]] not in originals  # on the same subject, not a copy
+
+    Indexer(workspace).index([tmp_path / "notes"])
+    assert len(compared) == 1  # nothing changed: not compared again
+    files["edited"].write_text("An unrelated text now: " + " ".join(BOILER_SERVICE), encoding="utf-8")
+    Indexer(workspace).index([tmp_path / "notes"])
+    assert len(compared) == 2 and ids[files["edited"]] not in workspace.registry.originals(ids.values())
+
+    monkeypatch.setattr(duplicates, "MAX_COPY_PASSAGES", 0)
+    assert record_copies(workspace) is None and workspace.registry.originals(ids.values()) == {}
 
 
 def test_too_little_to_compare_is_said(workspace: Any, tmp_path: Path) -> None:

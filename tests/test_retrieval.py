@@ -86,6 +86,33 @@ def test_copies_of_one_text_take_one_place_and_name_every_file(workspace: Worksp
     assert not any(hit.path.startswith(str(folder / "git-rebase")) for hit in hits[1:])  # the copy took no place
 
 
+def test_a_page_and_its_source_take_one_place_when_their_passages_are_cut_apart(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    rules = " ".join(f"Rule {n}: the inspector reads gauge G{n} and logs it as R{7 * n}." for n in range(1, 61))
+    preface = " ".join(f"Preface note P{n} applies to site S{n}." for n in range(1, 16))
+    # The page holds a preface its source does not, so every passage of one straddles two of the other:
+    # no passage copies another, but the source is wholly in the page.
+    page, source = folder / "inspection.html", folder / "inspection.txt"
+    page.write_text(f"<html><body><h1>Inspection rules</h1><p>{preface}</p><p>{rules}</p></body></html>")
+    source.write_text(f"Inspection rules\n\n{rules}\n")
+    (folder / "kettle.txt").write_text("The kettle is descaled with citric acid every month. " * 5)
+    Indexer(workspace).index([folder])
+    question = "What does the inspector log for gauge G33?"
+
+    hits = Retriever(workspace).search(question, 3)
+    assert {hits[0].path, *hits[0].also_in} == {str(page), str(source)}
+    assert not any(hit.path == str(page) for hit in hits[1:])  # the other copy took no place of its own
+
+    revised = " ".join(f"Rule {n}: the auditor reads meter M{n} and files it as F{9 * n}." for n in range(1, 61))
+    source.write_text(f"Inspection rules, revised\n\n{revised}\n")
+    Indexer(workspace).index([folder])  # no longer a copy: the two take a place each again
+    hits = Retriever(workspace).search(question, 3)
+    assert not hits[0].also_in and {hit.path for hit in hits} >= {str(page), str(source)}
+
+
 def test_an_empty_library_finds_nothing_in_any_mode(workspace: Workspace) -> None:
     """The vector store answers an empty collection with no ids (a search no longer counts it first)."""
     for mode in Mode:

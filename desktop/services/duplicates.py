@@ -18,14 +18,15 @@ groups 238 of the 239 pages with their source (the one left is a source that onl
 file) and never two different pages; 8 groups also hold an included file used by that page alone,
 whose whole text is indeed in it. Each group keeps the document holding most of the others' text
 (the page rather than its source, the original rather than an edited copy; the first indexed when
-equal) and offers to forget the rest.
+equal) and offers to forget the rest. Search uses the same finding (``record_copies``, after each
+index run that changed the passages): a copy and the document it copies are shown as one hit.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 
 import numpy as np
@@ -38,6 +39,9 @@ MIN_SHINGLES = 20  # a shorter text ("See git-config(1).") says too little to ca
 HELD = 0.8
 BOILERPLATE = 50  # a word sequence more documents hold is a footer or a licence: it says nothing of copying
 ELSEWHERE = 30  # shingles of A's difference from B that a third document must hold to make A a composite
+# Comparing every document after each run costs about 0.1 s per 1,000 passages and their shingles' memory:
+# beyond this, copies are not recorded and search collapses copied passages only (docs/retrieval.md).
+MAX_COPY_PASSAGES = 250_000
 METHOD = (
     f"containment of word {SHINGLE}-shingles (a copy's text is at least {HELD:.0%} in the document kept, "
     "and is neither a part several documents share nor one document's text plus another's)"
@@ -86,6 +90,29 @@ def find_duplicates(workspace: Workspace) -> Duplicates:
         for kept, copies in duplicate_groups(comparable)
     ]
     return Duplicates(documents=len(paths), groups=groups, seconds=time.perf_counter() - began)
+
+
+def record_copies(workspace: Workspace, checkpoint: Callable[[], None] = lambda: None) -> int | None:
+    """Record, for search, which indexed document each copy copies (its group's kept document, when
+    that holds at least ``HELD`` of it); returns how many copy one, or None for a library too large
+    to compare after every run. ``checkpoint`` is called while the texts are read (it may raise)."""
+    registry = workspace.registry
+    if registry.counts()["chunks"] > MAX_COPY_PASSAGES:
+        registry.replace_copies({})
+        return None
+    shingled = document_shingles(_checked(registry.document_texts(), checkpoint))
+    comparable = {d: s for d, s in shingled.items() if len(s) >= MIN_SHINGLES}
+    groups = duplicate_groups(comparable) if len(comparable) >= 2 else []
+    originals = {copy: kept for kept, copies in groups for copy, held in copies if held >= HELD}
+    registry.replace_copies(originals)
+    return len(originals)
+
+
+def _checked(rows: Iterable[tuple[int, str]], checkpoint: Callable[[], None]) -> Iterator[tuple[int, str]]:
+    for n, row in enumerate(rows):
+        if n % 1000 == 0:
+            checkpoint()
+        yield row
 
 
 def document_shingles(texts: Iterable[tuple[int, str]]) -> dict[int, np.ndarray]:

@@ -38,6 +38,7 @@ from desktop.ingest.loaders import KINDS, SCANNED_OCR_OFF, kind_for
 from desktop.ingest.parsing import ChunkingConfig, OcrStep, PageRead, ParseOutcome, ParserConfig, ParserPool
 from desktop.ingest.walker import FoundFile, SkippedFile, walk
 from desktop.services.documents import parser_config
+from desktop.services.duplicates import record_copies
 from desktop.services.workspace import Workspace
 from desktop.store.registry import MAX_CHUNKS_PER_DOCUMENT
 
@@ -45,6 +46,7 @@ ProgressCallback = Callable[[IndexProgress], None]
 log = logging.getLogger("hearth.indexing")
 
 FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can lose
+COPIES_KEY = "copies_stamp"  # the passages' stamp when copies were last found
 LAST_RUN_KEY = "last_run"  # when the last run that added passages began, and how many it added
 
 
@@ -56,6 +58,7 @@ class IndexStats:
     chunk_s: float = 0.0
     embed_s: float = 0.0
     store_s: float = 0.0
+    copies_s: float = 0.0  # finding which documents copy another
     total_s: float = 0.0
     bytes: int = 0
 
@@ -146,6 +149,7 @@ class Indexer:
         if tally.chunks:  # library drift compares this run's passages with the ones before it
             self.registry.set_meta(LAST_RUN_KEY, {"started": run_began_at, "chunks": tally.chunks})
         self.workspace.record_signature(signature)
+        self._record_copies(control)
         self.stats.total_s = time.perf_counter() - run_started
         self.stats.bytes = sum(job.found.size for job in jobs)
         notify(IndexProgress(
@@ -171,6 +175,17 @@ class Indexer:
                 if root == target or root.startswith(target.rstrip("/") + "/"):
                     self.registry.remove_root(root)
         return len(documents)
+
+    def _record_copies(self, control: Control) -> None:
+        """Which documents copy another, for search, whenever the passages changed since it was last found
+        (a run stopped before this step leaves it to the next)."""
+        stamp = self.registry.stamp()
+        if self.registry.get_meta(COPIES_KEY) == stamp:
+            return
+        began = time.perf_counter()
+        record_copies(self.workspace, control.checkpoint)
+        self.registry.set_meta(COPIES_KEY, stamp)
+        self.stats.copies_s = time.perf_counter() - began
 
     # -- scanning -----------------------------------------------------------------------------
     def _scan(self, roots: list[Path]) -> tuple[list[FoundFile], list[SkippedFile]]:

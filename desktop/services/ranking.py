@@ -75,26 +75,38 @@ def near_duplicates(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def collapse_duplicates(
-    documents: Sequence[RankedDocument], texts: Mapping[int, str], limit: int | None = None
+    documents: Sequence[RankedDocument],
+    texts: Mapping[int, str],
+    limit: int | None = None,
+    originals: Mapping[int, int] | None = None,
 ) -> list[list[RankedDocument]]:
-    """Groups of documents, best first: a document whose best passage copies any retrieved passage
-    of a document ranked above it joins that one's group instead of taking a place of its own
-    (an HTML page and its source are cut at other places, so their best passages often differ).
+    """Groups of documents, best first: a document joins the group of one ranked above it instead of
+    taking a place of its own when its best passage copies any retrieved passage of that one, or
+    when one of the two copies the other as a whole (``originals``: copy -> the document it copies).
+    An HTML page and its source are cut at other places, so their best passages often differ, and
+    two passages of one long text can both be retrieved without either copying the other.
 
     ``limit``: only the first groups are wanted; once there are that many, a later document can
     only join one of them, so it is compared with those alone (the cost of a search grew with the
     square of its candidates)."""
+    originals = originals or {}
     groups: list[tuple[list[frozenset[str]], list[RankedDocument]]] = []
     for document in documents:
         words = _words(texts[document.passages[0][0]])
         for shown, members in groups:
-            if any(near_duplicates(words, passage) for passage in shown):
+            if any(_copies(document.document, member.document, originals) for member in members) or any(
+                near_duplicates(words, passage) for passage in shown
+            ):
                 members.append(document)
                 break
         else:
             if limit is None or len(groups) < limit:
                 groups.append(([_words(texts[item]) for item, _ in document.passages], [document]))
     return [members for _, members in groups]
+
+
+def _copies(a: int, b: int, originals: Mapping[int, int]) -> bool:
+    return originals.get(a) == b or originals.get(b) == a
 
 
 @dataclass(frozen=True)

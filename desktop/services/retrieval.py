@@ -84,7 +84,8 @@ class Retriever:
         )
         if settings.collapse_duplicates:
             texts = {item: chunks[item].text for item, _, _ in fused}
-            groups = ranking.collapse_duplicates(documents, texts, limit=k)
+            originals = self.workspace.registry.originals(d.document for d in documents)
+            groups = ranking.collapse_duplicates(documents, texts, limit=k, originals=originals)
         else:
             groups = [[document] for document in documents]
         path_of = {d.document: chunks[d.passages[0][0]].path for d in documents}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     ocr_boxes BLOB  -- OCR only: each word's box on its page (desktop/core/word_boxes.py)
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+-- Documents whose text another one holds (a page's source, a file saved twice), found after a run that
+-- changed the library: search shows a copy and its original as one hit. Derived, like the vectors.
+CREATE TABLE IF NOT EXISTS copies (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    original_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE
+);
 -- Chunk ids whose vector may disagree with this registry: written before Chroma is touched,
 -- cleared once both sides agree. After a crash, these are the only ids worth looking at.
 CREATE TABLE IF NOT EXISTS vector_journal (chunk_id INTEGER PRIMARY KEY);
@@ -270,6 +276,7 @@ class Registry:
             self.db.execute("DELETE FROM chunks_fts")
             self.db.execute("DELETE FROM chunks")
             self.db.execute("DELETE FROM vector_journal")  # the caller resets the whole collection
+            self.db.execute("DELETE FROM copies")
             self.db.execute(
                 "UPDATE documents SET status = ?, content_hash = '', chunk_count = 0, indexed_at = NULL",
                 (DocumentStatus.PENDING,),
@@ -300,6 +307,8 @@ class Registry:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
         self.db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((i,) for i in ids))
         self.db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        # Its text is changing or going: what it copied, or what copied it, is not known any more.
+        self.db.execute("DELETE FROM copies WHERE document_id = ? OR original_id = ?", (document_id, document_id))
         self.db.executemany("INSERT OR IGNORE INTO vector_journal(chunk_id) VALUES (?)", ((i,) for i in ids))
         return ids
 
@@ -434,6 +443,27 @@ class Registry:
         )]
         found = self.chunks(ids)
         return [found[i] for i in ids if i in found]
+
+    def replace_copies(self, originals: Mapping[int, int]) -> None:
+        """Record which document each copy copies (copy id -> original id), forgetting the rest."""
+        with transaction(self.db):
+            self.db.execute("DELETE FROM copies")
+            self.db.executemany(
+                "INSERT INTO copies(document_id, original_id) SELECT ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM documents WHERE id = ?) AND EXISTS (SELECT 1 FROM documents WHERE id = ?)",
+                ((copy, original, copy, original) for copy, original in originals.items()),
+            )
+
+    def originals(self, document_ids: Iterable[int]) -> dict[int, int]:
+        """copy id -> original id, for those of ``document_ids`` that copy another document."""
+        wanted = list(document_ids)
+        found: dict[int, int] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(f"SELECT document_id, original_id FROM copies WHERE document_id IN ({marks})", batch)
+            found.update((row[0], row[1]) for row in rows)
+        return found
 
     def all_chunk_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM chunks")}

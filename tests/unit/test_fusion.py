@@ -71,6 +71,17 @@ def test_copies_of_one_text_collapse_into_the_best_ranked_one() -> None:
     assert [[d.document for d in group] for group in collapse_duplicates(documents, texts, limit=1)] == [[1, 2, 3]]
 
 
+def test_a_document_that_copies_another_as_a_whole_joins_it_whatever_passages_were_retrieved() -> None:
+    texts = {n: " ".join(f"word{n}x{i}" for i in range(15)) for n in range(1, 8)}  # no words in common
+    documents = [_document(1, 1), _document(2, 2), _document(3, 3), _document(4, 4), _document(5, 5)]
+    # 2 copies 1 (its source, cut elsewhere); 5 copies 3's original text the other way round; 4 and 6 both
+    # copy document 9, which was not retrieved: two parts of one text are not copies of each other.
+    originals = {2: 1, 3: 5, 4: 9, 6: 9}
+    groups = collapse_duplicates([*documents, _document(6, 6)], texts, originals=originals)
+    assert [[d.document for d in group] for group in groups] == [[1, 2], [3, 5], [4], [6]]
+    assert [[d.document for d in group] for group in collapse_duplicates(documents, texts)] == [[1], [2], [3], [4], [5]]
+
+
 def test_best_passage_of_each_document_first_then_more_of_the_top_ones() -> None:
     groups = [[_document(1, 11, 12, 13), _document(5, 51)], [_document(2, 21, 22)]]
     picks = pick_passages(groups, 5, per_document=2)
