@@ -19,7 +19,7 @@ file) and never two different pages; 8 groups also hold an included file used by
 whose whole text is indeed in it. Each group keeps the document holding most of the others' text
 (the page rather than its source, the original rather than an edited copy; the first indexed when
 equal) and offers to forget the rest. Search uses the same finding (``record_copies``, after each
-index run that changed the passages): a copy and the document it copies are shown as one hit.
+index run that indexed or removed a document): a copy and the document it copies are one hit.
 """
 
 from __future__ import annotations

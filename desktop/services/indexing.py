@@ -46,7 +46,7 @@ ProgressCallback = Callable[[IndexProgress], None]
 log = logging.getLogger("hearth.indexing")
 
 FLUSH_BATCHES = 4  # embedding batches committed together: the most a crash can lose
-COPIES_KEY = "copies_stamp"  # the passages' stamp when copies were last found
+COPIES_KEY = "copies_found"  # the library's contents stamp when copies were last found
 LAST_RUN_KEY = "last_run"  # when the last run that added passages began, and how many it added
 
 
@@ -177,9 +177,9 @@ class Indexer:
         return len(documents)
 
     def _record_copies(self, control: Control) -> None:
-        """Which documents copy another, for search, whenever the passages changed since it was last found
-        (a run stopped before this step leaves it to the next)."""
-        stamp = self.registry.stamp()
+        """Which documents copy another, for search, whenever a document was indexed or removed since it
+        was last found (a run stopped before this step leaves it to the next)."""
+        stamp = self.registry.contents_stamp()
         if self.registry.get_meta(COPIES_KEY) == stamp:
             return
         began = time.perf_counter()

@@ -517,6 +517,13 @@ class Registry:
         return {**dict(row), "chunks": chunks}
 
 
+    def contents_stamp(self) -> str:
+        """Changes whenever a document is indexed, indexed again or removed (``stamp`` is coarser)."""
+        row = self.db.execute(
+            "SELECT count(*), coalesce(max(indexed_at), 0) FROM documents WHERE status = 'indexed'"
+        ).fetchone()
+        return f"{row[0]}@{row[1]!r}"
+
     def stamp(self) -> str:
         """Changes whenever passages are added or removed: answers before and after it are compared."""
         row = self.db.execute(
