@@ -175,6 +175,7 @@ class Passage(Frozen):
     end: int = 0
     cited: bool = False
     supports: tuple[Span, ...] = ()  # its sentences that support the answer, as offsets into ``text``
+    also_in: tuple[str, ...] = ()  # other files holding the same text (a page's source, a copy)
 
 
 class Citation(Frozen):

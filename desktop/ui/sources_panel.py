@@ -22,7 +22,8 @@ class SourceCard(QFrame):
         super().__init__(parent)
         self.setObjectName("SourceCard")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip(f"{passage.path}\nClick to open it at this passage")
+        copies = "".join(f"\nAlso in {path}" for path in passage.also_in)
+        self.setToolTip(f"{passage.path}{copies}\nClick to open it at this passage")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(3)
@@ -46,7 +47,8 @@ class SourceCard(QFrame):
         """The same passage, once the answer is complete and it is known whether it was cited."""
         self.passage = passage
         where = fmt.location(passage)
-        self.meta.setText(" · ".join(part for part in (where, "cited" if passage.cited else "") if part))
+        parts = (where, _also_in(passage.also_in), "cited" if passage.cited else "")
+        self.meta.setText(" · ".join(part for part in parts if part))
         self.meta.setVisible(bool(self.meta.text()))
         if self.property("cited") != passage.cited:
             self.setProperty("cited", passage.cited)
@@ -57,6 +59,14 @@ class SourceCard(QFrame):
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
             self.clicked.emit(self.passage)
         super().mouseReleaseEvent(event)
+
+
+def _also_in(paths: tuple[str, ...]) -> str:
+    """The other files holding the passage's text, by name: "also in a.txt", "also in a.txt and 2 more"."""
+    if not paths:
+        return ""
+    more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+    return f"also in {fmt.file_name(paths[0])}{more}"
 
 
 class SourcesPanel(QWidget):

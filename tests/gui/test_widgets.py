@@ -11,7 +11,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.core.settings import BackendSettings, HearthSettings
-from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage
+from desktop.core.types import DocumentInfo, DocumentStatus, Message, MessageStatus, Passage, SearchHit
+from desktop.services.answering import to_passages
 from desktop.services.home import Home
 from desktop.ui.composer import Composer
 from desktop.ui.controller import Controller
@@ -22,6 +23,7 @@ from desktop.ui.markdown_view import MarkdownView, linkify_citations
 from desktop.ui.message_widget import AnswerMessage
 from desktop.ui.models_dialog import ModelsDialog
 from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.sources_panel import SourcesPanel
 from desktop.ui.status_bar import StatusBar
 from desktop.workers.events import LibrarySnapshot, ModelCatalog
 from tests.conftest import MODELS
@@ -292,3 +294,18 @@ def test_the_window_names_the_servers_its_settings_use(hearth_app: QApplication,
         assert window.status.remote.text() == "● Remote vectors: 127.0.0.1:9 · Remote model: 127.0.0.1"
     finally:
         window.close()
+
+
+def test_a_source_held_by_several_files_names_them(hearth_app: QApplication) -> None:
+    hit = SearchHit(chunk_id=7, document_id=3, path="/docs/git-clean.html", score=1.0, text="-f, --force: remove.",
+                    start=0, end=20, retrievers=("vector",), also_in=("/docs/git-clean.txt", "/docs/old/git-clean.txt"))
+    copied, alone = to_passages([hit, hit.model_copy(update={"chunk_id": 8, "also_in": ()})])
+    assert copied.also_in == hit.also_in  # the chat keeps what search collapsed
+    panel = SourcesPanel()
+    panel.show_passages((copied, alone))
+    first, second = panel.cards()
+    assert "also in git-clean.txt and 1 more" in first.meta.text()
+    assert "Also in /docs/old/git-clean.txt" in first.toolTip()
+    assert "also in" not in second.meta.text()
+    panel.show_passages((copied.model_copy(update={"cited": True}), alone))  # the finished answer
+    assert first.meta.text().endswith("also in git-clean.txt and 1 more · cited")

@@ -181,7 +181,7 @@ def _search(context: ToolContext, arguments: SearchLibrary) -> ToolOutput:
     ]
     passages = tuple(
         Passage(n=0, chunk_id=h.chunk_id, document_id=h.document_id, path=h.path, page=h.page, heading=h.heading,
-                text=h.text, score=h.score, start=h.start, end=h.end)
+                text=h.text, score=h.score, start=h.start, end=h.end, also_in=h.also_in)
         for h in hits
     )
     return ToolOutput(text="\n".join(lines), passages=passages)
