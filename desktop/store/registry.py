@@ -397,11 +397,8 @@ class Registry:
             )
 
     def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
-        wanted = list(ids)
         found: dict[int, StoredChunk] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            marks = ",".join("?" * len(batch))
+        for batch, marks in _batches(ids):
             rows = self.db.execute(
                 "SELECT c.*, d.path, d.title FROM chunks c JOIN documents d ON d.id = c.document_id"
                 f" WHERE c.id IN ({marks})",
@@ -456,11 +453,8 @@ class Registry:
 
     def originals(self, document_ids: Iterable[int]) -> dict[int, int]:
         """copy id -> original id, for those of ``document_ids`` that copy another document."""
-        wanted = list(document_ids)
         found: dict[int, int] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            marks = ",".join("?" * len(batch))
+        for batch, marks in _batches(document_ids):
             rows = self.db.execute(f"SELECT document_id, original_id FROM copies WHERE document_id IN ({marks})", batch)
             found.update((row[0], row[1]) for row in rows)
         return found
@@ -530,6 +524,14 @@ class Registry:
             "SELECT (SELECT count(*) FROM chunks) AS chunks, (SELECT max(indexed_at) FROM documents) AS last"
         ).fetchone()
         return f"{row['chunks']}@{row['last'] or 0:.0f}"
+
+
+def _batches(ids: Iterable[int], size: int = 500) -> Iterator[tuple[list[int], str]]:
+    """The ids in batches small enough for one ``IN (...)``, each with its placeholders."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), size):
+        batch = wanted[start : start + size]
+        yield batch, ",".join("?" * len(batch))
 
 
 def _document(row: sqlite3.Row) -> DocumentInfo:
