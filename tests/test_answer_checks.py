@@ -33,6 +33,7 @@ from desktop.services.attribution import (
 )
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
+from desktop.services.web_addresses import REMOVED, remove_invented
 from desktop.services.workspace import Workspace
 from tests.scripted_host import Script, ScriptedHost, scripted_host
 
@@ -164,6 +165,31 @@ def test_a_bare_lead_in_before_the_answer_is_removed(ask: Callable[..., tuple[li
     assert all("answer to the question" not in message.text[s.start : s.end] for s in message.sentences)
     _, message = ask(lambda prompt: ["The answer to the question is no. ", SERVICED])
     assert message.text.startswith("The answer to the question is no."), "a lead-in that answers stays"
+
+
+def test_a_web_address_the_files_do_not_hold_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
+    """Seen in the dev set: invented GitHub, Heroku and blog links given as sources."""
+    invented = "https://github.com/boiler-fans/servicing#yearly"
+    _, message = ask(lambda prompt: [f"{SERVICED} More at {invented}. See [the guide](https://www.boilers.example/x)."])
+    assert "github.com" not in message.text and "boilers.example" not in message.text
+    assert message.text.startswith(SERVICED[:-1])  # cited: "[1]." ends it now
+    assert f"More at {REMOVED}. See the guide {REMOVED}." in message.text
+    assert any("2 web address(es) the model wrote are not in your files" in note for note in message.notes)
+    _, chat = ask(lambda prompt: [f"Boilers are covered at {invented}."], "Where can I read about boilers?", rag=False)
+    assert invented in chat.text, "plain chat is the model's own: its addresses are left as written"
+
+
+def test_web_addresses_are_kept_when_the_question_or_a_passage_holds_them() -> None:
+    known = ["Read https://sqlite.org/lang_transaction.html first.", "Ask about www.example.org/faq"]
+    text, removed = remove_invented(
+        "See https://sqlite.org/lang_transaction.html, and www.example.org/faq. Not https://sqlite.org/invented.", known
+    )
+    assert text == f"See https://sqlite.org/lang_transaction.html, and www.example.org/faq. Not {REMOVED}."
+    assert removed == 1
+    assert remove_invented("[docs](https://sqlite.org/lang_transaction.html)", known) == (
+        "[docs](https://sqlite.org/lang_transaction.html)", 0)
+    assert remove_invented("No address here: hearth.md, a/b, wwwhat.", known) == (
+        "No address here: hearth.md, a/b, wwwhat.", 0)
 
 
 def test_the_model_reads_as_many_passages_as_its_settings_say(

@@ -52,6 +52,7 @@ from desktop.services.prompting import (
 )
 from desktop.services.repetition import RepetitionGuard
 from desktop.services.retrieval import Retriever
+from desktop.services.web_addresses import remove_invented
 from desktop.services.workspace import Workspace
 
 SAVE_EVERY_S = 0.5  # a crash mid-answer loses at most this much of what was shown
@@ -453,8 +454,12 @@ class Answerer:
             text, citations, marked, removed = resolve(cleaned, passages)
             return CheckedAnswer(text=text, citations=citations, passages=marked, notes=_invented_note(removed))
         embed = self.sentence_embeddings()
-        found = attribution.attribute(strip_markup(answer, control).strip(), passages, embed, question=question)
+        known = [question, *(p.text for p in passages)]
+        cleaned, addresses = remove_invented(strip_markup(answer, control).strip(), known)
+        found = attribution.attribute(cleaned, passages, embed, question=question)
         notes = _invented_note(found.invented)
+        if addresses:
+            notes.append(f"{addresses} web address(es) the model wrote are not in your files and were removed")
         if found.corrected or found.dropped:
             notes.append(
                 f"checked the model's citations against the passages: {found.corrected} moved to the passage "

@@ -1,0 +1,43 @@
+"""Web addresses in a grounded answer that neither the question nor any passage it was given holds.
+
+Asked about the user's files, a small model invents sources in the form of links: 6 of 80 dev-set
+answers held one (GitHub, Heroku and blog addresses), and not one was in the passages. Hearth shows
+no address it cannot vouch for: an invented one is replaced by a short mark, and the answer's notes
+count them. Addresses in plain chat (no passages) are the model's own and are left as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+REMOVED = "(a web address not in your files)"
+_ADDRESS = r"(?:https?://|www\.)[^\s<>()\[\]{}\"'`]+"
+_MARKDOWN_LINK = re.compile(rf"\[([^\]\n]*)\]\(\s*({_ADDRESS})\s*\)", re.IGNORECASE)
+_BARE = re.compile(rf"(?<![\w/]){_ADDRESS}", re.IGNORECASE)
+_TRAILING = ".,;:!?"  # a sentence's punctuation after an address is not part of it
+
+
+def remove_invented(answer: str, known: Sequence[str]) -> tuple[str, int]:
+    """``answer`` without the web addresses no text of ``known`` holds, and how many were removed. A
+    Markdown link to one keeps its words."""
+    held = " ".join(known).casefold()
+    removed = 0
+
+    def invented(address: str) -> bool:
+        nonlocal removed
+        if address.rstrip(_TRAILING).casefold() in held:
+            return False
+        removed += 1
+        return True
+
+    def link(match: re.Match[str]) -> str:
+        words, address = match.group(1), match.group(2)
+        return f"{words} {REMOVED}" if invented(address) else match.group(0)
+
+    def bare(match: re.Match[str]) -> str:
+        address = match.group(0)
+        kept = address.rstrip(_TRAILING)
+        return REMOVED + address[len(kept) :] if invented(address) else address
+
+    return _BARE.sub(bare, _MARKDOWN_LINK.sub(link, answer)), removed
