@@ -80,6 +80,18 @@ def test_index_runs_record_the_copies_for_search_only_when_the_passages_changed(
     Indexer(workspace).index([tmp_path / "notes"])
     assert len(compared) == 2 and ids[files["edited"]] not in workspace.registry.originals(ids.values())
 
+    def fails(*args: Any) -> None:
+        raise MemoryError("a library too large for this machine")
+
+    files["edited"].write_text("The boiler\n\n" + "\n\n".join(BOILER) + "\n", encoding="utf-8")
+    monkeypatch.setattr(indexing, "record_copies", fails)
+    report = Indexer(workspace).index([tmp_path / "notes"])  # what was indexed stands
+    assert report.updated == 1 and workspace.registry.counts()["pending"] == 0
+    monkeypatch.setattr(indexing, "record_copies", counted)
+    Indexer(workspace).index([tmp_path / "notes"])  # nothing changed since, but the copies are found now
+    originals = workspace.registry.originals(ids.values())
+    assert len(compared) == 3 and ids[files["edited"]] in {*originals, *originals.values()}
+
     monkeypatch.setattr(duplicates, "MAX_COPY_PASSAGES", 0)
     assert record_copies(workspace) is None and workspace.registry.originals(ids.values()) == {}
 

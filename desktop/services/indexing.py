@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -183,7 +184,11 @@ class Indexer:
         if self.registry.get_meta(COPIES_KEY) == stamp:
             return
         began = time.perf_counter()
-        record_copies(self.workspace, control.checkpoint)
+        try:
+            record_copies(self.workspace, control.checkpoint)
+        except (MemoryError, sqlite3.Error) as exc:  # what was indexed stands: search collapses passage copies
+            log.warning("copies were not found this time (the next run tries again): %r", exc)
+            return
         self.registry.set_meta(COPIES_KEY, stamp)
         self.stats.copies_s = time.perf_counter() - began
 
