@@ -190,6 +190,8 @@ def test_web_addresses_are_kept_when_the_question_or_a_passage_holds_them() -> N
         "[docs](https://sqlite.org/lang_transaction.html)", 0)
     assert remove_invented("No address here: hearth.md, a/b, wwwhat.", known) == (
         "No address here: hearth.md, a/b, wwwhat.", 0)
+    example = "Run `git clone https://example.com/repo.git`, or:\n```sh\ncurl https://example.com/x\n```\nSee https://x.io."
+    assert remove_invented(example, known) == (example.replace("https://x.io", REMOVED), 1)  # code illustrates
 
 
 def test_the_model_reads_as_many_passages_as_its_settings_say(

@@ -3,7 +3,8 @@
 Asked about the user's files, a small model invents sources in the form of links: 6 of 80 dev-set
 answers held one (GitHub, Heroku and blog addresses), and not one was in the passages. Hearth shows
 no address it cannot vouch for: an invented one is replaced by a short mark, and the answer's notes
-count them. Addresses in plain chat (no passages) are the model's own and are left as written.
+count them. Addresses in plain chat (no passages) are the model's own and are left as written, and so
+are addresses in code (`git clone https://…` in an example): they illustrate, they cite nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _ADDRESS = r"(?:https?://|www\.)[^\s<>()\[\]{}\"'`]+"
 _MARKDOWN_LINK = re.compile(rf"\[([^\]\n]*)\]\(\s*({_ADDRESS})\s*\)", re.IGNORECASE)
 _BARE = re.compile(rf"(?<![\w/]){_ADDRESS}", re.IGNORECASE)
 _TRAILING = ".,;:!?"  # a sentence's punctuation after an address is not part of it
+_CODE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1[^\n]*$|\Z)|`[^`\n]+`", re.DOTALL | re.MULTILINE)
 
 
 def remove_invented(answer: str, known: Sequence[str]) -> tuple[str, int]:
@@ -40,4 +42,11 @@ def remove_invented(answer: str, known: Sequence[str]) -> tuple[str, int]:
         kept = address.rstrip(_TRAILING)
         return REMOVED + address[len(kept) :] if invented(address) else address
 
-    return _BARE.sub(bare, _MARKDOWN_LINK.sub(link, answer)), removed
+    def prose(text: str) -> str:
+        return _BARE.sub(bare, _MARKDOWN_LINK.sub(link, text))
+
+    pieces, last = [], 0
+    for code in _CODE.finditer(answer):
+        pieces += [prose(answer[last : code.start()]), code.group(0)]
+        last = code.end()
+    return "".join([*pieces, prose(answer[last:])]), removed
