@@ -37,6 +37,7 @@ from desktop.ui import format as fmt
 from desktop.ui.banner import ProblemBanner
 from desktop.ui.chat_page import ChatPage
 from desktop.ui.chat_view import CitationClick
+from desktop.ui.collector import GuiThreadCollector
 from desktop.ui.controller import Controller
 from desktop.ui.drop import DropOverlay, dropped_paths
 from desktop.ui.facades.chat import AnswerState
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self, controller: Controller, *, data_folder_locked: bool = False, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        self.collector = GuiThreadCollector(self)  # before any worker starts allocating
         self.controller = controller
         self.data_folder_locked = data_folder_locked
         self.setWindowTitle("Hearth")
@@ -568,4 +570,5 @@ class MainWindow(QMainWindow):
             conversation=self.controller.chat.current,
         ))
         self.controller.shutdown()
+        self.collector.release()
         event.accept()

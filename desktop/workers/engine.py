@@ -97,6 +97,8 @@ class EngineWorker(QObject):
         # Torch, transformers and Chroma leave ~500k objects that live as long as the app. A full
         # garbage collection walks them all while holding the GIL (~0.5 s here), freezing the
         # window: no collection while they load, and frozen afterwards so collections skip them.
+        # (While a window is open, the GUI thread collects and automatic collection is already off.)
+        collecting = gc.isenabled()
         gc.disable()
         try:
             self._load_default_model(answerer)
@@ -105,7 +107,8 @@ class EngineWorker(QObject):
             _ = answerer.workspace.vectors
         finally:
             gc.freeze()
-            gc.enable()
+            if collecting:
+                gc.enable()
         self._report_state()
 
     @Slot(object)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -73,6 +74,17 @@ def typed_payloads() -> Iterator[None]:
     mismatches = [m for probe in _probes for m in probe.mismatches]
     _probes.clear()
     assert not mismatches, mismatches
+
+
+@pytest.fixture(scope="module", autouse=True)
+def windows_closed_after_each_module(hearth_app: QApplication) -> Iterator[None]:
+    """A window a test left open keeps Python's collection on the GUI thread, which only runs while
+    events are processed: closed here, so the tests after it collect garbage as usual."""
+    yield
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and widget.collector.holding:
+            widget.close()
+    assert gc.isenabled()
 
 
 @pytest.fixture
