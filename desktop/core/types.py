@@ -177,6 +177,14 @@ class Passage(Frozen):
     supports: tuple[Span, ...] = ()  # its sentences that support the answer, as offsets into ``text``
     also_in: tuple[str, ...] = ()  # other files holding the same text (a page's source, a copy)
 
+    @classmethod
+    def of_hit(cls, hit: SearchHit, n: int) -> Passage:
+        """A search hit as passage ``n``."""
+        return cls(
+            n=n, chunk_id=hit.chunk_id, document_id=hit.document_id, path=hit.path, page=hit.page,
+            heading=hit.heading, text=hit.text, score=hit.score, start=hit.start, end=hit.end, also_in=hit.also_in,
+        )
+
 
 class Citation(Frozen):
     n: int

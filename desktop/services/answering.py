@@ -96,13 +96,7 @@ AnswerEvent = AnswerStarted | AnswerToken | AnswerFinished | AnswerProgress
 
 
 def to_passages(hits: Sequence[SearchHit]) -> list[Passage]:
-    return [
-        Passage(
-            n=n, chunk_id=h.chunk_id, document_id=h.document_id, path=h.path, page=h.page, heading=h.heading,
-            text=h.text, score=h.score, start=h.start, end=h.end, also_in=h.also_in,
-        )
-        for n, h in enumerate(hits, start=1)
-    ]
+    return [Passage.of_hit(hit, n) for n, hit in enumerate(hits, start=1)]
 
 
 class Answerer:

@@ -44,8 +44,9 @@ def _has_digit(text: str) -> bool:
 
 def _is_name(text: str) -> bool:
     """No digits, and capitalised where the script has capitals (a name written as in the source)."""
-    cased = [word for word in _WORDS.findall(text) if word.lower() != word.upper()]
-    return not _has_digit(text) and bool(_WORDS.findall(text)) and (not cased or any(w[0].isupper() for w in cased))
+    words = _WORDS.findall(text)
+    cased = [word for word in words if word.lower() != word.upper()]
+    return not _has_digit(text) and bool(words) and (not cased or any(word[0].isupper() for word in cased))
 
 
 # A year, or day, month and year in figures (30/06/2024, 2024-06-30): not any number, so that an

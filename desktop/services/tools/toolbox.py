@@ -179,11 +179,7 @@ def _search(context: ToolContext, arguments: SearchLibrary) -> ToolOutput:
         f"{i}. {_where(h.path, h.page, h.heading)}: {' '.join(h.text.split())[:SNIPPET_CHARS]}"
         for i, h in enumerate(hits, 1)
     ]
-    passages = tuple(
-        Passage(n=0, chunk_id=h.chunk_id, document_id=h.document_id, path=h.path, page=h.page, heading=h.heading,
-                text=h.text, score=h.score, start=h.start, end=h.end, also_in=h.also_in)
-        for h in hits
-    )
+    passages = tuple(Passage.of_hit(hit, 0) for hit in hits)
     return ToolOutput(text="\n".join(lines), passages=passages)
 
 
