@@ -93,7 +93,7 @@ def create_application() -> QApplication:
     from desktop.ui import appearance
     from desktop.ui.icons import app_icon
     from desktop.ui.refcount_guard import guard_singletons
-    from desktop.ui.widgets import install_plain_tooltips
+    from desktop.ui.widgets import PlainToolTipStyle
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -101,10 +101,9 @@ def create_application() -> QApplication:
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setDesktopFileName("hearth")
-    app.setStyle("Fusion")  # follows the system's light or dark scheme, and looks the same everywhere
+    app.setStyle(PlainToolTipStyle())  # Fusion; tooltips show file names and titles: never as HTML
     app.setWindowIcon(app_icon())
     appearance.install(app)
-    install_plain_tooltips(app)  # tooltips show file names and titles: never as HTML
     return app
 
 

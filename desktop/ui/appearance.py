@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.theme import Colors, stylesheet
@@ -16,13 +16,10 @@ class Appearance(QObject):
         self._app = app
         self.colors = Colors.from_palette(app.palette())
         app.styleHints().colorSchemeChanged.connect(self._refresh)
-        app.installEventFilter(self)
+        # A signal, not an application-wide event filter: such a filter runs Python for every event of
+        # every widget, and each waits for the global lock while a worker holds it.
+        app.paletteChanged.connect(lambda _palette: QTimer.singleShot(0, self._refresh))  # once Qt is done
         app.setStyleSheet(stylesheet(self.colors))
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._app and event.type() == QEvent.Type.ApplicationPaletteChange:
-            QTimer.singleShot(0, self._refresh)  # after Qt has finished switching palettes
-        return False
 
     def _refresh(self) -> None:
         colors = Colors.from_palette(self._app.palette())

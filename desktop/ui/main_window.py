@@ -9,15 +9,12 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
     QMainWindow,
     QMessageBox,
@@ -131,9 +128,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_layout()
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)  # file drops on any child widget come here
 
     # -- wiring -----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -513,22 +507,20 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Hearth does not open links itself; copied {url.toString()}", 6000)
 
     # -- drag and drop, anywhere on the window ------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # File drops on any child widget (the question box takes text drops) are caught where the system
+        # delivers them, on the native window, before Qt picks the widget under the cursor. An
+        # application-wide filter would run Python for every event of every widget instead, each waiting
+        # for the global lock while a worker holds it: pauses of 100 ms while indexing.
+        handle = self.windowHandle()
+        if handle is not None:
+            handle.installEventFilter(self)  # again on a new handle; Qt keeps one entry per filter
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in DRAG_EVENTS and isinstance(watched, QWidget) and watched.window() is self:
+        if event.type() in DRAG_EVENTS and watched is self.windowHandle():
             return self._drag_event(event)
         return False
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        self._drag_event(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        self._drag_event(event)
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self._drag_event(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self._drag_event(event)
 
     def _drag_event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.DragLeave:
@@ -560,9 +552,6 @@ class MainWindow(QMainWindow):
         self.side.setVisible(self.state.sources_visible)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
         save_ui_state(self.controller.data_dir, UiState(
             geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
             splitter=self.splitter.sizes(),

@@ -3,16 +3,25 @@
 Text in labels, tooltips and message boxes is plain text: Qt renders anything that looks like HTML
 as rich text, which loads images (``<img src=...>``) from disk, and file names, headings and model
 names are data Hearth did not write. Every label comes from ``label`` or ``ElidedLabel``; every
-tooltip is made plain by ``install_plain_tooltips``.
+tooltip is made plain by ``PlainToolTipStyle``, the application's style.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QResizeEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMessageBox,
+    QProxyStyle,
+    QPushButton,
+    QSizePolicy,
+    QStyleFactory,
+    QToolButton,
+    QWidget,
+)
 
 from desktop.ui import appearance
 from desktop.ui.icons import icon
@@ -129,29 +138,25 @@ class ElidedLabel(QLabel):
         self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
 
 
-class _PlainToolTips(QObject):
-    """Turns the label that shows tooltips to plain text as Qt builds it (it is polished before its
-    text is set; tests/gui/test_untrusted_text.py checks that this still holds).
+class PlainToolTipStyle(QProxyStyle):
+    """Fusion, with every tooltip's label turned to plain text as Qt polishes it (it is polished before
+    its text is set; tests/gui/test_untrusted_text.py checks that this still holds).
 
     Tooltips come from widgets, item models (ToolTipRole), link titles in the chat's Markdown and
     Qt's own widgets, and all of them are shown by that one label: this covers every source, even
-    ones no call site sees, where escaping each call site's text would miss some.
+    ones no call site sees, where escaping each call site's text would miss some. The style sees each
+    widget once, when it is polished; an application-wide event filter would see every event of every
+    widget, and each would wait for Python's global lock while a worker holds it (the window's pauses
+    while indexing, in benchmarks/bench_gui.py).
     """
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Polish
-            and isinstance(watched, QLabel)
-            and watched.windowType() == Qt.WindowType.ToolTip
-        ):
-            watched.setTextFormat(Qt.TextFormat.PlainText)
-        return False
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))  # looks the same everywhere, light or dark
 
-
-def install_plain_tooltips(app: QApplication) -> None:
-    """Every tooltip of ``app`` shows its text literally (once per application)."""
-    if app.findChild(_PlainToolTips) is None:
-        app.installEventFilter(_PlainToolTips(app))
+    def polish(self, target: Any) -> Any:  # a widget, the application or a palette
+        if isinstance(target, QLabel) and target.windowType() == Qt.WindowType.ToolTip:
+            target.setTextFormat(Qt.TextFormat.PlainText)
+        return super().polish(target)
 
 
 def label(text: str = "", role: str | None = None, *, wrap: bool = False, parent: QWidget | None = None) -> QLabel:

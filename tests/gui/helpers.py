@@ -65,22 +65,35 @@ class Recorder:
         return self.items[-1]
 
 
-def drop_files(target: QWidget, paths: list[Path], at: QPoint | None = None) -> QDropEvent:
-    """What the file manager does: drag file URLs over ``target``, then drop them there.
+def drag_over(target: QWidget, mime: QMimeData, at: QPoint | None = None) -> QDragEnterEvent:
+    """A drag of ``mime`` entering the window over ``target``. The system delivers drag events to the
+    native window, and Qt passes them on to the widget under the cursor, as here."""
+    window = target.window().windowHandle()
+    assert window is not None, "the window is not shown"
+    point = QPointF(target.mapTo(target.window(), at if at is not None else target.rect().center()))
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    return enter
 
-    (Qt delivers a drop only to the widget that accepted the drag's enter event.)
-    """
+
+def drop(target: QWidget, mime: QMimeData, at: QPoint | None = None) -> QDropEvent:
+    """What the file manager does: drag ``mime`` over ``target``, then drop it there."""
+    window = target.window().windowHandle()
+    drag_over(target, mime, at)
+    point = QPointF(target.mapTo(target.window(), at if at is not None else target.rect().center()))
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(window, QDragMoveEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers))
+    dropped = QDropEvent(point, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(window, dropped)
+    return dropped
+
+
+def drop_files(target: QWidget, paths: list[Path], at: QPoint | None = None) -> QDropEvent:
+    """Files and folders from the file manager, dropped on ``target``."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    point = at if at is not None else target.rect().center()
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(target, enter)
-    move = QDragMoveEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(target, move)
-    drop = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime, buttons, modifiers)
-    QApplication.sendEvent(target, drop)
-    return drop
+    return drop(target, mime, at)
 
 
 def anchor_position(view: QTextBrowser, href: str) -> QPoint:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMimeData, QUrl
 
 from desktop.core.types import IndexPhase
 from tests.conftest import MODELS
 from tests.gui.conftest import OpenWindow
-from tests.gui.helpers import Recorder, drop_files, wait_until
+from tests.gui.helpers import Recorder, drag_over, drop, drop_files, pump, wait_until
 from tests.samples import GARDEN, KETTLE, write_pdf
 from tests.scans import page_image
 
@@ -33,9 +31,7 @@ def test_dropped_files_and_folders_are_indexed(open_gui: OpenWindow, tmp_path: P
     # Dragging shows what a drop will do.
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(files / "garden.md"))])
-    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
+    enter = drag_over(window.chat.composer.input, mime)
     assert enter.isAccepted() and window.overlay.isVisible()
 
     accepted = drop_files(window, [files / "garden.md", files / "kettle.txt", files / "photo.xyz"]).isAccepted()
@@ -92,8 +88,9 @@ def test_text_drops_are_left_to_the_widgets(open_gui: OpenWindow, tmp_path: Path
     started = Recorder(window.controller.library.indexStarted)
     mime = QMimeData()
     mime.setText("just some text")
-    enter = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
+    composer = window.chat.composer.input
+    assert drop(composer, mime).isAccepted()  # the question box takes dropped text as typed text
+    assert composer.toPlainText() == "just some text"
     assert not window.overlay.isVisible()
+    pump(100)
     assert not started.items
