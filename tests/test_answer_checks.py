@@ -10,6 +10,7 @@ embedder and the conversation store are real.
 from __future__ import annotations
 
 import json
+import random
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +34,7 @@ from desktop.services.attribution import (
 )
 from desktop.services.conversations import ConversationStore
 from desktop.services.indexing import Indexer
-from desktop.services.web_addresses import REMOVED, remove_invented
+from desktop.services.web_addresses import REMOVED, StreamedAddresses, remove_invented
 from desktop.services.workspace import Workspace
 from tests.scripted_host import Script, ScriptedHost, scripted_host
 
@@ -170,7 +171,11 @@ def test_a_bare_lead_in_before_the_answer_is_removed(ask: Callable[..., tuple[li
 def test_a_web_address_the_files_do_not_hold_is_removed(ask: Callable[..., tuple[list[str], Message]]) -> None:
     """Seen in the dev set: invented GitHub, Heroku and blog links given as sources."""
     invented = "https://github.com/boiler-fans/servicing#yearly"
-    _, message = ask(lambda prompt: [f"{SERVICED} More at {invented}. See [the guide](https://www.boilers.example/x)."])
+    written = f"{SERVICED} More at {invented}. See [the guide](https://www.boilers.example/x). Run `ls http://x.io`."
+    split = [written[start : start + 3] for start in range(0, len(written), 3)]  # as tokens split it
+    shown, message = ask(lambda prompt: split)
+    assert "github" not in "".join(shown) and "boilers" not in "".join(shown), "nor shown while it streams"
+    assert "".join(shown).endswith(f"More at {REMOVED}. See the guide {REMOVED}. Run `ls http://x.io`.")
     assert "github.com" not in message.text and "boilers.example" not in message.text
     assert message.text.startswith(SERVICED[:-1])  # cited: "[1]." ends it now
     assert f"More at {REMOVED}. See the guide {REMOVED}." in message.text
@@ -192,6 +197,19 @@ def test_web_addresses_are_kept_when_the_question_or_a_passage_holds_them() -> N
         "No address here: hearth.md, a/b, wwwhat.", 0)
     example = "Run `git clone https://example.com/repo.git`, or:\n```sh\ncurl https://example.com/x\n```\nSee https://x.io."
     assert remove_invented(example, known) == (example.replace("https://x.io", REMOVED), 1)  # code illustrates
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_streamed_answer_shows_what_its_saved_text_will_hold_of_web_addresses(seed: int) -> None:
+    known = ["Read https://sqlite.org/lang_transaction.html first."]
+    written = ("Serviced yearly [1]. More at https://github.com/x/y#z. See [the guide](https://www.b.example/x), "
+               "and https://sqlite.org/lang_transaction.html. Run `git clone https://e.com/r.git` now:\n```sh\n"
+               "curl https://example.com/x\n```\nA wwwhat, a w, hhh and htt")
+    cuts = sorted(random.Random(seed).sample(range(1, len(written)), 30))  # as tokens split it
+    streamed = StreamedAddresses(known)
+    shown = "".join(streamed.feed(written[a:b]) for a, b in zip([0, *cuts], [*cuts, len(written)], strict=True))
+    shown += streamed.finish()
+    assert shown == remove_invented(written, known)[0]
 
 
 def test_the_model_reads_as_many_passages_as_its_settings_say(

@@ -52,7 +52,7 @@ from desktop.services.prompting import (
 )
 from desktop.services.repetition import RepetitionGuard
 from desktop.services.retrieval import Retriever
-from desktop.services.web_addresses import remove_invented
+from desktop.services.web_addresses import StreamedAddresses, remove_invented
 from desktop.services.workspace import Workspace
 
 SAVE_EVERY_S = 0.5  # a crash mid-answer loses at most this much of what was shown
@@ -381,8 +381,19 @@ class Answerer:
         result: GenerationResult | None = None
         control = self.host.info.control_tokens if self.host.info else ()
         guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
-        bans = line_start_bans(self.pipeline.source_format) if self.pipeline.checks and passages else ()
+        grounded = self.pipeline.checks and bool(passages)
+        bans = line_start_bans(self.pipeline.source_format) if grounded else ()
         repeats = RepetitionGuard() if self.pipeline.checks else None
+        # Grounded answers are checked for invented web addresses when saved; none is shown meanwhile.
+        addresses = StreamedAddresses([question, *(p.text for p in passages)]) if grounded else None
+        visible: list[str] = []  # what the window was shown, and what a crash or failure keeps
+
+        def show(text: str, *, last: bool = False) -> Iterator[AnswerToken]:
+            released = text if addresses is None else addresses.feed(text) + (addresses.finish() if last else "")
+            if released:
+                visible.append(released)
+                yield AnswerToken(answer_id=answer_id, text=released)
+
         try:
             for event in self.host.generate(prompt, generation, banned_line_starts=bans):
                 if isinstance(event, GenerationResult):
@@ -399,17 +410,16 @@ class Answerer:
                         self.host.cancel()  # the model is going round in circles: the answer ends before it
                 if shown:
                     pieces.append(shown)
-                    yield AnswerToken(answer_id=answer_id, text=shown)
+                    yield from show(shown)
                 if time.monotonic() - last_save > SAVE_EVERY_S:
-                    self.conversations.save_partial(answer_id, "".join(pieces))
+                    self.conversations.save_partial(answer_id, "".join(visible))
                     last_save = time.monotonic()
             tail = guard.finish() if guard else ""
-            if tail:
-                pieces.append(tail)
-                yield AnswerToken(answer_id=answer_id, text=tail)
+            pieces.append(tail)
+            yield from show(tail, last=True)
         except ModelError:
             self.conversations.finish_answer(
-                answer_id, text="".join(pieces), status=MessageStatus.INTERRUPTED, passages=passages,
+                answer_id, text="".join(visible), status=MessageStatus.INTERRUPTED, passages=passages,
                 notes=[*notes, "the model stopped unexpectedly"],
             )
             raise

@@ -50,3 +50,50 @@ def remove_invented(answer: str, known: Sequence[str]) -> tuple[str, int]:
         pieces += [prose(answer[last : code.start()]), code.group(0)]
         last = code.end()
     return "".join([*pieces, prose(answer[last:])]), removed
+
+
+# The end of a streaming answer that may still become (part of) an address: an address being written,
+# a Markdown link whose address may follow, or the first letters of "https://" or "www." in a word.
+_UNSETTLED = re.compile(
+    rf"(?:(?<![\w/]){_ADDRESS}"
+    r"|\[[^\]\n]*(?:\]\(?[^\s)\n]*)?"
+    r"|(?<![\w/])(?:h(?:t(?:t(?:p(?:s?(?::/{0,2})?)?)?)?)?|w(?:w(?:w\.?)?)?))\Z",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+
+
+class StreamedAddresses:
+    """While a grounded answer streams: text is let out as it comes, except an address, which is held
+    until it is complete and then shown only if ``known`` holds it, as ``remove_invented`` will save it.
+    The saved answer replaces the streamed one, so an address shown for a moment would still be shown."""
+
+    def __init__(self, known: Sequence[str]) -> None:
+        self._known = list(known)
+        self._text = ""
+        self._shown = ""
+
+    def feed(self, piece: str) -> str:
+        """What of the answer so far can be shown now, beyond what was."""
+        self._text += piece
+        unsettled = _UNSETTLED.search(self._text)
+        return self._release(min(unsettled.start() if unsettled else len(self._text), self._open_code()))
+
+    def finish(self) -> str:
+        return self._release(len(self._text))
+
+    def _open_code(self) -> int:
+        """Where inline code still open on the last line begins (its addresses illustrate, and are kept
+        once it closes), or the end of the text."""
+        line_start = self._text.rfind("\n") + 1
+        line = self._text[line_start:]
+        if _FENCE.match(line) or line.count("`") % 2 == 0:
+            return len(self._text)
+        return line_start + line.rfind("`")
+
+    def _release(self, end: int) -> str:
+        cleaned, _ = remove_invented(self._text[:end], self._known)
+        if not cleaned.startswith(self._shown):
+            return ""  # rewritten behind what was shown (rare): the saved answer will replace it whole
+        new, self._shown = cleaned[len(self._shown) :], cleaned
+        return new
