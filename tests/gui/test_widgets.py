@@ -309,3 +309,21 @@ def test_a_source_held_by_several_files_names_them(hearth_app: QApplication) -> 
     assert "also in" not in second.meta.text()
     panel.show_passages((copied.model_copy(update={"cited": True}), alone))  # the finished answer
     assert first.meta.text().endswith("also in git-clean.txt and 1 more · cited")
+
+
+def test_the_style_follows_a_palette_switched_while_the_app_runs(hearth_app: QApplication) -> None:
+    from desktop.ui import appearance
+
+    light = QPalette(hearth_app.palette())
+    assert not appearance.colors().dark
+    dark = QPalette(light)
+    for role, colour in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.WindowText, "#e8eaed"),
+                         (QPalette.ColorRole.Base, "#181818"), (QPalette.ColorRole.Text, "#e8eaed")):
+        dark.setColor(role, colour)
+    try:
+        hearth_app.setPalette(dark)
+        wait_until(lambda: appearance.colors().dark, 5, "the dark colours")
+        assert appearance.colors().window.name() in hearth_app.styleSheet()
+    finally:
+        hearth_app.setPalette(light)
+        wait_until(lambda: not appearance.colors().dark, 5, "the light colours again")
