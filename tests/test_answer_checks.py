@@ -184,6 +184,20 @@ def test_a_web_address_the_files_do_not_hold_is_removed(ask: Callable[..., tuple
     assert invented in chat.text, "plain chat is the model's own: its addresses are left as written"
 
 
+def test_a_sentence_that_only_gave_an_invented_address_goes_with_it(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    """Seen in the window: "You can cite this source as: <an invented link> ?" under a cited answer."""
+    _, message = ask(lambda prompt: [f"{SERVICED}\n\nYou can cite this source as: https://www.scribd.com/doc/1 ?"])
+    assert "cite this source" not in message.text and REMOVED not in message.text
+    assert message.text.startswith(SERVICED[:-1])
+    assert any("1 web address(es)" in note for note in message.notes), "the note still says one was removed"
+    _, message = ask(lambda prompt: [f"{SERVICED} Read more at: https://b.example/x. It is checked by: a fitter."])
+    assert "Read more" not in message.text and "It is checked by: a fitter." in message.text
+    _, message = ask(lambda prompt: [f"{SERVICED} Use this: https://b.example/x and a spanner."])
+    assert f"Use this: {REMOVED} and a spanner." in message.text, "more than a lead-in: the sentence stays"
+
+
 def test_web_addresses_are_kept_when_the_question_or_a_passage_holds_them() -> None:
     known = ["Read https://sqlite.org/lang_transaction.html first.", "Ask about www.example.org/faq"]
     text, removed = remove_invented(

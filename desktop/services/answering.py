@@ -52,7 +52,7 @@ from desktop.services.prompting import (
 )
 from desktop.services.repetition import RepetitionGuard
 from desktop.services.retrieval import Retriever
-from desktop.services.web_addresses import StreamedAddresses, remove_invented
+from desktop.services.web_addresses import StreamedAddresses, remove_invented, without_leftovers
 from desktop.services.workspace import Workspace
 
 SAVE_EVERY_S = 0.5  # a crash mid-answer loses at most this much of what was shown
@@ -460,6 +460,7 @@ class Answerer:
         embed = self.sentence_embeddings()
         known = [question, *(p.text for p in passages)]
         cleaned, addresses = remove_invented(strip_markup(answer, control).strip(), known)
+        cleaned = without_leftovers(cleaned) if addresses else cleaned
         found = attribution.attribute(cleaned, passages, embed, question=question)
         notes = _invented_note(found.invented)
         if addresses:

@@ -52,6 +52,26 @@ def remove_invented(answer: str, known: Sequence[str]) -> tuple[str, int]:
     return "".join([*pieces, prose(answer[last:])]), removed
 
 
+
+# What is left of a sentence that only presented an invented address ("You can cite this source as:
+# <address>", "[1]: <address>"): its lead-in says nothing once the address is gone.
+_LEFTOVER = re.compile(
+    rf"(?:^|(?<=[.!?]))[ \t]*[^\n.!?:]{{0,80}}:[ \t]*{re.escape(REMOVED)}"  # a lead-in, then the mark
+    r"[ \t]*(?:[.!?]|(?=\n|\Z))(?:[ \t]*(?=\n|\Z))?(\n?)",  # the sentence's end, and its line's
+    re.MULTILINE,
+)
+
+
+def without_leftovers(answer: str) -> str:
+    """``answer`` (from ``remove_invented``) without the sentences that were only a lead-in to an address."""
+
+    def drop(match: re.Match[str]) -> str:
+        whole_line = match.start() == 0 or answer[match.start() - 1] == "\n"
+        return "" if whole_line else match.group(1)
+
+    return _LEFTOVER.sub(drop, answer).strip()
+
+
 # The end of a streaming answer that may still become (part of) an address: an address being written,
 # a Markdown link whose address may follow, or the first letters of "https://" or "www." in a word.
 _UNSETTLED = re.compile(
