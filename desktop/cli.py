@@ -21,6 +21,7 @@ from desktop import __version__
 from desktop.core.backends import OFFLINE, outside_machine
 from desktop.core.errors import HearthError, UsageError
 from desktop.core.offline import enforce_offline
+from desktop.core.settings import MAX_DRAFTS
 
 log = logging.getLogger("hearth.cli")
 
@@ -488,10 +489,14 @@ def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], 
     """Stream an answer (``events``: the answerer and the documents in scope -> its events), then
     print what was checked and cited."""
     from desktop.services.agent import ToolCallFinished
-    from desktop.services.answering import AnswerFinished, AnswerStarted, AnswerToken
+    from desktop.services.answering import AnswerFinished, AnswerProgress, AnswerStarted, AnswerToken
     from desktop.services.library import documents_in
 
+    if args.drafts is not None and not 1 <= args.drafts <= MAX_DRAFTS:
+        raise UsageError(f"--drafts takes 1 to {MAX_DRAFTS} drafts, not {args.drafts}.")
     answerer = _engine(args.model)
+    if args.drafts is not None:
+        answerer.pipeline = answerer.pipeline.model_copy(update={"drafts": args.drafts})
     if args.force:
         answerer.use_model(answerer.model_path, force=True)
     finished = None
@@ -505,6 +510,8 @@ def _answer(args: argparse.Namespace, events: Callable[[Any, list[int] | None], 
                 sys.stdout.flush()
             elif isinstance(event, AnswerFinished):
                 finished = event.message
+            elif isinstance(event, AnswerProgress):
+                _say(f"\n({event.progress.step}: {event.progress.done + 1} of {event.progress.total})", file=sys.stderr)
             elif isinstance(event, AnswerStarted) and not args.json:
                 log.info("conversation %s", event.conversation_id)
             elif isinstance(event, ToolCallFinished):
@@ -899,6 +906,9 @@ def _answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="load the model even if memory looks short")
     parser.add_argument("--only", action="append", metavar="PATH",
                         help="answer only from documents at or below PATH (repeatable)")
+    parser.add_argument("--drafts", type=int, metavar="N",
+                        help=f"careful answers: write N drafts (1-{MAX_DRAFTS}) of an answer from your files and keep "
+                             "the one they support best; N times slower (default: the settings' drafts per answer)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -935,7 +945,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--mode", choices=RETRIEVAL_MODES)
     evaluate.add_argument("--compare", nargs=2, metavar=("A", "B"),
                           help="compare two retrieval modes (hybrid, vector, keyword) on the same questions, or "
-                               "with --answers two answer pipelines (model-only, tagged, numbered)")
+                               "with --answers two answer pipelines (model-only, tagged, numbered, careful)")
     evaluate.add_argument("--against", metavar="DATA_FOLDER",
                           help="compare with another data folder's index (other embedder or passage settings), "
                                "question by question, each in its own search mode")

@@ -19,10 +19,19 @@ from pathlib import Path
 import pytest
 
 from desktop import cli
+from desktop.core.document_task import TaskProgress
 from desktop.core.settings import GenerationSettings, HearthSettings
 from desktop.core.types import Message, MessageStatus, Passage
 from desktop.llm import host as host_module
-from desktop.services.answering import NOT_COVERED, Answerer, AnswerFinished, AnswerPipeline, AnswerToken
+from desktop.services.answering import (
+    NOT_COVERED,
+    Answerer,
+    AnswerEvent,
+    AnswerFinished,
+    AnswerPipeline,
+    AnswerProgress,
+    AnswerToken,
+)
 from desktop.services.attribution import (
     MAX_ANSWER_SENTENCES,
     SUPPORT_THRESHOLD,
@@ -76,14 +85,16 @@ def ask(workspace: Workspace, notes: Path) -> Iterator[Callable[..., tuple[list[
     hosts: list[ScriptedHost] = []
     store = ConversationStore(workspace.data_dir / "conversations.sqlite3")
 
-    def run(script: Script, question: str = QUESTION, *, rag: bool = True,
-            pipeline: AnswerPipeline | None = None) -> tuple[list[str], Message]:
+    def run(script: Script, question: str = QUESTION, *, rag: bool = True, pipeline: AnswerPipeline | None = None,
+            on_event: Callable[[AnswerEvent, Answerer], None] | None = None) -> tuple[list[str], Message]:
         host = scripted_host(script)(data_dir=workspace.data_dir)
         hosts.append(host)
         answerer = Answerer(workspace, store, host, pipeline)
         shown: list[str] = []
         finished = None
         for event in answerer.ask(question, rag=rag):
+            if on_event is not None:
+                on_event(event, answerer)
             if isinstance(event, AnswerToken):
                 shown.append(event.text)
             elif isinstance(event, AnswerFinished):
@@ -224,6 +235,60 @@ def test_a_streamed_answer_shows_what_its_saved_text_will_hold_of_web_addresses(
     shown = "".join(streamed.feed(written[a:b]) for a, b in zip([0, *cuts], [*cuts, len(written)], strict=True))
     shown += streamed.finish()
     assert shown == remove_invented(written, known)[0]
+
+
+def _drafts(*answers: str) -> tuple[Callable[[str], list[str]], list[int]]:
+    """A script writing each answer in turn, one per generation, and the count of generations."""
+    calls: list[int] = []
+
+    def script(prompt: str) -> list[str]:
+        calls.append(len(calls))
+        return [answers[min(len(calls), len(answers)) - 1]]
+
+    return script, calls
+
+
+def test_careful_answers_keep_the_draft_the_files_support_best(
+    ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
+) -> None:
+    workspace.settings = workspace.settings.updated(generation={"drafts": 3})
+    unsupported = "Boilers are best left to run until they stop working."
+    script, calls = _drafts(unsupported, SERVICED, "The boiler is in the kitchen cupboard.")
+    progress: list[TaskProgress] = []
+    shown, message = ask(script, on_event=lambda event, _: progress.append(event.progress)
+                         if isinstance(event, AnswerProgress) else None)
+    assert len(calls) == 3 and [p.done for p in progress] == [1, 2]
+    assert "".join(shown) == unsupported, "the first draft streams; the kept one replaces it when saved"
+    assert message.text.startswith(SERVICED[:-1]) and message.citations
+    assert any(note.startswith("wrote 3 drafts and kept draft 2") for note in message.notes)
+
+    script, calls = _drafts(SERVICED, unsupported)
+    _, message = ask(script)
+    assert len(calls) == 3 and message.text.startswith(SERVICED[:-1]), "a tie keeps the earliest"
+    assert any("kept the first" in note for note in message.notes)
+
+
+def test_careful_answers_end_at_stop_and_plain_chat_has_one_draft(
+    ask: Callable[..., tuple[list[str], Message]], workspace: Workspace
+) -> None:
+    workspace.settings = workspace.settings.updated(generation={"drafts": 3})
+    unsupported = "Boilers are best left to run until they stop working."
+    script, calls = _drafts(unsupported, SERVICED, SERVICED)
+
+    def stop_at_the_second_draft(event: AnswerEvent, answerer: Answerer) -> None:
+        if isinstance(event, AnswerProgress):
+            answerer.cancel()
+
+    _, message = ask(script, on_event=stop_at_the_second_draft)
+    assert len(calls) == 2 and message.text == unsupported, "drafts written after Stop are not kept"
+    assert message.status == MessageStatus.COMPLETE
+    script, calls = _drafts("Boilers heat water.")
+    ask(script, "What does a boiler do?", rag=False)
+    assert len(calls) == 1, "only answers from the files are drafted again"
+    workspace.settings = workspace.settings.updated(generation={"drafts": 1})
+    script, calls = _drafts(unsupported, SERVICED)
+    _, message = ask(script)
+    assert len(calls) == 1 and not any("drafts" in note for note in message.notes)
 
 
 def test_the_model_reads_as_many_passages_as_its_settings_say(

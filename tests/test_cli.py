@@ -334,6 +334,22 @@ def test_eval_against_another_data_folder_compares_question_by_question(
         assert cli.main(["eval", str(questions), "--root", str(corpus), *args]) == 2
         assert message in capsys.readouterr().err
 
+def test_ask_with_drafts_keeps_the_best_supported_and_refuses_a_count_out_of_range(
+    scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    drafts = iter(["Kettles are older than electricity.", "Error code KX-409 means the heating element overheated."])
+    scripted_ask(lambda prompt: [next(drafts, "Kettles are older than electricity.")])
+    capsys.readouterr()
+    for wrong in ("0", "6"):
+        assert cli.main(["ask", "--drafts", wrong, "What does error code KX-409 mean?"]) == 2
+        assert f"--drafts takes 1 to 5 drafts, not {wrong}." in capsys.readouterr().err
+    assert cli.main(["ask", "--drafts", "2", "What does error code KX-409 mean?"]) == 0
+    out, err = capsys.readouterr()
+    assert "Writing another draft to check against your files: 2 of 2" in err
+    assert "Checked against your files:\nError code KX-409 means the heating element overheated" in out
+    assert "wrote 2 drafts and kept draft 2" in out
+
+
 def test_ask_agent_refuses_writing_tools_unless_approved_and_lists_each_call(
     scripted_ask: Callable[[Script], Path], capsys: pytest.CaptureFixture[str], hearth_home: Path
 ) -> None:

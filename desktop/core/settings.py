@@ -115,6 +115,9 @@ _CollectionName = Annotated[str, AfterValidator(_collection_name)]
 _Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
+MAX_DRAFTS = 5  # careful answers: each draft costs a whole generation
+
+
 class GenerationSettings(BaseModel):
     """How one model generates; defaults suit short grounded answers."""
 
@@ -134,6 +137,11 @@ class GenerationSettings(BaseModel):
         3, ge=1, le=20, title="Passages read",
         description="How many of the best passages the model reads for an answer; small models answer better "
         "from a few",
+    )
+    drafts: int = Field(
+        1, ge=1, le=MAX_DRAFTS, title="Drafts per answer",
+        description="Careful answers: above 1, the model writes this many drafts of an answer from your files "
+        "and Hearth keeps the one your files support best; each draft takes as long as an answer",
     )
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=16_000)
     seed: int = Field(42, ge=0, le=2**32 - 1)

@@ -37,6 +37,7 @@ PIPELINES: dict[str, AnswerPipeline] = {
     "model-only": AnswerPipeline(source_format="tagged", checks=False),  # what the model does alone
     "tagged": AnswerPipeline(source_format="tagged"),
     "numbered": AnswerPipeline(source_format="numbered"),
+    "careful": AnswerPipeline(source_format="tagged", drafts=3),  # three drafts, the best supported kept
 }
 METRICS = ("cites_relevant", "sentences_cite_relevant", "supported", "recall", "leaked", "not_covered",
            "tokens_per_second")

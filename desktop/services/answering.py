@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.document_task import DocumentTask, TaskProgress
@@ -39,6 +40,7 @@ from desktop.services.conversations import NOT_COVERED_NOTE, ConversationStore
 from desktop.services.document_requests import document_request
 from desktop.services.document_results import result_markdown
 from desktop.services.document_tasks import DocumentWork, TaskResult
+from desktop.services.drafts import choice_note, draft_settings, support_rank
 from desktop.services.library import answer_library_question
 from desktop.services.models import default_model_path
 from desktop.services.prompting import (
@@ -67,6 +69,7 @@ class AnswerPipeline(Frozen):
     # Refuse when retrieval is not confident, stop at the prompt's syntax, check every sentence.
     # Off only to measure what the model does alone.
     checks: bool = True
+    drafts: int | None = None  # drafts of a grounded answer (desktop/services/drafts.py); None: as set
 
 
 class AnswerStarted(Frozen):
@@ -376,14 +379,10 @@ class Answerer:
         started: float,
         confidence: float | None,
     ) -> Iterator[AnswerEvent]:
-        pieces: list[str] = []
         last_save = time.monotonic()
-        result: GenerationResult | None = None
         control = self.host.info.control_tokens if self.host.info else ()
-        guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
         grounded = self.pipeline.checks and bool(passages)
         bans = line_start_bans(self.pipeline.source_format) if grounded else ()
-        repeats = RepetitionGuard() if self.pipeline.checks else None
         # Grounded answers are checked for invented web addresses when saved; none is shown meanwhile.
         addresses = StreamedAddresses([question, *(p.text for p in passages)]) if grounded else None
         visible: list[str] = []  # what the window was shown, and what a crash or failure keeps
@@ -394,46 +393,27 @@ class Answerer:
                 visible.append(released)
                 yield AnswerToken(answer_id=answer_id, text=released)
 
+        draft = _Draft()
         try:
-            for event in self.host.generate(prompt, generation, banned_line_starts=bans):
-                if isinstance(event, GenerationResult):
-                    result = event
-                    continue
-                if repeats is not None and repeats.looping:
-                    continue  # the host is stopping; the loop is not shown further
-                shown = guard.feed(event.text) if guard else event.text
-                if guard is not None and guard.stopped:
-                    self.host.cancel()  # the model went on to write the prompt's syntax: the answer ends here
-                if repeats is not None:
-                    repeats.feed(shown)
-                    if repeats.looping:
-                        self.host.cancel()  # the model is going round in circles: the answer ends before it
-                if shown:
-                    pieces.append(shown)
-                    yield from show(shown)
+            for piece in self._write(prompt, generation, bans, control, draft):
+                yield from show(piece)
                 if time.monotonic() - last_save > SAVE_EVERY_S:
                     self.conversations.save_partial(answer_id, "".join(visible))
                     last_save = time.monotonic()
-            tail = guard.finish() if guard else ""
-            pieces.append(tail)
-            yield from show(tail, last=True)
+            yield from show("", last=True)
         except ModelError:
             self.conversations.finish_answer(
                 answer_id, text="".join(visible), status=MessageStatus.INTERRUPTED, passages=passages,
                 notes=[*notes, "the model stopped unexpectedly"],
             )
             raise
-        answer = "".join(pieces)
-        if repeats is not None:
-            repeats.finish()
-            if repeats.looping and repeats.keep is not None:
-                answer = answer[: repeats.keep].rstrip()
-                notes = [*notes, "the model began repeating itself: the answer ends before the repetition"]
-        ended_by_checks = (guard is not None and guard.stopped) or (repeats is not None and repeats.looping)
-        status = MessageStatus.STOPPED if result is not None and result.stopped and not ended_by_checks else (
-            MessageStatus.COMPLETE
-        )
-        checked = self._check(answer, question, passages, control)
+        result = draft.result
+        status = MessageStatus.STOPPED if draft.stopped_by_person else MessageStatus.COMPLETE
+        checked = self._check(draft.text, question, passages, control, draft.notes)
+        drafts = self.pipeline.drafts or generation.drafts
+        if grounded and drafts > 1 and status == MessageStatus.COMPLETE:
+            checked = yield from self._redraft(answer_id, question, prompt, passages, generation, control, checked,
+                                               drafts)
         timings = Timings(
             retrieval_ms=retrieval_ms,
             prompt_tokens=result.prompt_tokens if result else 0,
@@ -450,19 +430,76 @@ class Answerer:
         )
         yield AnswerFinished(message=message)
 
-    def _check(self, answer: str, question: str, passages: list[Passage], control: Sequence[str]) -> CheckedAnswer:
-        """The answer as saved: its citations verified (or, without checks, as the model wrote them)."""
+    def _write(
+        self, prompt: str, generation: GenerationSettings, bans: tuple[str, ...], control: Sequence[str], draft: _Draft
+    ) -> Iterator[str]:
+        """Generate into ``draft``, yielding text as it may be shown: the prompt's syntax or a loop ends it."""
+        guard = StopFilter(stop_strings(self.pipeline.source_format, control)) if self.pipeline.checks else None
+        repeats = RepetitionGuard() if self.pipeline.checks else None
+        for event in self.host.generate(prompt, generation, banned_line_starts=bans):
+            if isinstance(event, GenerationResult):
+                draft.result = event
+                continue
+            if repeats is not None and repeats.looping:
+                continue  # the host is stopping; the loop is not shown further
+            shown = guard.feed(event.text) if guard else event.text
+            if guard is not None and guard.stopped:
+                self.host.cancel()  # the model went on to write the prompt's syntax: the answer ends here
+            if repeats is not None:
+                repeats.feed(shown)
+                if repeats.looping:
+                    self.host.cancel()  # the model is going round in circles: the answer ends before it
+            draft.pieces.append(shown)
+            yield shown
+        draft.pieces.append(guard.finish() if guard else "")
+        yield draft.pieces[-1]
+        if repeats is not None:
+            repeats.finish()
+            draft.repetition_at = repeats.keep if repeats.looping else None
+        draft.ended_by_checks = (guard is not None and guard.stopped) or (repeats is not None and repeats.looping)
+
+    def _redraft(
+        self, answer_id: int, question: str, prompt: str, passages: list[Passage], generation: GenerationSettings,
+        control: Sequence[str], first: CheckedAnswer, drafts: int,
+    ) -> Generator[AnswerEvent, None, CheckedAnswer]:
+        """Further drafts, written unseen; the one the passages support best is kept (the earliest on a tie)."""
+        checked, ranks = [first], [support_rank(first.sentences, passages)]
+        bans = line_start_bans(self.pipeline.source_format)
+        began = time.monotonic()
+        for number in range(1, drafts):
+            each = (time.monotonic() - began) / (number - 1) if number > 1 else None
+            yield AnswerProgress(answer_id=answer_id, progress=TaskProgress(
+                step="Writing another draft to check against your files", done=number, total=drafts,
+                eta_s=each * (drafts - number) if each is not None else None,
+            ))
+            draft = _Draft()
+            for _ in self._write(prompt, draft_settings(generation, number), bans, control, draft):
+                pass
+            if self._stopped or draft.stopped_by_person:
+                break  # Stop: the drafts written so far are enough
+            checked.append(self._check(draft.text, question, passages, control, draft.notes))
+            ranks.append(support_rank(checked[-1].sentences, passages))
+        kept = max(range(len(ranks)), key=lambda number: (ranks[number], -number))
+        note = choice_note(kept, len(ranks), ranks)
+        return checked[kept].model_copy(update={"notes": [*checked[kept].notes, note]})
+
+    def _check(
+        self, answer: str, question: str, passages: list[Passage], control: Sequence[str], cut: Sequence[str] = ()
+    ) -> CheckedAnswer:
+        """The answer as saved: its citations verified (or, without checks, as the model wrote them); ``cut``
+        notes say where the model's writing was cut."""
         began = time.perf_counter()
         if not self.pipeline.checks or not passages:
             cleaned = strip_markup(answer, control) if self.pipeline.checks else answer
             text, citations, marked, removed = resolve(cleaned, passages)
-            return CheckedAnswer(text=text, citations=citations, passages=marked, notes=_invented_note(removed))
+            notes = [*cut, *_invented_note(removed)]
+            return CheckedAnswer(text=text, citations=citations, passages=marked, notes=notes)
         embed = self.sentence_embeddings()
         known = [question, *(p.text for p in passages)]
         cleaned, addresses = remove_invented(strip_markup(answer, control).strip(), known)
         cleaned = without_leftovers(cleaned) if addresses else cleaned
         found = attribution.attribute(cleaned, passages, embed, question=question)
-        notes = _invented_note(found.invented)
+        notes = [*cut, *_invented_note(found.invented)]
         if addresses:
             notes.append(f"{addresses} web address(es) the model wrote are not in your files and were removed")
         if found.corrected or found.dropped:
@@ -499,6 +536,31 @@ class Answerer:
             text=found.text, citations=citations, passages=marked, notes=notes,
             sentences=tuple(found.sentences), excerpts=tuple(shown), milliseconds=(time.perf_counter() - began) * 1000,
         )
+
+
+@dataclass
+class _Draft:
+    """One generation of an answer, as ``Answerer._write`` let it through."""
+
+    pieces: list[str] = field(default_factory=list)
+    result: GenerationResult | None = None
+    ended_by_checks: bool = False  # the prompt's syntax or a loop ended it, not the person
+    repetition_at: int | None = None  # where the model began repeating itself
+
+    @property
+    def text(self) -> str:
+        text = "".join(self.pieces)
+        return text if self.repetition_at is None else text[: self.repetition_at].rstrip()
+
+    @property
+    def notes(self) -> list[str]:
+        if self.repetition_at is None:
+            return []
+        return ["the model began repeating itself: the answer ends before the repetition"]
+
+    @property
+    def stopped_by_person(self) -> bool:
+        return self.result is not None and self.result.stopped and not self.ended_by_checks
 
 
 class CheckedAnswer(Frozen):

@@ -87,6 +87,9 @@ class ModelsDialog(QDialog):
         self.passages = QSpinBox()
         self.passages.setRange(0, 1000)
         self.passages.setToolTip(GenerationSettings.model_fields["passages"].description or "")
+        self.drafts = QSpinBox()
+        self.drafts.setRange(0, 1000)
+        self.drafts.setToolTip(GenerationSettings.model_fields["drafts"].description or "")
         lora_row = QHBoxLayout()
         self.lora = QLineEdit()
         self.lora.setPlaceholderText("None")
@@ -99,6 +102,7 @@ class ModelsDialog(QDialog):
         form.addRow(label("Longest answer (tokens)"), self.max_tokens)
         form.addRow(label("Context (tokens)"), self.context)
         form.addRow(label(GenerationSettings.model_fields["passages"].title or ""), self.passages)
+        form.addRow(label(GenerationSettings.model_fields["drafts"].title or ""), self.drafts)
         form.addRow(label("LoRA adapter"), lora_row)
         layout.addLayout(form)
         self.error = label("", "ErrorNote", wrap=True)
@@ -161,6 +165,7 @@ class ModelsDialog(QDialog):
         self.max_tokens.setValue(generation.max_tokens)
         self.context.setValue(generation.context_length)
         self.passages.setValue(generation.passages)
+        self.drafts.setValue(generation.drafts)
         self.lora.setText(generation.lora_path or "")
         self.error.hide()
 
@@ -168,7 +173,7 @@ class ModelsDialog(QDialog):
         base = self.settings.generation_for(Path(info.path).name).model_dump()
         base.update(
             temperature=self.temperature.value(), top_p=self.top_p.value(), max_tokens=self.max_tokens.value(),
-            context_length=self.context.value(), passages=self.passages.value(),
+            context_length=self.context.value(), passages=self.passages.value(), drafts=self.drafts.value(),
             lora_path=self.lora.text().strip() or None,
         )
         try:

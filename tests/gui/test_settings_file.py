@@ -66,6 +66,7 @@ def test_a_model_and_an_adapter_picked_in_the_window_stay_usable(open_gui: OpenW
     dialog.table.selectRow(next(row for row, m in enumerate(dialog.models) if m.path == str(model)))
     dialog.lora.setText(str(adapter))
     dialog.passages.setValue(4)
+    dialog.drafts.setValue(3)
     dialog.use_button.click()
     wait_until(lambda: len(saved) == 2, 30, "the model and its adapter to be saved")
 
@@ -73,6 +74,7 @@ def test_a_model_and_an_adapter_picked_in_the_window_stay_usable(open_gui: OpenW
     assert stored["default_model"] == str(model)
     assert stored["model_overrides"]["my-model.gguf"]["lora_path"] == str(adapter)
     assert stored["model_overrides"]["my-model.gguf"]["passages"] == 4
+    assert stored["model_overrides"]["my-model.gguf"]["drafts"] == 3
     status = hearth_status(tmp_path / "data")
     assert status.returncode == 0, status.stderr
     assert not any(p.source == "settings" for p in window.banner.problems)
