@@ -412,8 +412,8 @@ class Answerer:
         checked = self._check(draft.text, question, passages, control, draft.notes)
         drafts = self.pipeline.drafts or generation.drafts
         if grounded and drafts > 1 and status == MessageStatus.COMPLETE:
-            checked = yield from self._redraft(answer_id, question, prompt, passages, generation, control, checked,
-                                               drafts)
+            checked = yield from self._redraft(answer_id, question, prompt, passages, generation, bans, control,
+                                               checked, drafts)
         timings = Timings(
             retrieval_ms=retrieval_ms,
             prompt_tokens=result.prompt_tokens if result else 0,
@@ -460,11 +460,10 @@ class Answerer:
 
     def _redraft(
         self, answer_id: int, question: str, prompt: str, passages: list[Passage], generation: GenerationSettings,
-        control: Sequence[str], first: CheckedAnswer, drafts: int,
+        bans: tuple[str, ...], control: Sequence[str], first: CheckedAnswer, drafts: int,
     ) -> Generator[AnswerEvent, None, CheckedAnswer]:
         """Further drafts, written unseen; the one the passages support best is kept (the earliest on a tie)."""
         checked, ranks = [first], [support_rank(first.sentences, passages)]
-        bans = line_start_bans(self.pipeline.source_format)
         began = time.monotonic()
         for number in range(1, drafts):
             each = (time.monotonic() - began) / (number - 1) if number > 1 else None
