@@ -9,10 +9,12 @@ embedder and the conversation store are real.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import sqlite3
+import string
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -207,6 +209,18 @@ def test_a_sentence_that_only_gave_an_invented_address_goes_with_it(
     assert "Read more" not in message.text and "It is checked by: a fitter." in message.text
     _, message = ask(lambda prompt: [f"{SERVICED} Use this: https://b.example/x and a spanner."])
     assert f"Use this: {REMOVED} and a spanner." in message.text, "more than a lead-in: the sentence stays"
+
+
+def test_a_sentence_with_a_figure_the_passages_do_not_hold_is_not_supported(
+    ask: Callable[..., tuple[list[str], Message]],
+) -> None:
+    """Seen in the window: 'logs gauge G33 as R275' (the file says R231) was marked as found in the files."""
+    right = "The pressure gauge should read between 1 and 1.5 bar when the heating is off."
+    _, message = ask(lambda prompt: [right], "What should the boiler's pressure gauge read?")
+    assert [s.supported for s in message.sentences] == [True] and message.citations
+    _, message = ask(lambda prompt: [right.replace("1.5", "2.5")], "What should the boiler's pressure gauge read?")
+    assert [s.supported for s in message.sentences] == [False] and "[" not in message.text
+    assert any("1 of 1 sentences not found in your files" in note for note in message.notes)
 
 
 def test_web_addresses_are_kept_when_the_question_or_a_passage_holds_them() -> None:
@@ -420,12 +434,14 @@ def test_a_question_the_files_do_not_cover_is_not_given_to_the_model(
 
 
 def test_a_very_long_answer_is_checked_within_bounds(ask: Callable[..., tuple[list[str], Message]]) -> None:
-    sentences = [f"Note {n}: the boiler must be serviced once a year. " for n in range(2000)]
+    # Told apart by letters, not numbers: a figure the passages do not hold is not supported.
+    labels = ["".join(letters) for letters in itertools.product(string.ascii_lowercase, repeat=3)][:2000]
+    sentences = [f"Note {label}: the boiler must be serviced once a year. " for label in labels]
     _, message = ask(lambda prompt: sentences)
     assert message.status == MessageStatus.COMPLETE and len(message.sentences) == 2000
     checked = [s for s in message.sentences if s.supported is not None]
     assert len(checked) == MAX_ANSWER_SENTENCES and all(s.supported for s in checked)
-    assert message.text.startswith("Note 0: the boiler must be serviced once a year [")
+    assert message.text.startswith("Note aaa: the boiler must be serviced once a year [")
     assert f"only the first {MAX_ANSWER_SENTENCES} sentences were checked" in message.notes
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from desktop.core.types import Citation, Excerpt, Passage, SentenceSupport, Span
 from desktop.services.citations import MARKER, marker_numbers
+from desktop.services.figures import unstated
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # unit-length rows, as Embedder.embed
 
@@ -255,6 +256,7 @@ def attribute(answer: str, passages: Sequence[Passage], embed: Embed, *, questio
     candidates = Candidates.of(passages)
     checked = [s for s in sentences if s.checked]
     scores = support_scores([s.plain for s in checked], candidates.texts, candidates.words, embed, question=question)
+    _require_figures(scores, [s.plain for s in checked], candidates, passages, question)
     rows = dict(zip((id(s) for s in checked), scores, strict=True))
     builder = _Rewriter(answer)
     corrected = dropped = 0
@@ -271,6 +273,17 @@ def attribute(answer: str, passages: Sequence[Passage], embed: Embed, *, questio
         builder.keep(sentence, numbers, support)
     invented = list(dict.fromkeys(n for s in sentences for n in s.cited if n not in given))
     return builder.finish(passages, corrected, dropped, invented)
+
+
+def _require_figures(
+    scores: np.ndarray, sentences: Sequence[str], candidates: Candidates, passages: Sequence[Passage], question: str
+) -> None:
+    """A passage that lacks a figure a sentence states (R275 where it says R231) does not support it."""
+    numbers = np.array(candidates.numbers)
+    for i, sentence in enumerate(sentences):
+        for passage in passages:
+            if unstated(sentence, passage.text, question):
+                scores[i, numbers == passage.n] = 0.0
 
 
 def _decide(row: np.ndarray, candidates: Candidates, cited: list[int]) -> tuple[list[int], SentenceSupport]:
