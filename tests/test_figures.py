@@ -18,6 +18,7 @@ SOURCE = "Rule 33: the inspector reads gauge G33 and logs it as R231. Released 2
     ("1. Rule 33 applies to one gauge.", set()),  # a list's numbering, and "one" as a word, state nothing
     ("Run git-rebase(1) after rule 33.", set()),  # a manual page's section neither
     ("Call sqlite3_open for gauge G33.", {"sqlite3_open"}),
+    ("Gauge G33\x1b]0;title\x07 is logged\x1b[2J.", set()),  # terminal codes are not text
 ])
 def test_the_figures_a_passage_does_not_hold(sentence: str, missing: set[str]) -> None:
     assert unstated(sentence, SOURCE) == missing

@@ -13,6 +13,7 @@ import re
 _FIGURE = re.compile(r"\w*\d(?:[\w.:/-]*\w)?")
 _GROUPING = re.compile(r"(?<=\d)[,\u00a0\u202f'’](?=\d{3}\b)")  # 32,767 and 32 767 are 32767
 _LIST_NUMBER = re.compile(r"^\s*\d{1,3}[.)]\s")  # "1. Rollback journals" states no figure
+_TERMINAL_CODES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")  # not text
 _MAN_SECTION = re.compile(r"(?<=\w)[(\[]\d[)\]]")  # nor does git-rebase(1)
 _JOINS = re.compile(r"[-/:_]")  # 2024-01-30 holds 2024; sqlite3_open holds sqlite3
 _NUMBER_WORDS = {
@@ -27,7 +28,8 @@ _WORD = re.compile(r"[a-z]+")
 
 def figures(text: str) -> set[str]:
     """Each figure of ``text``, lower-cased, its digits ungrouped."""
-    text = _GROUPING.sub("", _MAN_SECTION.sub("", _LIST_NUMBER.sub("", text.casefold())))
+    text = _TERMINAL_CODES.sub("", _LIST_NUMBER.sub("", text))
+    text = _GROUPING.sub("", _MAN_SECTION.sub("", text.casefold()))
     return {match.group(0) for match in _FIGURE.finditer(text)}
 
 
