@@ -72,48 +72,84 @@ def without_leftovers(answer: str) -> str:
     return _LEFTOVER.sub(drop, answer).strip()
 
 
-# The end of a streaming answer that may still become (part of) an address: an address being written,
-# a Markdown link whose address may follow, or the first letters of "https://" or "www." in a word.
-_UNSETTLED = re.compile(
-    rf"(?:(?<![\w/]){_ADDRESS}"
-    r"|\[[^\]\n]*(?:\]\(?[^\s)\n]*)?"
-    r"|(?<![\w/])(?:h(?:t(?:t(?:p(?:s?(?::/{0,2})?)?)?)?)?|w(?:w(?:w\.?)?)?))\Z",
-    re.IGNORECASE,
+# The end of a streaming answer that may still become (part of) an address: an address being written or
+# the first letters of "https://" or "www." (within the last word: an address holds no space), or a
+# Markdown link whose address may follow (from the line's last "[").
+_OPEN_ADDRESS = re.compile(
+    rf"(?<![\w/])(?:{_ADDRESS}|h(?:t(?:t(?:p(?:s?(?::/{{0,2}})?)?)?)?)?|w(?:w(?:w\.?)?)?)\Z", re.IGNORECASE
 )
-_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_OPEN_LINK = re.compile(r"\[[^\]\n]*(?:\]\(?[^\s)\n]*)?\Z")
+_FENCE = re.compile(r"[ \t]*(```|~~~)")  # at a line's start
+_ANY_ADDRESS = re.compile(r"https?://|www\.", re.IGNORECASE)  # most answers hold none: nothing to check
 
 
 class StreamedAddresses:
     """While a grounded answer streams: text is let out as it comes, except an address, which is held
     until it is complete and then shown only if ``known`` holds it, as ``remove_invented`` will save it.
-    The saved answer replaces the streamed one, so an address shown for a moment would still be shown."""
+    The saved answer replaces the streamed one, so an address shown for a moment would still be shown.
+
+    Whole lines outside fenced code are final once written (nothing ``remove_invented`` changes spans
+    lines), so each token's work stays within the lines still open however long the answer grows."""
 
     def __init__(self, known: Sequence[str]) -> None:
         self._known = list(known)
         self._text = ""
         self._shown = ""
+        self._addresses = False  # whether the answer holds anything like an address yet
+        self._committed = 0  # self._text[:_committed] is final, and shown as self._committed_shown
+        self._committed_shown = ""
+        self._scanned = 0  # lines before this were looked at for fences
+        self._fence: str | None = None  # the marker of the fenced code block open at _scanned
 
     def feed(self, piece: str) -> str:
         """What of the answer so far can be shown now, beyond what was."""
+        overlap = max(0, len(self._text) - len("https://"))
         self._text += piece
-        unsettled = _UNSETTLED.search(self._text)
-        return self._release(min(unsettled.start() if unsettled else len(self._text), self._open_code()))
+        self._addresses = self._addresses or _ANY_ADDRESS.search(self._text, overlap) is not None
+        return self._release(self._settled())
 
     def finish(self) -> str:
         return self._release(len(self._text))
 
-    def _open_code(self) -> int:
+    def _settled(self) -> int:
+        """Where the text that may still change begins: nothing held spans lines."""
+        text = self._text
+        line_start = text.rfind("\n") + 1
+        word_start = max(line_start, text.rfind(" ") + 1, text.rfind("\t") + 1)
+        starts = [len(text), self._open_code(line_start)]
+        if address := _OPEN_ADDRESS.search(text, word_start):
+            starts.append(address.start())
+        bracket = text.rfind("[", line_start)
+        if bracket >= 0 and _OPEN_LINK.match(text, bracket):
+            starts.append(bracket)
+        return min(starts)
+
+    def _open_code(self, line_start: int) -> int:
         """Where inline code still open on the last line begins (its addresses illustrate, and are kept
         once it closes), or the end of the text."""
-        line_start = self._text.rfind("\n") + 1
         line = self._text[line_start:]
         if _FENCE.match(line) or line.count("`") % 2 == 0:
             return len(self._text)
         return line_start + line.rfind("`")
 
     def _release(self, end: int) -> str:
-        cleaned, _ = remove_invented(self._text[:end], self._known)
+        cleaned = self._committed_shown + self._clean(self._text[self._committed : end])
         if not cleaned.startswith(self._shown):
             return ""  # rewritten behind what was shown (rare): the saved answer will replace it whole
         new, self._shown = cleaned[len(self._shown) :], cleaned
+        self._commit(end)
         return new
+
+    def _clean(self, text: str) -> str:
+        return remove_invented(text, self._known)[0] if self._addresses else text
+
+    def _commit(self, end: int) -> None:
+        """Make final the whole lines before ``end`` that are outside fenced code."""
+        while (newline := self._text.find("\n", self._scanned, end)) >= 0:
+            fence = _FENCE.match(self._text, self._scanned)
+            if fence and self._fence in (None, fence.group(1)):
+                self._fence = fence.group(1) if self._fence is None else None
+            self._scanned = newline + 1
+            if self._fence is None:
+                self._committed_shown += self._clean(self._text[self._committed : self._scanned])
+                self._committed = self._scanned
