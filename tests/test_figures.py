@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.services.figures import figures, unstated
+from desktop.services.figures import figures, held, unstated
 
 SOURCE = "Rule 33: the inspector reads gauge G33 and logs it as R231. Released 2024-01-30; wait ten minutes."
 
@@ -21,10 +21,10 @@ SOURCE = "Rule 33: the inspector reads gauge G33 and logs it as R231. Released 2
     ("Gauge G33\x1b]0;title\x07 is logged\x1b[2J.", set()),  # terminal codes are not text
 ])
 def test_the_figures_a_passage_does_not_hold(sentence: str, missing: set[str]) -> None:
-    assert unstated(sentence, SOURCE) == missing
+    assert unstated(sentence, held(SOURCE)) == missing
 
 
 def test_the_questions_own_figures_need_no_passage_and_grouping_does_not_matter() -> None:
-    assert unstated("Gauge G99 is not in the rules.", SOURCE, "What about gauge G99?") == set()
+    assert unstated("Gauge G99 is not in the rules.", held(SOURCE, "What about gauge G99?")) == set()
     assert figures("The limit is 32,767 columns (2\u202f000 by default).") == {"32767", "2000"}
-    assert unstated("The limit is 32,767 columns.", "at most 32767 columns") == set()
+    assert unstated("The limit is 32,767 columns.", held("at most 32767 columns")) == set()

@@ -31,7 +31,7 @@ import numpy as np
 
 from desktop.core.types import Citation, Excerpt, Passage, SentenceSupport, Span
 from desktop.services.citations import MARKER, marker_numbers
-from desktop.services.figures import unstated
+from desktop.services.figures import held, unstated
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # unit-length rows, as Embedder.embed
 
@@ -280,10 +280,11 @@ def _require_figures(
 ) -> None:
     """A passage that lacks a figure a sentence states (R275 where it says R231) does not support it."""
     numbers = np.array(candidates.numbers)
+    in_passage = {passage.n: held(passage.text, question) for passage in passages}
     for i, sentence in enumerate(sentences):
-        for passage in passages:
-            if unstated(sentence, passage.text, question):
-                scores[i, numbers == passage.n] = 0.0
+        for n, figures in in_passage.items():
+            if unstated(sentence, figures):
+                scores[i, numbers == n] = 0.0
 
 
 def _decide(row: np.ndarray, candidates: Candidates, cited: list[int]) -> tuple[list[int], SentenceSupport]:

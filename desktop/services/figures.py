@@ -33,16 +33,22 @@ def figures(text: str) -> set[str]:
     return {match.group(0) for match in _FIGURE.finditer(text)}
 
 
-def unstated(sentence: str, source: str, question: str = "") -> set[str]:
-    """The figures of ``sentence`` that neither ``source`` nor ``question`` holds. A figure joined of
-    parts (a date, a name with a number) is held if each part holding a digit is; the source's number
-    words count as their figures ("ten minutes" holds 10), the sentence's do not ("one of them")."""
-    held = figures(source) | figures(question)
-    held |= {part for figure in held for part in _JOINS.split(figure)}
-    held |= {_NUMBER_WORDS[word] for word in _WORD.findall(source.casefold()) if word in _NUMBER_WORDS}
+def held(source: str, question: str = "") -> set[str]:
+    """The figures ``source`` and ``question`` hold, with their parts (a date holds its year) and the
+    source's number words ("ten minutes" holds 10): what ``unstated`` checks a sentence against."""
+    found = figures(source) | figures(question)
+    found |= {part for figure in found for part in _JOINS.split(figure)}
+    return found | {_NUMBER_WORDS[word] for word in _WORD.findall(source.casefold()) if word in _NUMBER_WORDS}
+
+
+def unstated(sentence: str, held_figures: set[str]) -> set[str]:
+    """The figures of ``sentence`` not in ``held_figures``. A figure joined of parts (a date, a name with a
+    number) is held if each part holding a digit is; the sentence's number words state nothing ("one of
+    them")."""
     return {
         figure for figure in figures(sentence)
-        if figure not in held and not all(part in held for part in _JOINS.split(figure) if _has_digit(part))
+        if figure not in held_figures
+        and not all(part in held_figures for part in _JOINS.split(figure) if _has_digit(part))
     }
 
 
