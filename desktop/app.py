@@ -131,7 +131,8 @@ def open_window(
     except HearthError as exc:
         problem = Problem("settings", f"{exc} Using the default settings until it is fixed.")
         settings = HearthSettings.model_construct()
-    controller = Controller(Home(data_dir, models_dir=models_dir, settings=settings), preload=preload)
+    home = Home(data_dir, models_dir=models_dir, settings=settings, vectors_in_child=True)
+    controller = Controller(home, preload=preload)
     window = MainWindow(controller, data_folder_locked=locked)
     if on_move is not None:
         window.dataFolderChanged.connect(on_move)

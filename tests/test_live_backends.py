@@ -26,6 +26,6 @@ def test_a_workspace_follows_the_vector_backend_the_live_settings_name(hearth_ho
         with pytest.raises(StoreError, match="Cannot reach the Chroma server"):
             _ = workspace.vectors  # the server now named, not the embedded store kept from before
         live.replace(live.value.updated(backends={"vector_server": None}))
-        assert workspace.vectors.server is None
+        assert workspace.vectors.location == "this computer"
     finally:
         workspace.close()

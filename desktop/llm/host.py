@@ -11,7 +11,6 @@ memory budget: the model's chat template is untrusted code.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from desktop.core.child_process import STOP_TIMEOUT_S, stop_child
 from desktop.core.cpu import physical_cores
 from desktop.core.errors import ModelError
 from desktop.core.model_info import ModelInfo
@@ -51,7 +51,6 @@ from desktop.llm.host_protocol import (
 from desktop.llm.host_renderer import TemplateBudget, TemplateRenderer
 from desktop.llm.templates import ChatMessage
 
-STOP_TIMEOUT_S = 3.0
 ILLEGAL_INSTRUCTION = (
     "The model host stopped: its llama.cpp library uses processor instructions this computer lacks "
     "(it was built for another machine). Reinstall Hearth, or rebuild llama-cpp-python on this computer."
@@ -89,17 +88,7 @@ class _HostDied(Exception):
 def _stop_process(process: BaseProcess, conn: Connection, cancel: Event, graceful: bool) -> None:
     """Ask the host to exit (ending any answer first); if it does not, terminate, then kill. Never hangs."""
     cancel.set()
-    if graceful and process.is_alive():
-        with contextlib.suppress(OSError):
-            conn.send_bytes(encode(ShutdownRequest()))
-        process.join(STOP_TIMEOUT_S)
-    if process.is_alive():
-        process.terminate()
-        process.join(STOP_TIMEOUT_S)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    conn.close()
+    stop_child(process, conn, ask=(lambda: conn.send_bytes(encode(ShutdownRequest()))) if graceful else None)
 
 
 class _Child:

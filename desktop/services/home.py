@@ -18,7 +18,8 @@ from desktop.llm import host as model_host
 from desktop.llm.openai_host import AnswerHost, OpenAIHost
 from desktop.services.answering import Answerer, AnswerPipeline
 from desktop.services.conversations import ConversationStore
-from desktop.services.workspace import Workspace
+from desktop.services.workspace import VECTORS_DIR, Workspace
+from desktop.store.vector_host import VectorHost
 
 CONVERSATIONS_FILE = "conversations.sqlite3"
 INSIGHTS_DIR = "insights"  # the topic map's clustering, kept for incremental updates
@@ -31,11 +32,14 @@ class Home:
         *,
         models_dir: Path | None = None,
         settings: HearthSettings | None = None,
+        vectors_in_child: bool = False,
     ) -> None:
-        """``settings``: this run's, instead of the folder's ``settings.json``."""
+        """``settings``: this run's, instead of the folder's ``settings.json``. ``vectors_in_child``: the
+        embedded vectors are served by a child process (the window's choice, see ``vector_host``)."""
         self.data_dir = data_dir or paths.data_dir()
         self.models_dir = models_dir or paths.models_dir()
         self.settings = LiveSettings(settings or load_settings(self.data_dir))
+        self.vector_host = VectorHost(self.data_dir / VECTORS_DIR) if vectors_in_child else None
 
     @property
     def insights_dir(self) -> Path:
@@ -43,7 +47,10 @@ class Home:
 
     def workspace(self, *, writes: bool = False) -> Workspace:
         """``writes``: this thread will change the folder, so it takes the folder's lock."""
-        return Workspace(self.data_dir, settings=self.settings, models_dir=self.models_dir, exclusive=writes)
+        return Workspace(
+            self.data_dir, settings=self.settings, models_dir=self.models_dir, exclusive=writes,
+            vector_host=self.vector_host,
+        )
 
     def conversations(self, path: Path | None = None) -> ConversationStore:
         """The folder's conversations, or (``path``) a store of chats that are not the user's."""
@@ -76,3 +83,8 @@ class Home:
         """Make ``settings`` the folder's: on disk first (a refusal changes nothing), then live."""
         save_settings(self.data_dir, settings)
         self.settings.replace(settings)
+
+    def close(self) -> None:
+        """End what the folder's threads share (the vector host); their own stores they close themselves."""
+        if self.vector_host is not None:
+            self.vector_host.close()

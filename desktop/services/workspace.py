@@ -23,15 +23,20 @@ from desktop.core.types import ChunkDraft
 from desktop.store.embedder import Embedder, embedder_folder, load_embedder, runtime_for
 from desktop.store.lock import DataFolderLock
 from desktop.store.registry import Registry, chunk_id
+from desktop.store.vector_host import HostedVectors, VectorHost
 from desktop.store.vectors import ServerCollection, VectorStore
 
 SIGNATURE_KEY = "index_signature"
 REGISTRY_FILE = Path("index") / "registry.sqlite3"
+VECTORS_DIR = Path("index") / "chroma"
 LIBRARY_KEY = "library_id"  # names this library's collection on a Chroma server
 
 
 def registry_path(data_dir: Path) -> Path:
     return data_dir / REGISTRY_FILE
+
+
+Vectors = VectorStore | HostedVectors
 
 
 class Workspace:
@@ -42,8 +47,10 @@ class Workspace:
         settings: HearthSettings | LiveSettings | None = None,
         models_dir: Path | None = None,
         exclusive: bool = False,
+        vector_host: VectorHost | None = None,
     ) -> None:
-        """``exclusive``: this process will write, so no other process may (see DataFolderLock)."""
+        """``exclusive``: this process will write, so no other process may (see DataFolderLock).
+        ``vector_host``: where the embedded vectors are served (None: in this process)."""
         self.data_dir = data_dir or paths.data_dir()
         self.models_dir = models_dir or paths.models_dir()
         if not isinstance(settings, LiveSettings):
@@ -53,7 +60,8 @@ class Workspace:
         if exclusive:
             self._lock.acquire()
         self.registry = Registry(registry_path(self.data_dir))
-        self._vectors: tuple[dict[str, Any], VectorStore] | None = None  # and the backend settings it was opened for
+        self._vector_host = vector_host
+        self._vectors: tuple[dict[str, Any], Vectors] | None = None  # and the backend settings it was opened for
         if exclusive:
             self.settle()  # the first writer after a crash finishes what the crash interrupted
 
@@ -66,7 +74,7 @@ class Workspace:
         self.live_settings.replace(settings)
 
     @property
-    def vectors(self) -> VectorStore:
+    def vectors(self) -> Vectors:
         """The store the settings name now: when the settings dialog moves the vectors (to a server, back,
         or to another collection), every thread's workspace opens the new store at its next use."""
         place = vector_place(self.settings.backends)
@@ -74,10 +82,10 @@ class Workspace:
             self._vectors = (place, self._open_vectors())
         return self._vectors[1]
 
-    def _open_vectors(self) -> VectorStore:
+    def _open_vectors(self) -> Vectors:
         backends = self.settings.backends
         if backends.vector_server is None:
-            return VectorStore(self.data_dir / "index" / "chroma")
+            return self._vector_host.store() if self._vector_host else VectorStore(self.data_dir / VECTORS_DIR)
         library = self.registry.get_meta(LIBRARY_KEY) or uuid.uuid4().hex[:16]
         server = ServerCollection(
             url=backends.vector_server, token=backends.vector_token, name=backends.collection or f"hearth-{library}",

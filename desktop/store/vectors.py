@@ -25,14 +25,15 @@ LIBRARY_KEY = "hearth:library"  # which library a server's collection belongs to
 # Chroma shares one system per folder between clients, and makes and counts it without a lock: two threads
 # opening the same folder at once (the window's indexer and engine) can stop it under each other.
 _EMBEDDED_OPENING = threading.Lock()
-# Chroma's native writes hold Python's global lock for the whole call (~100 ms per 256 vectors):
-# small slices with a pause between them let the window's thread draw while indexing runs.
+# Chroma's native writes hold Python's global lock for the whole call (~100 ms per 256 vectors), and
+# a store serves one write at a time: small slices with a pause between them let another thread (the
+# window's, or a search while indexing runs) in between two of them.
 WRITE_SLICE = 32
 WRITE_PAUSE_S = 0.005
 REMOTE_WRITE_SLICE = 1000
 
 
-def _write_slices(count: int, *, remote: bool = False) -> Iterator[slice]:
+def write_slices(count: int, *, remote: bool = False) -> Iterator[slice]:
     """WRITE_SLICE items at a time, pausing between slices; a server does the work in its own
     process, so a request there carries REMOTE_WRITE_SLICE (a round trip each)."""
     size = REMOTE_WRITE_SLICE if remote else WRITE_SLICE
@@ -106,7 +107,7 @@ class VectorStore:
         return len(found[0]) if found is not None and len(found) else None
 
     def upsert(self, ids: Sequence[int], embeddings: np.ndarray, document_ids: Sequence[int]) -> None:
-        for part in _write_slices(len(ids), remote=self.server is not None):
+        for part in write_slices(len(ids), remote=self.server is not None):
             with self._failures():
                 self._collection.upsert(
                     ids=[str(i) for i in ids[part]],
@@ -115,7 +116,7 @@ class VectorStore:
                 )
 
     def delete(self, ids: Sequence[int]) -> None:
-        for part in _write_slices(len(ids), remote=self.server is not None):
+        for part in write_slices(len(ids), remote=self.server is not None):
             with self._failures():
                 self._collection.delete(ids=[str(i) for i in ids[part]])
 

@@ -119,6 +119,7 @@ class Controller(QObject):
             if not thread.join(STOP_TIMEOUT_MS[name]) and name == "engine":
                 self.engine.kill_host()
                 thread.join(STOP_TIMEOUT_MS[name])
+        self.home.close()
 
     # -- what spans the facades -------------------------------------------------------------------
     def add_paths(self, paths: list[Path]) -> None:

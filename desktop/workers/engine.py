@@ -104,7 +104,7 @@ class EngineWorker(QObject):
             self._load_default_model(answerer)
             self.status.emit(EngineStatus(EnginePhase.LOADING_EMBEDDER, "Preparing search…", self._model()))
             answerer.workspace.embedder.embed(["warm up"])  # loaded now, so the first question does not wait
-            _ = answerer.workspace.vectors
+            answerer.workspace.vectors.count()  # opened now (with a vector host, its process starts now)
         finally:
             gc.freeze()
             if collecting:

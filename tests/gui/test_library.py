@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
@@ -204,8 +205,13 @@ def test_closing_during_indexing_stops_cleanly_and_keeps_the_work(open_gui: Open
     progress = Recorder(window.controller.library.indexProgress)
     window.controller.add_paths([many])
     wait_until(lambda: any(p.phase == "indexing" for p in progress.items), INDEXING_TIMEOUT, "indexing to run")
+    vector_host = window.controller.home.vector_host
+    assert vector_host is not None  # the window's vectors are written by a child process (store/vector_host.py)
+    wait_until(lambda: vector_host.pid is not None, INDEXING_TIMEOUT, "the vector host to start")
+    child = psutil.Process(vector_host.pid)
     window.close()  # a hang here is caught by the test's timeout; how long it takes: benchmarks/bench_gui.py
     assert all(not thread.running for thread in window.controller.threads.values())
+    assert vector_host.pid is None and not child.is_running()
 
     again = open_gui(data)
     wait_until(lambda: again.library.snapshot.documents, 30, "the library")
