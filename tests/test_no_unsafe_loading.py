@@ -1,8 +1,9 @@
 """Nothing runs that shouldn't: no pickle (or torch.load, which unpickles) on anything read from disk or
-received from a parse worker."""
+received from a parse worker or the vector host."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
@@ -75,3 +76,27 @@ def test_app_never_unpickles_what_a_parse_worker_sends(
 
     assert not marker.exists()  # the payload was never unpickled
     assert [failed.path for failed in report.failed] == [str(note)]  # the file is reported, not lost
+
+
+def _hijacked_vector_host(connection: Connection, _path: str) -> None:
+    """A vector host taken over (say, by a crafted index file in a data folder someone sent): it answers
+    with a pickle that runs code when loaded, then waits for the app to hang up."""
+    connection.send_bytes(pickle.dumps(_Payload(os.environ[MARKER])))
+    with contextlib.suppress(EOFError, OSError):
+        connection.recv_bytes()
+
+
+def test_app_never_unpickles_what_the_vector_host_sends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import desktop.store.vector_host as vector_host
+    from desktop.core.errors import StoreError
+
+    marker = tmp_path / "payload-ran"
+    monkeypatch.setenv(MARKER, str(marker))
+    monkeypatch.setattr(vector_host, "serve", _hijacked_vector_host)
+    host = vector_host.VectorHost(tmp_path / "chroma")
+    try:
+        with pytest.raises(StoreError, match="vector store's process stopped"):
+            host.store().count()
+    finally:
+        host.close()
+    assert not marker.exists()

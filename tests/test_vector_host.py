@@ -46,6 +46,10 @@ def test_the_hosted_store_answers_as_the_store_in_this_process(host: VectorHost,
     assert hosted.existing([0, 5, 99]) == {5}
     ids, found = hosted.vectors_by_id([5, 6])
     assert sorted(ids) == [5, 6] and np.allclose(found[ids.index(5)], vectors[5], atol=1e-6)
+    assert np.allclose(hosted.vectors([6]), local.vectors([6]))
+    for nothing in ([], [999]):  # an empty array crosses too
+        assert hosted.vectors(nothing).shape == local.vectors(nothing).shape == (0, 0)
+        assert hosted.vectors_by_id(nothing)[0] == []
     assert hosted.all_vectors(page=7)[1].shape == (58, 384)
     hosted.reset()
     assert hosted.count() == 0 and hosted.location == local.location
@@ -79,7 +83,7 @@ def test_a_store_that_cannot_open_fails_each_call_and_never_hangs(tmp_path: Path
     host = VectorHost(blocked)
     try:
         for _ in range(2):
-            with pytest.raises(Exception):  # noqa: B017 - whatever Chroma or the file system raises
+            with pytest.raises(StoreError, match="could not be opened"):
                 host.store().count()
             assert host.pid is None
     finally:

@@ -15,11 +15,12 @@ registry's journal, as after a crash of the whole app.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import weakref
 from collections.abc import Sequence
-from multiprocessing import get_context
+from multiprocessing import BufferTooShort, get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,8 @@ VectorMethod = Literal[
 
 
 class VectorCall(BaseModel):
+    """App to child (pickled: the child trusts the app)."""
+
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     method: VectorMethod
@@ -45,45 +48,59 @@ class VectorCall(BaseModel):
 
 
 class VectorReply(BaseModel):
-    """A call's value, or the exception it raised; the first reply says the store is open (or why not)."""
+    """Child to app, as JSON: the app never unpickles what a child sends (see the parse workers). A float32
+    array, when ``shape`` is set, follows in a frame of its own; the first reply says the store opened."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
-    value: Any = None
-    error: BaseException | None = None
+    number: int | None = None
+    ids: list[int] | None = None
+    pairs: list[tuple[int, float]] | None = None
+    shape: tuple[int, int] | None = None
+    error: str | None = None
 
 
 def serve(conn: Connection, path: str) -> None:
     """The child's whole life: open the store, then answer calls until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the app's to handle
+    with contextlib.suppress(EOFError, OSError):  # the app hung up: it is closing
+        _serve(conn, Path(path))
 
+
+def _serve(conn: Connection, path: Path) -> None:
     try:
-        store = VectorStore(Path(path))
+        store = VectorStore(path)
     except Exception as exc:
-        conn.send(VectorReply(error=_portable(exc)))
+        _send(conn, VectorReply(error=f"The vectors in {path} could not be opened: {exc}"))
         return
-    conn.send(VectorReply())
+    _send(conn, VectorReply())
     while True:
+        call: VectorCall = conn.recv()
         try:
-            call: VectorCall = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply = VectorReply(value=getattr(store, call.method)(*call.args))
+            reply, array = _encode(getattr(store, call.method)(*call.args))
         except Exception as exc:
-            reply = VectorReply(error=_portable(exc))
-        conn.send(reply)
+            reply, array = VectorReply(error=str(exc) or type(exc).__name__), None
+        _send(conn, reply, array)
 
 
-def _portable(exc: Exception) -> BaseException:
-    """The exception itself when it survives the pipe, else a StoreError with its message."""
-    import pickle
+def _encode(value: Any) -> tuple[VectorReply, np.ndarray | None]:
+    """Any value ``VectorStore`` returns, as a reply and its array."""
+    if isinstance(value, tuple):  # ids with their vectors
+        ids, array = value
+        return VectorReply(ids=ids, shape=array.shape), array
+    if isinstance(value, np.ndarray):
+        return VectorReply(shape=value.shape), value
+    if isinstance(value, set):
+        return VectorReply(ids=sorted(value)), None
+    if isinstance(value, list):
+        return VectorReply(pairs=value), None
+    return VectorReply(number=value), None
 
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return StoreError(f"The vector store failed: {exc}")
-    return exc
+
+def _send(conn: Connection, reply: VectorReply, array: np.ndarray | None = None) -> None:
+    conn.send_bytes(reply.model_dump_json(exclude_none=True).encode())
+    if array is not None:
+        conn.send_bytes(np.ascontiguousarray(array, dtype=np.float32).tobytes())
 
 
 class _Child:
@@ -99,9 +116,10 @@ class _Child:
         self.opened = False
 
     def stop(self) -> None:
-        """Closing the pipe is the request to exit: Chroma then finishes its write and closes its files."""
+        """Closing the pipe is the request to exit: Chroma then finishes its write and closes its files.
+        A child still starting has nothing to finish: it is not waited for."""
         if self._finalizer.detach():
-            stop_child(self.process, self.conn, ask=self.conn.close)
+            stop_child(self.process, self.conn, ask=self.conn.close if self.opened else None)
 
 
 class VectorHost:
@@ -111,21 +129,33 @@ class VectorHost:
         self._lock = threading.Lock()
         self._child: _Child | None = None
 
-    def call(self, method: VectorMethod, *args: Any) -> Any:
+    def call(self, method: VectorMethod, *args: Any) -> tuple[VectorReply, np.ndarray]:
+        """The reply, and its array (empty when it carries none); the child's failure as a StoreError."""
         with self._lock:
             child = self._child or self._start()
             try:
                 if not child.opened:
-                    self._raise(child.conn.recv())
+                    opening = self._receive(child)[0]
+                    if opening.error is not None:
+                        self._forget(child)  # the store did not open: the next call tries again
+                        raise StoreError(opening.error)
                     child.opened = True
                 child.conn.send(VectorCall(method=method, args=args))
-                reply: VectorReply = child.conn.recv()
-            except (EOFError, OSError):
+                reply, array = self._receive(child)
+            except (EOFError, OSError, ValueError, BufferTooShort):  # ValueError: a malformed reply
                 raise self._died(child) from None
-            except Exception:
-                self._forget(child)  # the store did not open: the next call tries again
-                raise
-        return self._raise(reply)
+        if reply.error is not None:
+            raise StoreError(reply.error)
+        return reply, array
+
+    @staticmethod
+    def _receive(child: _Child) -> tuple[VectorReply, np.ndarray]:
+        reply = VectorReply.model_validate_json(child.conn.recv_bytes())
+        shape = reply.shape or (0, 0)
+        buffer = bytearray(shape[0] * shape[1] * 4)  # float32; read into it without a copy
+        if reply.shape is not None and child.conn.recv_bytes_into(buffer) != len(buffer):
+            raise ValueError("a short array")
+        return reply, np.frombuffer(buffer, dtype=np.float32).reshape(shape)
 
     def store(self) -> HostedVectors:
         return HostedVectors(self)
@@ -149,17 +179,12 @@ class VectorHost:
         self._child = None
 
     def _died(self, child: _Child) -> StoreError:
+        """The child is gone (or sent what no child of ours sends): ended, and started afresh next time."""
         self._forget(child)
         return StoreError(
             f"The vector store's process stopped (exit code {child.process.exitcode}); "
             "it starts again at the next request, and nothing written before is lost."
         )
-
-    @staticmethod
-    def _raise(reply: VectorReply) -> Any:
-        if reply.error is not None:
-            raise reply.error
-        return reply.value
 
 
 class HostedVectors:
@@ -171,7 +196,7 @@ class HostedVectors:
         self._host = host
 
     def dimension(self) -> int | None:
-        return self._host.call("dimension")
+        return self._host.call("dimension")[0].number
 
     # A call holds the host: writes go a slice per call, so that a search waits for one slice only.
     def upsert(self, ids: Sequence[int], embeddings: np.ndarray, document_ids: Sequence[int]) -> None:
@@ -186,25 +211,27 @@ class HostedVectors:
         self, embedding: np.ndarray, limit: int, document_ids: Sequence[int] | None = None
     ) -> list[tuple[int, float]]:
         documents = list(document_ids) if document_ids is not None else None
-        return self._host.call("query", embedding, limit, documents)
+        return self._host.call("query", embedding, limit, documents)[0].pairs or []
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        return self._host.call("vectors", list(ids))
+        return self._host.call("vectors", list(ids))[1]
 
     def vectors_by_id(self, ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
-        return self._host.call("vectors_by_id", list(ids))
+        reply, array = self._host.call("vectors_by_id", list(ids))
+        return reply.ids or [], array
 
     def all_vectors(self, page: int = 5000) -> tuple[list[int], np.ndarray]:
-        return self._host.call("all_vectors", page)
+        reply, array = self._host.call("all_vectors", page)
+        return reply.ids or [], array
 
     def existing(self, ids: Sequence[int]) -> set[int]:
-        return self._host.call("existing", list(ids))
+        return set(self._host.call("existing", list(ids))[0].ids or [])
 
     def all_ids(self) -> set[int]:
-        return self._host.call("all_ids")
+        return set(self._host.call("all_ids")[0].ids or [])
 
     def count(self) -> int:
-        return self._host.call("count")
+        return self._host.call("count")[0].number or 0
 
     def reset(self) -> None:
         self._host.call("reset")
