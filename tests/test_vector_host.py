@@ -130,3 +130,29 @@ def test_a_window_process_indexes_and_searches_without_loading_chroma(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["quince.md", "False"]
+
+
+def test_the_host_does_not_outlive_an_app_that_was_killed(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from desktop.store.vector_host import VectorHost
+
+        if __name__ == "__main__":
+            host = VectorHost(Path({str(tmp_path / "chroma")!r}))
+            host.store().count()
+            print(host.pid, flush=True)
+            time.sleep(120)
+        """
+    )
+    app = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout is not None
+        child = psutil.Process(int(app.stdout.readline()))
+        app.kill()
+        app.wait(30)
+        gone, _ = psutil.wait_procs([child], timeout=30)
+        assert gone or child.status() == psutil.STATUS_ZOMBIE  # exited; its new parent reaps it
+    finally:
+        app.kill()
