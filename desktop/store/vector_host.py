@@ -1,13 +1,13 @@
 """The vector host: the embedded Chroma store in a process of its own, for the window.
 
 Chroma's native calls hold Python's global lock from start to end: 15-40 ms to write 32 vectors,
-and 100-250 ms each time it folds its write log into the index (every 1,000 vectors, longer as the
+and 100-280 ms each time it folds its write log into the index (every 1,000 vectors, longer as the
 library grows). In the window's process every such call stalls each Python call of the GUI thread
 (a slot, a paint, a status update) while indexing runs; in a child process it stalls only the child.
 The command line keeps the store in its own process: it has no window to keep drawing.
 
 One host per data folder (``Home``): every thread's workspace reaches it through ``HostedVectors``.
-Calls are served one at a time, as Chroma's own lock served them in one process. The child exits
+Calls are served one at a time, as the global lock served them in one process. The child exits
 when its pipe closes, so it never outlives the app. If it dies, the call that saw it fails with a
 StoreError and the next call starts a fresh child; an interrupted write is re-done from the
 registry's journal, as after a crash of the whole app.
