@@ -150,5 +150,6 @@ def test_window_opens_and_closes_offscreen(bundle: Bundle, tmp_path: Path) -> No
     assert process.returncode == 0, stderr[-5000:]
     assert "Traceback" not in stderr and "Could not load the Qt platform plugin" not in stderr, stderr[-5000:]
     assert (data / "logs" / "hearth.log").is_file(), sorted(os.listdir(tmp_path))
-    assert (data / "index" / "chroma" / "chroma.sqlite3").is_file()  # the window opened its vectors (in the bundle, through the vector host)
+    # The window opened its vectors: in the bundle, through the vector host (a spawned child of the frozen app).
+    assert (data / "index" / "chroma" / "chroma.sqlite3").is_file()
     bundle.assert_unchanged()
