@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from desktop.core.errors import StoreError
-from desktop.store.vector_host import HostedVectors, VectorHost
+from desktop.store.vector_host import HostedVectors, VectorHost, VectorMethod, VectorReply
 from desktop.store.vectors import VectorStore
 
 
@@ -50,9 +50,26 @@ def test_the_hosted_store_answers_as_the_store_in_this_process(host: VectorHost,
     for nothing in ([], [999]):  # an empty array crosses too
         assert hosted.vectors(nothing).shape == local.vectors(nothing).shape == (0, 0)
         assert hosted.vectors_by_id(nothing)[0] == []
-    assert hosted.all_vectors(page=7)[1].shape == (58, 384)
     hosted.reset()
     assert hosted.count() == 0 and hosted.location == local.location
+
+
+def test_long_writes_go_a_slice_per_call(host: VectorHost, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call holds the host: between two calls a search from another thread gets its turn, so none
+    waits for a whole batch of writes."""
+    calls: list[str] = []
+    serve = host.call
+
+    def counted(method: VectorMethod, *args: object) -> tuple[VectorReply, np.ndarray]:
+        calls.append(method)
+        return serve(method, *args)
+
+    monkeypatch.setattr(host, "call", counted)
+    hosted = host.store()
+    hosted.upsert(list(range(100)), _vectors(100), [0] * 100)
+    hosted.delete(list(range(40)))
+    assert calls.count("upsert") == 4 and calls.count("delete") == 2  # 32 vectors per call
+    assert hosted.count() == 60
 
 
 def test_a_refused_call_raises_the_stores_own_error_and_the_host_serves_on(host: VectorHost) -> None:

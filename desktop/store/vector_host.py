@@ -33,8 +33,7 @@ from desktop.core.errors import StoreError
 from desktop.store.vectors import VectorStore, write_slices
 
 VectorMethod = Literal[
-    "dimension", "upsert", "delete", "query", "vectors", "vectors_by_id", "all_vectors", "existing", "all_ids",
-    "count", "reset",
+    "dimension", "upsert", "delete", "query", "vectors", "vectors_by_id", "existing", "all_ids", "count", "reset",
 ]
 
 
@@ -218,10 +217,6 @@ class HostedVectors:
 
     def vectors_by_id(self, ids: Sequence[int]) -> tuple[list[int], np.ndarray]:
         reply, array = self._host.call("vectors_by_id", list(ids))
-        return reply.ids or [], array
-
-    def all_vectors(self, page: int = 5000) -> tuple[list[int], np.ndarray]:
-        reply, array = self._host.call("all_vectors", page)
         return reply.ids or [], array
 
     def existing(self, ids: Sequence[int]) -> set[int]:
