@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,19 @@ def _shape(nodes: list[Node]) -> list[tuple[str, int | None, list[int]]]:
     return [(n.path, n.document.id if n.document else None, [d.id for d in n.children]) for n in nodes]
 
 
+def _changed_runs(before: list[DocumentInfo], now: list[DocumentInfo]) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of neighbouring positions whose documents differ."""
+    start: int | None = None
+    for position, (old, new) in enumerate(zip(before, now, strict=True)):
+        if old != new and start is None:
+            start = position
+        elif old == new and start is not None:
+            yield start, position - 1
+            start = None
+    if start is not None:
+        yield start, len(now) - 1
+
+
 def _date(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else ""
 
@@ -96,8 +110,8 @@ class LibraryModel(QAbstractItemModel):
         nodes = build_tree(documents, roots)
         self.excluded &= {d.id for d in documents}
         if _shape(nodes) == _shape(self.nodes):  # only statuses and counts changed: no reset, the view keeps its state
-            self.nodes = nodes
-            self._announce_changes(len(COLUMNS) - 1)
+            old, self.nodes = self.nodes, nodes
+            self._announce_changed_rows(old)
             return
         self.beginResetModel()
         self.nodes = nodes
@@ -255,6 +269,19 @@ class LibraryModel(QAbstractItemModel):
     def _checks_changed(self) -> None:
         self._announce_changes(0, [Qt.ItemDataRole.CheckStateRole])
         self.scopeChanged.emit()
+
+    def _announce_changed_rows(self, old: list[Node]) -> None:
+        """Only the rows that show something new: a listing refreshed while indexing changes a few rows of
+        thousands, and announcing every row made the view re-read them all (0.24 s for 10,000 documents,
+        on the GUI thread, at each refresh)."""
+        last = len(COLUMNS) - 1
+        for row, (before, now) in enumerate(zip(old, self.nodes, strict=True)):
+            parent = self.index(row, 0)
+            runs = list(_changed_runs(before.children, now.children))
+            if before.document != now.document or runs:  # a folder's row sums up its documents
+                self.dataChanged.emit(parent, self.index(row, last))
+            for first, end in runs:
+                self.dataChanged.emit(self.index(first, 0, parent), self.index(end, last, parent))
 
     def _announce_changes(self, last_column: int, roles: list[int] | None = None) -> None:
         """Every row, folders' children included, may show something new in columns 0..last_column."""
