@@ -58,21 +58,47 @@ class Node:
 
 def build_tree(documents: tuple[DocumentInfo, ...], roots: tuple[str, ...]) -> list[Node]:
     nodes: list[Node] = []
-    placed: set[int] = set()
-    by_root: dict[str, list[DocumentInfo]] = {root: [] for root in top_roots(roots)}
-    ordered = sorted(by_root, key=len, reverse=True)
+    kept = top_roots(roots)
+    by_root: dict[str, list[DocumentInfo]] = {root: [] for root in kept}
+    root_of = _RootFinder(kept)
+    outside: list[DocumentInfo] = []
     for document in documents:
-        root = next((r for r in ordered if _inside(document.path, r)), None)
-        if root is not None:
-            by_root[root].append(document)
-            placed.add(document.id)
+        root = root_of(document.path)
+        (outside if root is None else by_root[root]).append(document)
     for root, inside in sorted(by_root.items()):
         if len(inside) == 1 and inside[0].path == root:
             nodes.append(Node(path=root, document=inside[0]))
         elif inside:
             nodes.append(Node(path=root, children=inside))
-    nodes.extend(Node(path=d.path, document=d) for d in documents if d.id not in placed)
+    nodes.extend(Node(path=d.path, document=d) for d in outside)
     return nodes
+
+
+class _RootFinder:
+    """The root holding a path. Roots do not nest (``top_roots``), so it is the path itself or its
+    nearest ancestor among them, found once per folder: trying every root for every document took
+    80 ms of the GUI thread for 10,000 documents in 20 folders, at each refresh of the listing."""
+
+    def __init__(self, roots: list[str]) -> None:
+        self._exact = set(roots)  # a file added on its own
+        self._roots = {root.rstrip(os.sep) or os.sep: root for root in roots}
+        self._folders: dict[str, str | None] = {}
+
+    def __call__(self, path: str) -> str | None:
+        if path in self._exact:
+            return path
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            self._folders[folder] = self._nearest(folder)
+        return self._folders[folder]
+
+    def _nearest(self, folder: str) -> str | None:
+        while folder not in self._roots:
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
+        return self._roots[folder]
 
 
 def _shape(nodes: list[Node]) -> list[tuple[str, int | None, list[int]]]:

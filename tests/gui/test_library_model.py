@@ -6,7 +6,7 @@ from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.types import DocumentInfo, DocumentStatus
-from desktop.ui.library_model import LibraryModel
+from desktop.ui.library_model import LibraryModel, build_tree
 
 FOLDER = "/home/someone/notes"
 
@@ -46,3 +46,21 @@ def test_a_refresh_announces_the_changed_rows_only(hearth_app: QApplication) -> 
     assert model.data(model.index(50, 3, model.index(0, 0))).startswith("Failed")
     assert _announced(model, _documents(100, changed=pending)) == []  # nothing new: nothing to redraw
     assert _announced(model, _documents(100)) == [("top", 0, 0), (FOLDER, 10, 11), (FOLDER, 50, 50)]
+
+
+def test_each_document_is_listed_under_the_root_it_was_added_with() -> None:
+    def document(n: int, path: str) -> DocumentInfo:
+        return DocumentInfo(id=n, path=path, kind="markdown", size=1, mtime=0.0, content_hash="",
+                            status=DocumentStatus.INDEXED)
+
+    documents = (
+        document(1, "/home/a/notes/deep/er/one.md"), document(2, "/home/a/notes/two.md"),
+        document(3, "/home/a/single.md"), document(4, "/elsewhere/three.md"), document(5, "/home/ab/four.md"),
+    )
+    roots = ("/home/a/notes/", "/home/a/notes/deep", "/home/a/single.md", "/home/ab")  # the second is inside the first
+    tree = [(node.path, node.document.id if node.document else None, [d.id for d in node.children])
+            for node in build_tree(documents, roots)]
+    assert tree == [
+        ("/home/a/notes/", None, [1, 2]), ("/home/a/single.md", 3, []), ("/home/ab", None, [5]),
+        ("/elsewhere/three.md", 4, []),  # in no root (its folder was removed from the library, say)
+    ]
