@@ -293,7 +293,7 @@ class LibraryModel(QAbstractItemModel):
         return True
 
     def _checks_changed(self) -> None:
-        self._announce_changes(0, [Qt.ItemDataRole.CheckStateRole])
+        self._announce_checks()
         self.scopeChanged.emit()
 
     def _announce_changed_rows(self, old: list[Node]) -> None:
@@ -309,14 +309,13 @@ class LibraryModel(QAbstractItemModel):
             for first, end in runs:
                 self.dataChanged.emit(self.index(first, 0, parent), self.index(end, last, parent))
 
-    def _announce_changes(self, last_column: int, roles: list[int] | None = None) -> None:
-        """Every row, folders' children included, may show something new in columns 0..last_column."""
+    def _announce_checks(self) -> None:
+        """Every row's tick box, folders' children included, may have changed."""
         if not self.nodes:
             return
-        self.dataChanged.emit(self.index(0, 0), self.index(len(self.nodes) - 1, last_column), roles or [])
+        roles = [Qt.ItemDataRole.CheckStateRole]
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self.nodes) - 1, 0), roles)
         for row, node in enumerate(self.nodes):
             if node.children:
                 parent = self.index(row, 0)
-                self.dataChanged.emit(
-                    self.index(0, 0, parent), self.index(len(node.children) - 1, last_column, parent), roles or []
-                )
+                self.dataChanged.emit(self.index(0, 0, parent), self.index(len(node.children) - 1, 0, parent), roles)
